@@ -1,0 +1,69 @@
+"""The `provisioner` command. Each sub-command lives in its own module, imported only when run,
+so `provisioner --help` stays fast; registration code here must stay import-light."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from provisioner import __version__
+
+# (command, module under provisioner.cli, one-line help). The module defines
+# `configure(parser)` and `run(args) -> int`; keep module top-levels free of heavy imports.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("validate", "validate", "check tenant specs and the reseller file"),
+    ("schema", "schema", "write the JSON Schema of tenant and reseller files"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 on usage errors; keep that
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="provisioner",
+        description="Provision client accounts (tenants) of the e-invoicing app as code.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--repo", type=Path, default=None, metavar="DIR",
+                        help="the spec repository: reseller.yaml and tenants/ "
+                             "(default: found from the current directory up)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module, help_text in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        _configure(module, p)
+    return parser
+
+
+def _configure(module: str, parser: argparse.ArgumentParser) -> None:
+    importlib.import_module(f"provisioner.cli.{module}").configure(parser)
+
+
+def add_format(parser: argparse.ArgumentParser, *extra: str) -> None:
+    parser.add_argument("--format", choices=["text", "json", *extra], default="text",
+                        help="output format (default: text)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    from provisioner.errors import ProvisionerError
+
+    try:
+        module = importlib.import_module(f"provisioner.cli.{args._module}")
+        return int(module.run(args))
+    except ProvisionerError as exc:
+        print(f"provisioner {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,39 @@
+"""`provisioner validate`: the check every pull request and pre-commit hook runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_format
+
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="tenant files or directories (default: the repository's tenants/)")
+    add_format(parser)
+    parser.epilog = "exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage error"
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.cli.output import print_findings, print_json
+    from provisioner.spec.loader import load_repository
+
+    repo = load_repository(args.repo, args.paths)
+    errors, warnings = repo.errors, repo.warnings
+    if args.format == "json":
+        print_json({
+            "ok": not errors,
+            "root": str(repo.root),
+            "files": repo.files_checked,
+            "tenants": len(repo.tenants),
+            "errors": len(errors),
+            "warnings": len(warnings),
+            "findings": [f.as_dict() for f in repo.findings],
+        })
+    else:
+        print_findings(repo.findings)
+        verdict = "invalid" if errors else "valid"
+        print(f"{verdict}: {repo.files_checked} files, {len(repo.tenants)} valid tenants, "
+              f"{len(errors)} errors, {len(warnings)} warnings")
+    return 1 if errors else 0

@@ -1,0 +1,54 @@
+"""The secrets a tenant needs, where each comes from, and how it is masked.
+
+The Pulumi program reads them from stack config (`pulumi config set --secret KEY`), `render
+--reveal` and `check-sol` from environment variables; both names are defined only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from provisioner.spec.models import TenantSpec
+
+MASK: Final = "********"
+
+
+@dataclass(frozen=True)
+class StackSecret:
+    key: str  # Pulumi config key (project namespace), set with `pulumi config set --secret`
+    env: str  # environment variable for commands that run outside Pulumi
+    what: str
+    from_file: bool = False  # set from a file's content (`... --secret KEY < file`)
+
+    def command(self, stack: str) -> str:
+        if self.from_file:
+            return f"pulumi config set --secret --stack {stack} {self.key} < {self.key}.pem"
+        return f"pulumi config set --secret --stack {stack} {self.key}"
+
+
+SOL_PASSWORD = StackSecret("solPassword", "PROVISIONER_SOL_PASSWORD", "the SOL user's password")
+SMTP_PASSWORD = StackSecret("smtpPassword", "PROVISIONER_SMTP_PASSWORD", "the SMTP password")
+ADMIN_PASSWORD = StackSecret("adminPassword", "PROVISIONER_ADMIN_PASSWORD",
+                             "the admin user's password")
+CERTIFICATE = StackSecret("certificate", "PROVISIONER_CERTIFICATE",
+                          "the signing certificate, PEM", from_file=True)
+CERTIFICATE_PASSWORD = StackSecret("certificatePassword", "PROVISIONER_CERTIFICATE_PASSWORD",
+                                   "the certificate's password")
+
+ALL_SECRETS: Final = (SOL_PASSWORD, SMTP_PASSWORD, ADMIN_PASSWORD, CERTIFICATE,
+                      CERTIFICATE_PASSWORD)
+
+
+def required_stack_secrets(spec: TenantSpec) -> list[StackSecret]:
+    """The stack secrets this tenant cannot be provisioned without."""
+    needed = []
+    if spec.soap.needs_sol_password:
+        needed.append(SOL_PASSWORD)
+    if spec.smtp is not None:
+        needed.append(SMTP_PASSWORD)
+    if spec.admin_password == "stack_secret":
+        needed.append(ADMIN_PASSWORD)
+    if spec.certificate:
+        needed += [CERTIFICATE, CERTIFICATE_PASSWORD]
+    return needed

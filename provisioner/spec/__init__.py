@@ -1,0 +1,1 @@
+"""The tenant and reseller files: models, catalog, loading and cross-file checks."""

@@ -1,0 +1,250 @@
+"""The shape of the two file kinds: a tenant spec and the reseller file.
+
+Structural rules live here; rules that need the catalog or other files live in
+`provisioner.spec.semantics` and `provisioner.spec.crossfile`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from provisioner.spec.catalog import ModuleDef, Plan
+from provisioner.spec.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
+
+SCHEMA_BASE = "https://provisioner.invalid/schema"
+
+
+def _int_to_str(value: Any) -> Any:
+    """YAML reads an unquoted RUC as a number; RUCs never start with 0, so this is lossless."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Ruc = Annotated[str, BeforeValidator(_int_to_str), Field(pattern=r"^\d{11}$",
+                                                          description="RUC, 11 digits")]
+Hostname = Annotated[str, Field(
+    max_length=253, pattern=r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    description="A lower-case DNS name")]
+HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
+LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@]{1,128}$")]
+LabelValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{0,256}$")]
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class SoapSend(StrEnum):
+    SUNAT = "sunat"
+    OSE = "ose"
+
+    @property
+    def app_code(self) -> str:
+        return {"sunat": "01", "ose": "02"}[self.value]
+
+
+class SoapEnvironment(StrEnum):
+    DEMO = "demo"
+    PRODUCTION = "production"
+    INTERNAL = "internal"
+
+    @property
+    def app_code(self) -> str:
+        return {"demo": "01", "production": "02", "internal": "03"}[self.value]
+
+
+class Soap(Strict):
+    """The form's "Entorno del sistema": where documents go and with which SOL user."""
+
+    send: SoapSend = SoapSend.SUNAT
+    environment: SoapEnvironment = SoapEnvironment.DEMO
+    sol_user: Annotated[str, BeforeValidator(_int_to_str)] | None = Field(
+        None, pattern=r"^[A-Za-z0-9]{1,30}$",
+        description="Secondary SOL user, without the RUC. The password is a stack secret.")
+    ose_url: HttpsUrl | None = Field(None, description="The OSE's billService URL (https).")
+    ose_username_format: Literal["ruc_user", "ruc"] = Field(
+        "ruc_user", description="ruc_user: <RUC><SOL user>; ruc: the bare RUC (some OSEs).")
+
+    @model_validator(mode="after")
+    def _environment_needs(self) -> Soap:
+        if self.send is SoapSend.OSE and not self.ose_url:
+            raise ValueError("ose_url is required when send is 'ose'")
+        if self.send is SoapSend.SUNAT and self.ose_url:
+            raise ValueError("ose_url is only used when send is 'ose'")
+        if self.needs_sol_user and not self.sol_user:
+            raise ValueError(
+                f"sol_user is required for {self.send.value} {self.environment.value}"
+                " (the secondary SOL user, without the RUC)")
+        return self
+
+    @property
+    def needs_sol_user(self) -> bool:
+        if self.environment is SoapEnvironment.INTERNAL:
+            return False
+        if self.send is SoapSend.OSE:
+            return self.ose_username_format == "ruc_user"
+        return self.environment is SoapEnvironment.PRODUCTION
+
+    @property
+    def needs_sol_password(self) -> bool:
+        """SUNAT demo uses the public MODDATOS credentials; everything else sends real ones."""
+        if self.environment is SoapEnvironment.INTERNAL:
+            return False
+        return self.send is SoapSend.OSE or self.environment is SoapEnvironment.PRODUCTION
+
+
+class Smtp(Strict):
+    """The tenant's own mailer; absent means the platform's default mailer."""
+
+    host: Hostname
+    port: int = Field(465, ge=1, le=65535)
+    username: str = Field(min_length=1, max_length=255)
+    encryption: Literal["ssl", "tls", "none"] = "ssl"
+    from_address: EmailStr | None = None
+    from_name: Name | None = None
+
+
+ModuleName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Modules(Strict):
+    """A preset ("giro de negocio") with add/remove, or an explicit `include` list."""
+
+    preset: str | None = Field(None, description="basico, hotel, farmacia, restaurante, ...")
+    include: list[ModuleName] | None = Field(None, description="Explicit module list.")
+    add: list[ModuleName] = Field(default_factory=list)
+    remove: list[ModuleName] = Field(default_factory=list)
+    levels: dict[ModuleName, list[ModuleName]] = Field(
+        default_factory=dict,
+        description="Levels (sub-modules) per module; a module not listed gets all its levels.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Modules:
+        if (self.preset is None) == (self.include is None):
+            raise ValueError("give exactly one of 'preset' or 'include'")
+        if self.include is not None and (self.add or self.remove):
+            raise ValueError("'add' and 'remove' go with 'preset'; list the modules in 'include'")
+        return self
+
+
+class TenantSpec(Strict):
+    """One client account, as the "Nuevo cliente" form collects it (passwords excepted)."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True,
+        json_schema_extra={"$id": f"{SCHEMA_BASE}/tenant.json"})
+
+    ruc: Ruc
+    company_name: Name = Field(description="Razón social")
+    trade_name: Name | None = Field(None, description="Nombre comercial; defaults to company_name")
+    subdomain: str = Field(min_length=1, max_length=63)
+    admin_email: EmailStr
+    user_type: Literal["admin", "integrator"] = "admin"
+    admin_password: Literal["generate", "stack_secret"] = Field(
+        "generate",
+        description="generate: the stack creates one; stack_secret: "
+                    "`pulumi config set --secret adminPassword`")
+    plan: str = Field(min_length=1, description="A plan name from the catalog")
+    limit_emission: bool = Field(False, description="Limitar emisión de documentos")
+    modules: Modules = Field(default_factory=lambda: Modules(preset="basico"))
+    soap: Soap = Field(default_factory=Soap)
+    smtp: Smtp | None = None
+    certificate: bool = Field(
+        False, description="A signing certificate (PEM) and its password come as stack secrets")
+    allow_production_switch: bool = Field(
+        True, description="The client may switch itself from demo to production "
+                          "(the app's config_system_env)")
+    acknowledge_demo_history: bool = Field(
+        False, description="Confirms that a tenant moving from demo to production keeps its "
+                           "demo data")
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+
+    @field_validator("subdomain", mode="after")
+    @classmethod
+    def _subdomain(cls, value: str) -> str:
+        if not SUBDOMAIN_PATTERN.fullmatch(value):
+            raise ValueError("letters and digits only (no accents, ñ, dots, hyphens or spaces)")
+        value = value.lower()
+        if value in RESERVED_SUBDOMAINS:
+            raise ValueError(f"{value!r} is reserved for the platform")
+        return value
+
+    @property
+    def display_trade_name(self) -> str:
+        return self.trade_name or self.company_name
+
+    @property
+    def is_production(self) -> bool:
+        return self.soap.environment is SoapEnvironment.PRODUCTION
+
+
+class LoadBalancer(Strict):
+    dns_name: Hostname
+    zone_id: str = Field(pattern=r"^Z[A-Z0-9]{4,32}$")
+
+
+class SharedDatabase(Strict):
+    host: Hostname
+    port: int = Field(3306, ge=1, le=65535)
+    admin_user: str = Field("admin", min_length=1, max_length=32)
+    admin_secret_arn: str = Field(
+        pattern=r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:.+$",
+        description="Secrets Manager secret holding the admin password (or JSON with 'password')")
+
+
+class Platform(Strict):
+    """What tenants need from the platform; absent values come from `stack_reference`."""
+
+    stack_reference: str | None = Field(
+        None, pattern=r"^[\w.\-]+(/[\w.\-]+){0,2}$",
+        description="A platform stack (org/project/stack) whose outputs fill what is absent")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    hosted_zone_id: str | None = Field(None, pattern=r"^Z[A-Z0-9]{4,32}$")
+    load_balancer: LoadBalancer | None = None
+    ipv6: bool = False
+    shared_database: SharedDatabase | None = None
+    kms_key_id: str | None = Field(
+        None, pattern=r"^(arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:(key|alias)/[\w/\-]+"
+                      r"|alias/[\w/\-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+    db_subnet_group: str | None = Field(None, pattern=r"^[a-zA-Z0-9 ._\-]{1,255}$")
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list)
+    silo_instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+
+
+class ResellerSpec(Strict):
+    """The platform settings and the catalog: one file per repository."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True,
+        json_schema_extra={"$id": f"{SCHEMA_BASE}/reseller.json"})
+
+    base_domain: Hostname = Field(description="The app's APP_URL_BASE")
+    max_accounts: int | None = Field(
+        999, ge=0, description="The app's LIMITE_RESELLER; null means unlimited")
+    database_prefix: str = Field("tenancy", pattern=r"^[a-z][a-z0-9]{0,15}$",
+                                 description="The app's PREFIX_DATABASE")
+    platform: Platform = Field(default_factory=Platform)
+    plans: list[Plan] = Field(default_factory=list,
+                              description="Plans added to, or replacing, the default catalog")
+    modules: list[ModuleDef] = Field(default_factory=list,
+                                     description="Modules added to, or replacing, the defaults")
+    presets: dict[str, list[str]] = Field(default_factory=dict)
+    reserved_subdomains: list[str] = Field(default_factory=list)
+    templates_dir: str | None = Field(
+        None, description="Directory whose templates override tenant_templates/ file by file")
+    bcrypt_cost: int = Field(10, ge=4, le=31, description="bcrypt cost of the admin password hash")
+    ruc_lookup_url: HttpsUrl | None = Field(
+        None, description="HTTP RUC lookup service (token: PROVISIONER_RUC_LOOKUP_TOKEN)")
+    tags: dict[LabelKey, LabelValue] = Field(default_factory=dict)

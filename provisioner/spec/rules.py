@@ -1,0 +1,46 @@
+"""Validation rules shared by the models, the `new` command and the Pulumi program."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Final
+
+from stdnum.pe import ruc as stdnum_ruc
+
+# the app's rule: no accents, ñ, dots or hyphens
+SUBDOMAIN_PATTERN: Final = re.compile(r"^[A-Za-z0-9]+$")
+
+RESERVED_SUBDOMAINS: Final = frozenset({
+    "www", "admin", "api", "mail", "ftp", "smtp", "static", "app",
+    # what a platform also needs: mail protocols, DNS, the reseller's own panels and assets
+    "pop", "pop3", "imap", "webmail", "mx", "ns", "ns1", "ns2", "dns", "autodiscover",
+    "autoconfig", "cpanel", "whm", "panel", "dashboard", "reseller", "system", "root",
+    "cdn", "assets", "media", "storage", "files", "docs", "help", "support", "status",
+    "blog", "billing", "pagos", "soporte", "dev", "test", "staging", "demo", "beta", "localhost",
+})
+
+# SUNAT issues RUCs with these prefixes; python-stdnum does not know 16 yet.
+RUC_PREFIXES: Final = ("10", "15", "16", "17", "20")
+
+
+def ruc_problem(ruc: str) -> str | None:
+    """Why `ruc` is not a RUC SUNAT could have issued, or None when it is."""
+    if len(ruc) != 11 or not ruc.isdigit():
+        return "must be 11 digits"
+    if ruc[:2] not in RUC_PREFIXES:
+        return f"prefix {ruc[:2]} is not one SUNAT issues ({', '.join(RUC_PREFIXES)})"
+    expected = stdnum_ruc.calc_check_digit(ruc[:10])  # python-stdnum's SUNAT algorithm
+    if ruc[10] != expected:
+        return f"invalid check digit (expected {expected})"
+    return None
+
+
+def is_valid_ruc(ruc: str) -> bool:
+    return ruc_problem(ruc) is None
+
+
+def close_matches(word: str, choices: list[str] | set[str] | frozenset[str]) -> str:
+    """' (did you mean: a, b?)' or ''."""
+    found = difflib.get_close_matches(word, sorted(choices), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(found)}?)" if found else ""

@@ -1,0 +1,132 @@
+"""Rules that need the reseller's catalog and settings, not just the tenant file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from provisioner import naming
+from provisioner.spec.catalog import Catalog, Plan
+from provisioner.spec.models import ResellerSpec, SoapEnvironment, TenantSpec
+from provisioner.spec.rules import close_matches, ruc_problem
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class PathIssue:
+    """A problem at a path inside one file; the loader turns the path into line and column."""
+
+    path: Path
+    message: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class ModuleChoice:
+    modules: tuple[str, ...]  # in catalog order
+    levels: dict[str, tuple[str, ...]]  # every enabled module with levels, in catalog order
+
+
+def resolve_modules(spec: TenantSpec, catalog: Catalog) -> ModuleChoice:
+    """The modules and levels the tenant gets; assumes `check_tenant` found no errors."""
+    sel = spec.modules
+    chosen = set(sel.include if sel.include is not None else catalog.presets[sel.preset or ""])
+    chosen |= set(sel.add)
+    chosen -= set(sel.remove)
+    ordered = tuple(m for m in catalog.modules if m in chosen)
+    levels = {
+        m: tuple(lv for lv in catalog.modules[m].levels
+                 if m not in sel.levels or lv in sel.levels[m])
+        for m in ordered if catalog.modules[m].levels
+    }
+    return ModuleChoice(ordered, levels)
+
+
+def plan_of(spec: TenantSpec, catalog: Catalog) -> Plan:
+    return catalog.plans[spec.plan]
+
+
+def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> list[PathIssue]:
+    issues: list[PathIssue] = []
+    issues += _check_subdomain(spec, reseller)
+    issues += _check_ruc(spec)
+    if spec.plan not in catalog.plans:
+        issues.append(PathIssue(("plan",), f"unknown plan {spec.plan!r}"
+                                f"{close_matches(spec.plan, catalog.plans.keys())}"
+                                f"; plans: {', '.join(sorted(catalog.plans))}"))
+    issues += _check_modules(spec, catalog)
+    if (spec.is_production and spec.soap.send.value == "sunat" and not spec.certificate):
+        issues.append(PathIssue(("certificate",), "SUNAT production signs documents with the "
+                                "company's own certificate; set certificate: true and provide it "
+                                "as a stack secret", "warning"))
+    return issues
+
+
+def _check_subdomain(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue]:
+    out = []
+    limit = naming.max_subdomain_length(reseller.database_prefix)
+    if len(spec.subdomain) > limit:
+        out.append(PathIssue(("subdomain",), (
+            f"{len(spec.subdomain)} characters; at most {limit} so that the database user "
+            f"{naming.database_user(reseller.database_prefix, spec.subdomain)!r} fits MySQL's "
+            f"{naming.MYSQL_USER_NAME_MAX}-character user names")))
+    if spec.subdomain in {s.lower() for s in reseller.reserved_subdomains}:
+        out.append(PathIssue(("subdomain",),
+                             f"{spec.subdomain!r} is reserved by the reseller file"))
+    return out
+
+
+def _check_ruc(spec: TenantSpec) -> list[PathIssue]:
+    problem = ruc_problem(spec.ruc)
+    env = spec.soap.environment
+    if problem and env is SoapEnvironment.PRODUCTION:
+        return [PathIssue(("ruc",), f"{problem}; a production tenant needs a RUC SUNAT issued")]
+    if problem:
+        return [PathIssue(("ruc",), f"{problem} (accepted for a {env.value} tenant)", "warning")]
+    if env is SoapEnvironment.DEMO and spec.allow_production_switch:
+        return [PathIssue(("ruc",), (
+            "looks like a real RUC on a demo tenant that may switch itself to production: its "
+            "demo history would stay and cannot be deleted; use an invented RUC for trials or "
+            "set allow_production_switch: false"), "warning")]
+    return []
+
+
+def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
+    sel = spec.modules
+    known = catalog.modules.keys()
+    out: list[PathIssue] = []
+
+    def unknown(path: Path, value: str) -> None:
+        out.append(PathIssue(path, f"unknown module {value!r}{close_matches(value, known)}"))
+
+    if sel.preset is not None and sel.preset not in catalog.presets:
+        out.append(PathIssue(("modules", "preset"), f"unknown preset {sel.preset!r}"
+                             f"{close_matches(sel.preset, catalog.presets.keys())}"
+                             f"; presets: {', '.join(sorted(catalog.presets))}"))
+    for key in ("include", "add", "remove"):
+        for i, value in enumerate(getattr(sel, key) or []):
+            if value not in known:
+                unknown(("modules", key, i), value)
+    if sel.preset in catalog.presets:
+        base = set(catalog.presets[sel.preset])
+        for i, value in enumerate(sel.remove):
+            if value in known and value not in base:
+                out.append(PathIssue(("modules", "remove", i),
+                                     f"{value!r} is not in preset {sel.preset!r}", "warning"))
+    enabled = None if out else set(resolve_modules(spec, catalog).modules)
+    for module, levels in sel.levels.items():
+        if module not in known:
+            unknown(("modules", "levels", module), module)
+            continue
+        if enabled is not None and module not in enabled:
+            out.append(PathIssue(("modules", "levels", module),
+                                 f"levels given for {module!r}, which is not enabled"))
+        valid = catalog.modules[module].levels
+        for i, level in enumerate(levels):
+            if level not in valid:
+                hint = close_matches(level, valid) or (
+                    f"; {module!r} has levels: {', '.join(valid)}" if valid
+                    else f"; {module!r} has no levels")
+                out.append(PathIssue(("modules", "levels", module, i),
+                                     f"unknown level {level!r}{hint}"))
+    return out

@@ -1,0 +1,1 @@
+"""SUNAT facts: endpoints, SOAP client, fault classification."""

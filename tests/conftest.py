@@ -1,0 +1,45 @@
+"""Shared fixtures: a copy of the bundled examples to break on purpose, and the CLI in-process."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A writable copy of examples/ (reseller.yaml + tenants/)."""
+    dest = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, dest)
+    return dest
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run `provisioner ARGS` in-process; returns (exit code, stdout, stderr)."""
+    from provisioner.cli import main
+
+    def run(*args: str | Path) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors and --help
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def run_subprocess(*args: str, cwd: Path | None = None,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real console entry point, for start-up and traceback checks."""
+    return subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
