@@ -1,0 +1,1 @@
+"""Rendering a tenant's app configuration from `tenant_templates/`."""
