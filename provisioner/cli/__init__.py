@@ -16,6 +16,7 @@ from provisioner import __version__
 COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "validate", "check tenant specs and the reseller file"),
     ("schema", "schema", "write the JSON Schema of tenant and reseller files"),
+    ("render", "render", "render a tenant's app configuration (secrets masked)"),
 ]
 
 

@@ -1,0 +1,114 @@
+"""The values the templates see: everything derived from the spec, the catalog and the platform,
+plus the secret side (real or masked). Plain dicts and lists, sorted where order is free, so the
+same inputs always render the same bytes."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from provisioner import naming
+from provisioner.render.secrets import SecretValues
+from provisioner.spec.catalog import Catalog
+from provisioner.spec.models import ResellerSpec, TenantSpec
+from provisioner.spec.semantics import plan_of, resolve_modules
+from provisioner.sunat.profile import soap_profile
+
+# What the app's "Guardar" creates besides the client's own data (facturador-app.md).
+MAIN_ESTABLISHMENT: Final = {
+    "description": "Oficina Principal",
+    "code": "0000",
+    "country_id": "PE",
+    "department_id": "15",
+    "province_id": "1501",
+    "district_id": "150101",
+    "warehouse": "Almacén Oficina Principal",
+}
+DOCUMENT_SERIES: Final = (
+    ("01", "F001"),  # factura
+    ("03", "B001"),  # boleta
+    ("07", "FC01"),  # nota de crédito (factura)
+    ("07", "BC01"),  # nota de crédito (boleta)
+    ("08", "FD01"),  # nota de débito (factura)
+    ("08", "BD01"),  # nota de débito (boleta)
+    ("20", "R001"),  # retención
+    ("09", "T001"),  # guía de remisión
+    ("40", "P001"),  # percepción
+    ("80", "NV01"),  # nota de venta
+)
+ADMIN_USER_NAME: Final = "Administrador"
+
+
+def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
+                  secrets: SecretValues, *, db_host: str, db_port: int) -> dict[str, Any]:
+    prefix = reseller.database_prefix
+    plan = plan_of(spec, catalog)
+    choice = resolve_modules(spec, catalog)
+    profile = soap_profile(spec)
+    soap_password = profile.public_password or secrets.sol_password
+    smtp = spec.smtp
+    return {
+        "tenant": {
+            "subdomain": spec.subdomain,
+            "fqdn": naming.fqdn(spec.subdomain, reseller.base_domain),
+            "url": naming.url(spec.subdomain, reseller.base_domain),
+            "ruc": spec.ruc,
+            "company_name": spec.company_name,
+            "trade_name": spec.display_trade_name,
+            "admin_email": spec.admin_email,
+            "user_type": spec.user_type,
+            "limit_emission": spec.limit_emission,
+            "allow_production_switch": spec.allow_production_switch,
+            "environment": spec.soap.environment.value,
+            "labels": dict(sorted(spec.labels.items())),
+        },
+        "database": {
+            "host": db_host,
+            "port": db_port,
+            "name": naming.database_name(prefix, spec.subdomain),
+            "user": naming.database_user(prefix, spec.subdomain),
+            "password": secrets.db_password,
+            "tier": plan.tier.value,
+        },
+        "soap": {
+            "send": spec.soap.send.value,
+            "environment": spec.soap.environment.value,
+            "send_code": profile.send_code,
+            "type_code": profile.type_code,
+            "username": profile.username,
+            "password": soap_password,
+            "endpoints": {k.value: v for k, v in sorted(profile.endpoints.items())},
+            "ose_url": spec.soap.ose_url,
+        },
+        "mail": None if smtp is None else {
+            "host": smtp.host,
+            "port": smtp.port,
+            "username": smtp.username,
+            "password": secrets.smtp_password,
+            "encryption": smtp.encryption,
+            "from_address": smtp.from_address or smtp.username,
+            "from_name": smtp.from_name or spec.display_trade_name,
+        },
+        "plan": {
+            "name": plan.name,
+            "limit_users": plan.limit_users,
+            "limit_documents": plan.limit_documents,
+            "app_json": plan.app_json(),
+        },
+        "modules": list(choice.modules),
+        "module_ids": [m.app_id for v in choice.modules if (m := catalog.modules[v]).app_id],
+        "levels": {m: list(lv) for m, lv in choice.levels.items()},
+        "all_levels": [lv for lvs in choice.levels.values() for lv in lvs],
+        "admin": {
+            "name": ADMIN_USER_NAME,
+            "email": spec.admin_email,
+            "password_hash": secrets.admin_password_hash,
+            "type": spec.user_type,
+        },
+        "client": {"api_token": secrets.api_token},
+        "certificate": None if not spec.certificate else {
+            "pem": secrets.certificate,
+            "password": secrets.certificate_password,
+        },
+        "establishment": MAIN_ESTABLISHMENT,
+        "series": [{"document_type_id": d, "number": n} for d, n in DOCUMENT_SERIES],
+    }

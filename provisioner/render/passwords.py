@@ -1,0 +1,32 @@
+"""Generated values for rendering outside Pulumi (inside, pulumi-random makes and keeps them)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+API_TOKEN_LENGTH = 50  # the app's clients.token
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def php_bcrypt(password: str, cost: int) -> str:
+    """bcrypt in the `$2y$` form PHP's password_verify expects (same algorithm as `$2b$`)."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=cost)).decode("ascii")
+    return to_php_bcrypt(hashed)
+
+
+def to_php_bcrypt(hashed: str) -> str:
+    for prefix in ("$2b$", "$2a$"):
+        if hashed.startswith(prefix):
+            return "$2y$" + hashed[len(prefix):]
+    return hashed
+
+
+def new_api_token() -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(API_TOKEN_LENGTH))
+
+
+def new_password(length: int = 20) -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))

@@ -1,0 +1,33 @@
+"""Env-file quoting that python-dotenv, `bash`'s `source` and the app's dotenv all read back
+unchanged.
+
+Single quotes are literal in all of them, so they are used whenever the value has no `'` and no
+backslash. Otherwise the value goes in double quotes with `\\` and `\"` escaped, and `$` and
+backticks (which bash would expand) written as `${_DOLLAR}` / `${_BACKTICK}`: variables that
+the document defines first and that bash and dotenv both interpolate.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+ENV_PRELUDE: Final = "_DOLLAR='$'\n_BACKTICK='`'\n"
+
+
+class EnvQuotingError(ValueError):
+    pass
+
+
+def env_quote(value: Any) -> str:
+    if value is None:
+        return "''"
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    text = str(value)
+    if "\x00" in text:
+        raise EnvQuotingError("a NUL character cannot be written to an env file")
+    if "'" not in text and "\\" not in text:
+        return f"'{text}'"
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"')
+               .replace("$", "${_DOLLAR}").replace("`", "${_BACKTICK}"))
+    return f'"{escaped}"'
