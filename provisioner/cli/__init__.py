@@ -17,6 +17,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "validate", "check tenant specs and the reseller file"),
     ("schema", "schema", "write the JSON Schema of tenant and reseller files"),
     ("render", "render", "render a tenant's app configuration (secrets masked)"),
+    ("check-sol", "check_sol", "check a tenant's SOL credentials against SUNAT or its OSE"),
 ]
 
 
