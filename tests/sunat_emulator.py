@@ -60,7 +60,7 @@ class Emulator:
     "status:NNNN" (a normal getStatus answer), "cdr:NNNN" (a billConsultService getStatusCdr
     answer), "empty" (HTTP 200, no body), "slow" (answers after `slow_seconds`), "http500"
     (HTML error page), "http500-empty", "malformed" (broken XML), "not-soap" (well-formed
-    XML, no envelope), "http404". `queue` scenarios are used
+    XML, no envelope), "bad-utf8", "http404". `queue` scenarios are used
     first, one per request, then `scenario` for the rest."""
 
     accounts: dict[str, str] = field(default_factory=dict)
@@ -145,6 +145,8 @@ class Emulator:
         if scenario == "malformed":
             return 200, xml, (f'<soap-env:Envelope xmlns:soap-env="{SOAP_ENV}"><soap-env:Body>'
                               "<br:getStatusResponse").encode()
+        if scenario == "bad-utf8":
+            return 200, xml, b"<?xml version='1.0' encoding='utf-8'?><a>\xff</a>"
         if scenario == "not-soap":
             return 200, xml, b"<?xml version='1.0'?><status><code>0127</code></status>"
         raise ValueError(f"unknown scenario {scenario!r}")

@@ -280,3 +280,15 @@ def test_our_wsdls_are_self_contained(wsdl: Path) -> None:
         local = element.tag.rsplit("}", 1)[-1]
         assert local not in ("import", "include", "redefine"), f"{wsdl.name} imports"
         assert "schemaLocation" not in element.attrib
+
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
+def test_answer_not_in_utf8_is_malformed_not_a_crash(sunat: Emulator,
+                                                    caplog: pytest.LogCaptureFixture,
+                                                    level: int) -> None:
+    # at DEBUG zeep decodes the body to log it and fails before parsing
+    caplog.set_level(level)
+    sunat.scenario = "bad-utf8"
+    verdict, _, _ = check(sunat)
+    assert verdict is Verdict.MALFORMED

@@ -191,7 +191,7 @@ def classify_exception(exc: BaseException, who: str = "SUNAT",
         return Outcome(Verdict.UNREACHABLE, f"cannot connect to {who}: {reason}")
     if isinstance(exc, requests.exceptions.RequestException):
         return Outcome(Verdict.UNREACHABLE, f"the request to {who} failed: {_first_line(exc)}")
-    if isinstance(exc, zx.Error):
+    if isinstance(exc, zx.Error | ValueError):  # ValueError: e.g. an answer not in UTF-8
         return Outcome(Verdict.MALFORMED, f"{who}'s answer could not be read: "
                        f"{_first_line(exc)}", http_status=http_status)
     raise exc
