@@ -1,0 +1,57 @@
+"""`provisioner apply`: up the changed tenants in waves (demo first, production in batches),
+destroy removed ones; stops at the first wave with a failure."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_format
+    from provisioner.cli.stacks_common import add_base, add_local, add_parallel, positive_int
+
+    add_base(parser)
+    parser.add_argument("--batch-size", type=positive_int, default=25, metavar="N",
+                        help="production tenants per wave, after demo tenants (default: 25)")
+    add_parallel(parser)
+    parser.add_argument("--allow-destroy-production", action="store_true",
+                        help="destroy the stacks of removed production tenants")
+    add_format(parser)
+    add_local(parser)
+    parser.epilog = ("exit codes: 0 all succeeded, 1 a tenant failed or was refused "
+                     "(later waves not run), 2 usage (or no Pulumi CLI)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.cli.stacks_common import (
+        emit,
+        exit_code,
+        project_dir,
+        redactor_for,
+        reporter,
+        spec_root,
+        stack_runner,
+        validated,
+    )
+    from provisioner.orchestrate.changes import detect_changes
+    from provisioner.orchestrate.policy import apply_waves, review
+    from provisioner.orchestrate.report import RunReport
+    from provisioner.orchestrate.scheduler import run_waves
+
+    root = spec_root(args)
+    repo = validated(root)
+    changes = detect_changes(root, args.base, args.head, project_dir(root))
+    checked = review(changes, allow_destroy_production=args.allow_destroy_production,
+                     operation="up")
+    environments = {t.spec.subdomain: t.spec.soap.environment.value for t in repo.tenants}
+    waves = apply_waves(checked.runnable, args.batch_size, environments)
+    report = RunReport("apply", changeset=changes, warnings=checked.warnings)
+    results = []
+    if any(w.jobs for w in waves):
+        redactor = redactor_for()
+        with stack_runner(args, root, repo, redactor) as runner:
+            results = run_waves(runner, waves, parallel=args.parallel, reporter=reporter(args),
+                                redactor=redactor)
+    report.results = [*results, *checked.blocked]
+    emit(report, args.format)
+    return exit_code(report)

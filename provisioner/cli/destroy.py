@@ -1,0 +1,86 @@
+"""`provisioner destroy TENANT`: delete one tenant's stack resources; production needs
+--allow-destroy-production."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_format
+    from provisioner.cli.stacks_common import add_local
+
+    parser.add_argument("tenant", metavar="TENANT", help="the tenant's subdomain (stack name)")
+    parser.add_argument("--allow-destroy-production", action="store_true",
+                        help="required when the tenant is (or was last) production")
+    add_format(parser)
+    add_local(parser)
+    parser.epilog = "exit codes: 0 destroyed, 1 failed or refused, 2 usage (or no Pulumi CLI)"
+
+
+def last_spec_text(root: Path, tenant: str) -> str | None:
+    """The tenant's spec now, or its last committed version when the file was removed."""
+    from provisioner.orchestrate.changes import Git
+    from provisioner.spec.loader import TENANTS_DIRNAME
+
+    tenants = root / TENANTS_DIRNAME
+    for suffix in (".yaml", ".yml"):
+        for path in tenants.rglob(f"{tenant}{suffix}") if tenants.is_dir() else []:
+            return path.read_text(encoding="utf-8", errors="replace")
+    try:
+        git = Git(root)
+    except Exception:
+        return None
+    rel = f"{git.prefix(root)}{TENANTS_DIRNAME}/"
+    log = git.run("log", "--format=%H", "--diff-filter=D", "--name-only", "--", rel)
+    commit = ""
+    for line in log.splitlines():
+        if re.fullmatch(r"[0-9a-f]{40}", line):
+            commit = line
+        elif commit and line.strip() and Path(line).stem == tenant:
+            spec = f"{commit}^:{line}"
+            return git.blobs([spec]).get(spec)
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.cli.stacks_common import (
+        emit,
+        exit_code,
+        redactor_for,
+        reporter,
+        spec_root,
+        stack_runner,
+    )
+    from provisioner.errors import UsageError
+    from provisioner.orchestrate.changes import StackChange
+    from provisioner.orchestrate.policy import production_destroy_message, was_production
+    from provisioner.orchestrate.report import RunReport
+    from provisioner.orchestrate.results import StackResult
+    from provisioner.orchestrate.scheduler import Job, run_jobs
+    from provisioner.spec.loader import load_repository
+    from provisioner.spec.rules import SUBDOMAIN_PATTERN
+
+    tenant = args.tenant.lower()
+    if not SUBDOMAIN_PATTERN.fullmatch(tenant):
+        raise UsageError(f"{args.tenant!r} is not a tenant subdomain (letters and digits)")
+    root = spec_root(args)
+    change = StackChange(tenant, "destroy", "requested", old_text=last_spec_text(root, tenant))
+    report = RunReport("destroy")
+    if was_production(change) and not args.allow_destroy_production:
+        report.results = [StackResult(tenant, "destroy", ok=False, skipped=True,
+                                      error=production_destroy_message(tenant)
+                                      if change.old_text else
+                                      f"no spec found for {tenant}, so it may be production; "
+                                      "pass --allow-destroy-production to destroy it")]
+    else:
+        repo = load_repository(root)
+        redactor = redactor_for()
+        with stack_runner(args, root, repo, redactor) as runner:
+            report.results = run_jobs(runner, [Job(tenant, "destroy")], parallel=1,
+                                      reporter=reporter(args), redactor=redactor,
+                                      title="destroy")
+    emit(report, args.format)
+    return exit_code(report)

@@ -1,0 +1,57 @@
+"""`provisioner drift`: a preview-only refresh of every tenant stack; exit 3 when any drifted."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_format
+    from provisioner.cli.stacks_common import add_local, add_parallel
+
+    parser.add_argument("tenants", nargs="*", metavar="TENANT",
+                        help="tenants to check (default: every valid tenant)")
+    add_parallel(parser)
+    add_format(parser)
+    add_local(parser)
+    parser.epilog = ("exit codes: 0 no drift, 1 a check failed (results incomplete), "
+                     "2 usage (or no Pulumi CLI), 3 drift found")
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.cli.stacks_common import (
+        EXIT_DRIFT,
+        EXIT_FAILED,
+        EXIT_OK,
+        emit,
+        redactor_for,
+        reporter,
+        spec_root,
+        stack_runner,
+    )
+    from provisioner.orchestrate.report import RunReport
+    from provisioner.orchestrate.scheduler import Job, run_jobs
+    from provisioner.spec.loader import load_repository
+
+    root = spec_root(args)
+    repo = load_repository(root)
+    names = [repo.tenant(n).spec.subdomain for n in args.tenants] or sorted(
+        t.spec.subdomain for t in repo.tenants)
+    redactor = redactor_for()
+    report = RunReport("drift")
+    if names:
+        with stack_runner(args, root, repo, redactor) as runner:
+            report.results = run_jobs(runner, [Job(n, "refresh") for n in names],
+                                      parallel=args.parallel, reporter=reporter(args),
+                                      redactor=redactor, title="drift")
+    drifted = [r.stack for r in report.results if r.ok and r.total_changes]
+    if args.format == "json":
+        from provisioner.cli.output import print_json
+
+        print_json({**report.as_dict(), "drifted": drifted})
+    else:
+        emit(report, "text")
+        print(f"drifted: {', '.join(drifted)}" if drifted else "no drift")
+    if not report.ok:
+        return EXIT_FAILED
+    return EXIT_DRIFT if drifted else EXIT_OK

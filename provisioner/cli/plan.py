@@ -1,0 +1,77 @@
+"""`provisioner plan`: which tenant stacks a change touches, and a preview of each for the PR."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_format
+    from provisioner.cli.stacks_common import add_base, add_local, add_parallel
+
+    add_base(parser)
+    parser.add_argument("--list", action="store_true",
+                        help="print the affected stacks and their action without previewing "
+                             "(no Pulumi CLI needed); JSON is a CI job matrix")
+    add_format(parser)
+    parser.add_argument("--comment-file", type=Path, metavar="F",
+                        help="write a Markdown report for a pull-request comment")
+    add_parallel(parser)
+    add_local(parser)
+    parser.epilog = ("exit codes: 0 planned, 1 invalid specs or a tenant's preview failed or "
+                     "was refused, 2 usage (or no Pulumi CLI)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.cli.output import print_json
+    from provisioner.cli.stacks_common import (
+        emit,
+        exit_code,
+        project_dir,
+        redactor_for,
+        reporter,
+        spec_root,
+        stack_runner,
+        validated,
+    )
+    from provisioner.errors import UsageError
+    from provisioner.orchestrate.changes import detect_changes
+    from provisioner.orchestrate.policy import review
+    from provisioner.orchestrate.report import RunReport, markdown_comment
+    from provisioner.orchestrate.results import StackResult
+    from provisioner.orchestrate.scheduler import Job, run_jobs
+
+    root = spec_root(args)
+    try:
+        pulumi_dir: Path | None = project_dir(root)
+    except UsageError:
+        pulumi_dir = None
+    changes = detect_changes(root, args.base, args.head, pulumi_dir)
+    if args.list:
+        if args.format == "json":
+            print_json(changes.matrix())
+        else:
+            for c in changes.changes:
+                print(f"{c.action:<8} {c.stack}  ({c.reason})")
+        return 0
+
+    repo = validated(root)
+    redactor = redactor_for()
+    checked = review(changes, allow_destroy_production=True, operation="preview")
+    report = RunReport("plan", changeset=changes, warnings=checked.warnings)
+    previews = [Job(c.stack, "preview") for c in checked.runnable if c.action == "up"]
+    results: dict[str, StackResult] = {r.stack: r for r in checked.blocked}
+    if previews:
+        with stack_runner(args, root, repo, redactor) as runner:
+            for r in run_jobs(runner, previews, parallel=args.parallel,
+                              reporter=reporter(args), redactor=redactor, title="preview"):
+                results[r.stack] = r
+    for c in checked.runnable:
+        if c.action == "destroy":
+            results[c.stack] = StackResult(c.stack, "destroy", ok=True)
+    report.results = [results[c.stack] for c in changes.changes if c.stack in results]
+    if args.comment_file:
+        args.comment_file.write_text(markdown_comment(report, redactor), encoding="utf-8")
+    emit(report, args.format)
+    return exit_code(report)

@@ -1,0 +1,133 @@
+"""What plan, apply, destroy and drift share: options, validation, the runner (remote or
+local), progress and exit codes. Heavy imports stay inside functions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provisioner.orchestrate.automation import AutomationRunner
+    from provisioner.orchestrate.redact import Redactor
+    from provisioner.orchestrate.report import RunReport
+    from provisioner.spec.loader import Repository
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
+DEFAULT_BASE = "origin/main"
+DEFAULT_PARALLEL = 8
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_parallel(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--parallel", type=positive_int, default=DEFAULT_PARALLEL, metavar="N",
+                        help=f"stacks run at the same time (default: {DEFAULT_PARALLEL})")
+
+
+def add_base(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", default=os.environ.get("PROVISIONER_BASE", DEFAULT_BASE),
+                        metavar="REF", help="compare BASE...HEAD (default: $PROVISIONER_BASE or "
+                                            f"{DEFAULT_BASE})")
+    parser.add_argument("--head", default="HEAD", metavar="REF", help=argparse.SUPPRESS)
+
+
+def add_local(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--local", action="store_true",
+                        help="no AWS account: state in .pulumi-local/, AWS served by moto, "
+                             "pooled databases on a local MySQL (see README)")
+    parser.add_argument("--local-endpoint", metavar="URL", default=None,
+                        help="with --local: a running moto server (state kept across commands) "
+                             "instead of an in-process one")
+
+
+def spec_root(args: argparse.Namespace) -> Path:
+    from provisioner.spec.loader import find_root
+
+    return find_root(args.repo or Path.cwd())
+
+
+def validated(root: Path) -> Repository:
+    """The repository, or SpecErrors (exit 1, every finding) when it does not validate."""
+    from provisioner.spec.loader import load_repository
+
+    repo = load_repository(root)
+    repo.raise_for_errors()
+    return repo
+
+
+def project_dir(root: Path) -> Path:
+    from provisioner.orchestrate.automation import find_project_dir
+
+    return find_project_dir(root)
+
+
+@contextmanager
+def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
+                 redactor: Redactor) -> Iterator[AutomationRunner]:
+    """The Automation API runner, plugins installed once; in local mode, moto is up for as long
+    as the runner is used."""
+    from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
+
+    require_pulumi_cli()
+    work = project_dir(root)
+    env = {"PROVISIONER_SPEC_ROOT": str(root)}
+    if getattr(args, "local", False):
+        from provisioner.orchestrate.local import local_session
+
+        if repo.reseller is None:
+            from provisioner.errors import UsageError
+
+            raise UsageError("local mode needs a valid reseller file")
+        with local_session(work, repo.reseller, endpoint=args.local_endpoint) as session:
+            redactor.add(session.passphrase, session.platform.db_admin_password)
+            platform = session.platform
+            runner = AutomationRunner(
+                session.work_dir, env={**env, **session.env}, secrets_provider="passphrase",
+                redactor=redactor, stack_config=lambda _s: platform.stack_config(),
+                path_config=lambda _s: platform.endpoint_paths())
+            runner.prepare()
+            yield runner
+        return
+    runner = AutomationRunner(work, env=env, redactor=redactor,
+                              secrets_provider=os.environ.get("PROVISIONER_SECRETS_PROVIDER"))
+    runner.prepare()
+    yield runner
+
+
+def redactor_for(repo: Repository | None = None) -> Redactor:
+    from provisioner.orchestrate.redact import from_environment
+
+    return from_environment()
+
+
+def reporter(args: argparse.Namespace) -> Any:
+    from provisioner.orchestrate.progress import reporter_for
+
+    return reporter_for(sys.stderr)
+
+
+def emit(report: RunReport, fmt: str) -> None:
+    from provisioner.cli.output import print_json
+    from provisioner.orchestrate.report import print_summary
+
+    if fmt == "json":
+        print_json(report.as_dict())
+    else:
+        print_summary(report)
+
+
+def exit_code(report: RunReport) -> int:
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,208 @@
+"""Local mode: provision without an AWS account. Pulumi state in .pulumi-local/ (file backend,
+passphrase secrets), AWS served by moto on 127.0.0.1, pooled databases on a local MySQL/MariaDB.
+
+The local stacks' config (moto endpoints, placeholder ids) is written in a project copy under
+.pulumi-local/project/ whose Pulumi.yaml points `main` at the real program, so the
+repository's own Pulumi.<stack>.yaml files never receive localhost settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from provisioner.errors import ProvisionerError
+from provisioner.spec.models import ResellerSpec
+
+LOCAL_DIRNAME: Final = ".pulumi-local"
+# Protects only state on this machine; documented so a newcomer needs no setup. Override with
+# PULUMI_CONFIG_PASSPHRASE.
+DEFAULT_PASSPHRASE: Final = "provisioner-local"
+REGION: Final = "us-east-1"
+FAKE_KEY: Final = "test"
+ENDPOINT_SERVICES: Final = ("route53", "secretsmanager", "rds", "kms", "sts")
+KMS_ALIAS: Final = "alias/provisioner-local"
+DEFAULT_DB_ENDPOINT: Final = "127.0.0.1:3306"
+DEFAULT_DB_ADMIN_PASSWORD: Final = "provisioner-local"
+
+
+@dataclass(frozen=True)
+class LocalPlatform:
+    """What bootstrap created in moto: the placeholders the reseller file names for real."""
+
+    endpoint: str
+    hosted_zone_id: str
+    kms_key_id: str
+    db_admin_secret_arn: str
+    db_endpoint: str
+    db_admin_user: str
+    db_admin_password: str = ""
+
+    def stack_config(self) -> dict[str, tuple[str, bool]]:
+        """(value, secret) per key: the aws provider aimed at moto, and platform overrides the
+        infra program reads instead of reseller.yaml's real ids."""
+        return {
+            "aws:region": (REGION, False),
+            "aws:accessKey": (FAKE_KEY, False),
+            "aws:secretKey": (FAKE_KEY, True),
+            "aws:skipCredentialsValidation": ("true", False),
+            "aws:skipRequestingAccountId": ("true", False),
+            "aws:skipMetadataApiCheck": ("true", False),
+            "aws:s3UsePathStyle": ("true", False),
+            "hostedZoneId": (self.hosted_zone_id, False),
+            "kmsKeyId": (self.kms_key_id, False),
+            "sharedDatabaseAdminSecretArn": (self.db_admin_secret_arn, False),
+            "sharedDatabaseEndpoint": (self.db_endpoint, False),
+            "sharedDatabaseAdminUser": (self.db_admin_user, False),
+            "sharedDatabaseAdminPassword": (self.db_admin_password, True),
+        }
+
+    def endpoint_paths(self) -> dict[str, str]:
+        """aws:endpoints is a list of objects; set with `--path` keys (aws:endpoints[0].kms)."""
+        return {f"aws:endpoints[0].{svc}": self.endpoint for svc in ENDPOINT_SERVICES}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def moto_server(host: str = "127.0.0.1") -> Iterator[str]:
+    """An in-process moto server on a random free port; its state lives as long as the command."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def client(service: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_KEY)
+
+
+def bootstrap(endpoint: str, reseller: ResellerSpec, *, db_endpoint: str, db_admin_user: str,
+              db_admin_password: str) -> LocalPlatform:
+    """Create (or find, on a long-running moto) the hosted zone, KMS key and DB admin secret."""
+    try:
+        zone_id = _hosted_zone(client("route53", endpoint), reseller.base_domain)
+        key_id = _kms_key(client("kms", endpoint))
+        arn = _admin_secret(client("secretsmanager", endpoint),
+                            f"{reseller.database_prefix}/platform/mysql-admin",
+                            db_admin_user, db_admin_password, key_id)
+    except Exception as exc:  # botocore's errors name the call; keep it to one line
+        raise ProvisionerError(f"local AWS (moto at {endpoint}) bootstrap failed: "
+                               f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+    return LocalPlatform(endpoint, zone_id, key_id, arn, db_endpoint, db_admin_user,
+                         db_admin_password)
+
+
+def _hosted_zone(r53: Any, domain: str) -> str:
+    name = domain.rstrip(".") + "."
+    for zone in r53.list_hosted_zones_by_name(DNSName=name).get("HostedZones", []):
+        if zone["Name"] == name:
+            return str(zone["Id"]).rsplit("/", 1)[-1]
+    created = r53.create_hosted_zone(Name=name, CallerReference=str(uuid.uuid4()))
+    return str(created["HostedZone"]["Id"]).rsplit("/", 1)[-1]
+
+
+def _kms_key(kms: Any) -> str:
+    for alias in kms.list_aliases().get("Aliases", []):
+        if alias.get("AliasName") == KMS_ALIAS and alias.get("TargetKeyId"):
+            return str(alias["TargetKeyId"])
+    key_id = str(kms.create_key(Description="provisioner local mode")["KeyMetadata"]["KeyId"])
+    kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
+    return key_id
+
+
+def _admin_secret(sm: Any, name: str, user: str, password: str, key_id: str) -> str:
+    value = json.dumps({"username": user, "password": password})
+    try:
+        arn = str(sm.describe_secret(SecretId=name)["ARN"])
+        sm.put_secret_value(SecretId=name, SecretString=value)
+        return arn
+    except sm.exceptions.ResourceNotFoundException:
+        return str(sm.create_secret(Name=name, SecretString=value, KmsKeyId=key_id)["ARN"])
+
+
+def local_env(project_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    state = project_dir / LOCAL_DIRNAME
+    state.mkdir(parents=True, exist_ok=True)
+    return {
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": env.get("PULUMI_CONFIG_PASSPHRASE") or DEFAULT_PASSPHRASE,
+        "AWS_ACCESS_KEY_ID": FAKE_KEY,
+        "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
+        "AWS_REGION": REGION,
+    }
+
+
+def local_project(project_dir: Path) -> Path:
+    """A copy of Pulumi.yaml whose program paths point back into the repository."""
+    source = next((project_dir / n for n in ("Pulumi.yaml", "Pulumi.yml")
+                   if (project_dir / n).is_file()), None)
+    if source is None:
+        raise ProvisionerError(f"no Pulumi.yaml in {project_dir}")
+    settings = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    settings["main"] = str((project_dir / str(settings.get("main") or ".")).resolve())
+    runtime = settings.get("runtime")
+    if isinstance(runtime, dict) and isinstance(runtime.get("options"), dict):
+        venv = runtime["options"].get("virtualenv")
+        if isinstance(venv, str) and not os.path.isabs(venv):
+            runtime["options"]["virtualenv"] = str((project_dir / venv).resolve())
+    work = project_dir / LOCAL_DIRNAME / "project"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "Pulumi.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return work
+
+
+@dataclass
+class LocalSession:
+    work_dir: Path
+    env: dict[str, str]
+    platform: LocalPlatform
+
+    @property
+    def passphrase(self) -> str:
+        return self.env["PULUMI_CONFIG_PASSPHRASE"]
+
+
+@contextmanager
+def local_session(project_dir: Path, reseller: ResellerSpec, *, endpoint: str | None = None,
+                  environ: Mapping[str, str] | None = None) -> Iterator[LocalSession]:
+    """Everything local mode needs, torn down (the in-process moto) on exit."""
+    env = os.environ if environ is None else environ
+    db_user = env.get("PROVISIONER_LOCAL_DB_ADMIN_USER") or (
+        reseller.platform.shared_database.admin_user if reseller.platform.shared_database
+        else "admin")
+    db_password = env.get("PROVISIONER_LOCAL_DB_ADMIN_PASSWORD") or DEFAULT_DB_ADMIN_PASSWORD
+    db_endpoint = env.get("PROVISIONER_LOCAL_DB") or DEFAULT_DB_ENDPOINT
+
+    def session(url: str) -> LocalSession:
+        platform = bootstrap(url, reseller, db_endpoint=db_endpoint, db_admin_user=db_user,
+                             db_admin_password=db_password)
+        return LocalSession(local_project(project_dir), local_env(project_dir, env), platform)
+
+    if endpoint:
+        yield session(endpoint)
+        return
+    with moto_server() as url:
+        yield session(url)

@@ -1,0 +1,131 @@
+"""Live progress: a rich bar per run and a line per tenant as it finishes on a terminal, plain
+lines otherwise (CI logs). Reporters are called from worker and Pulumi event threads."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Protocol, TextIO
+
+from provisioner.orchestrate.results import StackResult, Step
+
+
+class Reporter(Protocol):
+    def start(self, title: str, total: int) -> None: ...
+    def step(self, stack: str, step: Step) -> None: ...
+    def finished(self, result: StackResult) -> None: ...
+    def stop(self) -> None: ...
+
+
+def result_line(result: StackResult) -> str:
+    c = result.changes
+    counts = f"+{c['create']} ~{c['update']} ±{c['replace']} -{c['delete']}"
+    if result.skipped:
+        return f"{result.stack}: {result.status} ({result.error})"
+    if not result.ok:
+        return f"{result.stack}: FAILED {result.operation} ({result.seconds:.1f}s): {result.error}"
+    return f"{result.stack}: {result.operation} ok {counts} ({result.seconds:.1f}s)"
+
+
+class NullReporter:
+    def start(self, title: str, total: int) -> None:
+        pass
+
+    def step(self, stack: str, step: Step) -> None:
+        pass
+
+    def finished(self, result: StackResult) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class PlainReporter:
+    """One line per finished tenant, with a running count; safe for CI logs."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self._lock = threading.Lock()
+        self._done = 0
+        self._total = 0
+        self._title = ""
+
+    def start(self, title: str, total: int) -> None:
+        with self._lock:
+            self._done, self._total, self._title = 0, total, title
+            print(f"{title}: {total} stack(s)", file=self.stream, flush=True)
+
+    def step(self, stack: str, step: Step) -> None:
+        pass  # per-resource lines would drown a 1,000-tenant log
+
+    def finished(self, result: StackResult) -> None:
+        with self._lock:
+            self._done += 1
+            print(f"[{self._done}/{self._total}] {result_line(result)}", file=self.stream,
+                  flush=True)
+
+    def stop(self) -> None:
+        pass
+
+
+class RichReporter:
+    """A progress bar per run whose description shows the latest resource step."""
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+
+        self.console = console or Console(stderr=True)
+        self._progress: Any = None
+        self._task: Any = None
+        self._lock = threading.Lock()
+
+    def start(self, title: str, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        with self._lock:
+            self._progress = Progress(TextColumn("[bold]{task.fields[title]}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                      TextColumn("{task.description}"),
+                                      console=self.console, transient=False)
+            self._task = self._progress.add_task("", total=total, title=title)
+            self._progress.start()
+
+    def step(self, stack: str, step: Step) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.update(self._task,
+                                      description=f"{stack}: {step.op} {step.type} {step.name}")
+
+    def finished(self, result: StackResult) -> None:
+        from rich.markup import escape
+
+        style = "green" if result.ok and not result.skipped else (
+            "yellow" if result.skipped else "red")
+        with self._lock:
+            if self._progress is not None:
+                self._progress.console.print(f"[{style}]{escape(result_line(result))}[/]")
+                self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.update(self._task, description="")
+                self._progress.stop()
+                self._progress = None
+
+
+def reporter_for(stream: TextIO | None = None, quiet: bool = False) -> Reporter:
+    """Rich on a terminal, plain lines otherwise."""
+    stream = stream or sys.stderr
+    if quiet:
+        return NullReporter()
+    if getattr(stream, "isatty", lambda: False)():
+        return RichReporter()
+    return PlainReporter(stream)

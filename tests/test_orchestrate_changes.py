@@ -1,0 +1,150 @@
+"""Which stacks a commit range touches, on real git repositories built per test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from provisioner.orchestrate.changes import detect_changes
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture
+def gitrepo(tmp_path: Path) -> Path:
+    repo = tmp_path / "specs"
+    shutil.copytree(EXAMPLES, repo)
+    (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\nmain: infra/\n")
+    (repo / "infra").mkdir()
+    (repo / "infra" / "__main__.py").write_text("# program\n")
+    (repo / "tenant_templates").mkdir()
+    (repo / "tenant_templates" / "tenant.env.j2").write_text("X=1\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "t@example.pe")
+    git(repo, "config", "user.name", "t")
+    commit(repo, "base")
+    git(repo, "tag", "base")
+    return repo
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def actions(repo: Path) -> dict[str, str]:
+    return {c.stack: c.action for c in detect_changes(repo, "base").changes}
+
+
+ALL = {"bodegaperez", "contaapi", "ferreteriaandina", "hotelsol", "nandu", "pruebademo"}
+
+
+def test_edit_one_tenant_ups_only_that_stack(gitrepo: Path) -> None:
+    path = gitrepo / "tenants" / "nandu.yaml"
+    path.write_text(path.read_text().replace("limit_emission", "#") + "limit_emission: true\n")
+    commit(gitrepo, "edit")
+    assert actions(gitrepo) == {"nandu": "up"}
+
+
+def test_added_and_removed_tenants(gitrepo: Path) -> None:
+    text = (gitrepo / "tenants" / "nandu.yaml").read_text().replace("subdomain: nandu",
+                                                                     "subdomain: nuevo")
+    (gitrepo / "tenants" / "nuevo.yaml").write_text(text + "# new\n" * 30)
+    (gitrepo / "tenants" / "pruebademo.yaml").unlink()
+    commit(gitrepo, "add+remove")
+    cs = detect_changes(gitrepo, "base")
+    assert {c.stack: c.action for c in cs.changes} == {"nuevo": "up", "pruebademo": "destroy"}
+    removed = cs.get("pruebademo")
+    assert removed is not None and "subdomain: pruebademo" in (removed.old_text or "")
+
+
+def test_rename_keeping_the_subdomain_is_not_destroy_and_create(gitrepo: Path) -> None:
+    (gitrepo / "tenants" / "lima").mkdir()
+    git(gitrepo, "mv", "tenants/nandu.yaml", "tenants/lima/nandu.yaml")
+    commit(gitrepo, "move")
+    cs = detect_changes(gitrepo, "base")
+    assert [(c.stack, c.action) for c in cs.changes] == [("nandu", "up")]
+    assert "renamed" in cs.changes[0].reason
+
+
+def test_rename_changing_the_subdomain_destroys_old_and_ups_new(gitrepo: Path) -> None:
+    git(gitrepo, "mv", "tenants/nandu.yaml", "tenants/nandu2.yaml")
+    p = gitrepo / "tenants" / "nandu2.yaml"
+    p.write_text(p.read_text().replace("subdomain: nandu", "subdomain: nandu2"))
+    commit(gitrepo, "rename")
+    assert actions(gitrepo) == {"nandu": "destroy", "nandu2": "up"}
+
+
+def test_catalog_edit_touches_only_tenants_on_the_changed_plan(gitrepo: Path) -> None:
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text().replace("pricing: 69", "pricing: 79"))
+    commit(gitrepo, "price")
+    cs = detect_changes(gitrepo, "base")
+    assert cs.everything is None
+    assert {c.stack for c in cs.changes} == {"bodegaperez"}  # the only pyme tenant
+
+
+def test_preset_edit_touches_tenants_using_the_preset(gitrepo: Path) -> None:
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text() + "presets:\n  hotel: [dashboard, documents, hotels]\n")
+    commit(gitrepo, "preset")
+    assert actions(gitrepo) == {"hotelsol": "up"}
+
+
+def test_module_edit_touches_tenants_with_the_module(gitrepo: Path) -> None:
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text() + "modules:\n  - {value: reports, label: Informes, app_id: 4}\n")
+    commit(gitrepo, "module label")
+    # reports: included by contaapi and ferreteriaandina, in the hotel and restaurante presets
+    assert set(actions(gitrepo)) == {"contaapi", "ferreteriaandina", "hotelsol", "nandu"}
+
+
+def test_reseller_setting_change_touches_every_tenant(gitrepo: Path) -> None:
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text().replace("bcrypt_cost: 10", "bcrypt_cost: 11"))
+    commit(gitrepo, "cost")
+    cs = detect_changes(gitrepo, "base")
+    assert cs.everything and "reseller" in cs.everything
+    assert set(actions(gitrepo)) == ALL
+
+
+@pytest.mark.parametrize("path", ["tenant_templates/tenant.env.j2", "infra/__main__.py",
+                                  "Pulumi.yaml"])
+def test_platform_change_touches_every_tenant(gitrepo: Path, path: str) -> None:
+    (gitrepo / path).write_text((gitrepo / path).read_text() + "# changed\n")
+    commit(gitrepo, "platform")
+    assert actions(gitrepo) == dict.fromkeys(ALL, "up")
+
+
+def test_unrelated_change_touches_nothing_and_list_is_a_matrix(gitrepo: Path,
+                                                               run_cli) -> None:  # noqa: ANN001
+    (gitrepo / "NOTES.md").write_text("hello\n")
+    commit(gitrepo, "docs")
+    assert actions(gitrepo) == {}
+    p = gitrepo / "tenants" / "hotelsol.yaml"
+    p.write_text(p.read_text() + "limit_emission: true\n")
+    (gitrepo / "tenants" / "contaapi.yaml").unlink()
+    commit(gitrepo, "two")
+    code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--list",
+                           "--format", "json")
+    assert code == 0
+    assert json.loads(out) == {"include": [{"stack": "hotelsol", "action": "up"},
+                                           {"stack": "contaapi", "action": "destroy"}]} or \
+        json.loads(out) == {"include": [{"stack": "contaapi", "action": "destroy"},
+                                        {"stack": "hotelsol", "action": "up"}]}
+
+
+def test_unknown_base_is_a_usage_error(gitrepo: Path, run_cli) -> None:  # noqa: ANN001
+    code, _, err = run_cli("--repo", gitrepo, "plan", "--base", "nope", "--list")
+    assert code == 2
+    assert "unknown git revision 'nope'" in err
+    assert "Traceback" not in err
