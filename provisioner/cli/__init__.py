@@ -18,6 +18,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("schema", "schema", "write the JSON Schema of tenant and reseller files"),
     ("render", "render", "render a tenant's app configuration (secrets masked)"),
     ("check-sol", "check_sol", "check a tenant's SOL credentials against SUNAT or its OSE"),
+    ("plan", "plan", "list or preview the tenant stacks a change touches"),
+    ("apply", "apply", "update changed tenant stacks in waves, destroy removed ones"),
+    ("destroy", "destroy", "destroy one tenant's stack"),
+    ("drift", "drift", "check every tenant stack for drift (exit 3 when found)"),
+    ("verify", "verify", "check with AWS that a tenant's resources match its spec"),
 ]
 
 
