@@ -1,0 +1,116 @@
+"""Benchmark `provisioner ruc import` and lookups on a generated padrón reducido.
+
+    .venv/bin/python bench/padron_bench.py [--lines N] [--lookups N] [--zip]
+
+The import runs in a child process so its peak memory (ru_maxrss) is the import's alone.
+Targets: 1,000,000 lines in under 20 s and 200 MB; a lookup under 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HEADER = ("RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOMICILIO|UBIGEO|"
+          "TIPO DE VÍA|NOMBRE DE VÍA|CÓDIGO DE ZONA|TIPO DE ZONA|NÚMERO|INTERIOR|LOTE|"
+          "DEPARTAMENTO|MANZANA|KILÓMETRO|\n")
+FIRST_RUC = 20_100_000_000
+
+
+def ruc_of(i: int) -> str:
+    return str(FIRST_RUC + i * 3)
+
+
+def write_padron(path: Path, lines: int) -> None:
+    """A realistic-looking padrón: Latin-1, `-` for empty, `?` for Ñ, a trailing `|`."""
+    names = ["COMERCIAL PE?A", "INVERSIONES ANDINAS", "CONSTRUCTORA MU?OZ", "BODEGA SAN JOSÉ",
+             "TRANSPORTES ÑAHUI", "FERRETERÍA EL PERÚ"]
+    vias = ["AV.", "JR.", "CAL.", "-"]
+    states = ["ACTIVO", "ACTIVO", "ACTIVO", "BAJA DE OFICIO", "SUSPENSION TEMPORAL"]
+    with open(path, "w", encoding="latin-1", newline="\n", buffering=1 << 20) as f:
+        f.write(HEADER)
+        chunk: list[str] = []
+        for i in range(lines):
+            chunk.append(
+                f"{ruc_of(i)}|{names[i % 6]} {i} S.A.C.|{states[i % 5]}|"
+                f"{'HABIDO' if i % 7 else 'NO HABIDO'}|15{i % 10000:04d}|{vias[i % 4]}|"
+                f"{'LOS ALAMOS' if i % 4 != 3 else '-'}|URB.|SANTA CATALINA|{i % 900}|-|-|-|-|-|\n")
+            if len(chunk) == 10_000:
+                f.write("".join(chunk))
+                chunk.clear()
+        f.write("".join(chunk))
+
+
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from provisioner.ruc.padron import import_padron
+t = time.perf_counter()
+r = import_padron(Path(sys.argv[1]), Path(sys.argv[2]))
+print(json.dumps({"seconds": time.perf_counter() - t, "lines": r.lines, "rows": r.rows,
+                  "bad": r.bad,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=10_000)
+    parser.add_argument("--zip", action="store_true", help="import from a zip, like SUNAT's")
+    args = parser.parse_args()
+
+    from provisioner.ruc.lookup import PadronIndex
+
+    with tempfile.TemporaryDirectory() as tmp:
+        txt = Path(tmp) / "padron_reducido_ruc.txt"
+        t = time.perf_counter()
+        write_padron(txt, args.lines)
+        print(f"generated {args.lines:,} lines ({txt.stat().st_size / 1e6:.0f} MB) "
+              f"in {time.perf_counter() - t:.1f} s")
+        source = txt
+        if args.zip:
+            source = Path(tmp) / "padron_reducido_ruc.zip"
+            with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as zf:
+                zf.write(txt, txt.name)
+            txt.unlink()
+        index = Path(tmp) / "padron.sqlite3"
+        out = subprocess.run([sys.executable, "-c", CHILD, str(source), str(index)],
+                             capture_output=True, text=True, check=True)
+        stats = json.loads(out.stdout)
+        print(f"import: {stats['lines']:,} lines in {stats['seconds']:.1f} s "
+              f"({stats['lines'] / stats['seconds']:,.0f} lines/s), {stats['rows']:,} rows, "
+              f"peak memory (ru_maxrss of the child) {stats['maxrss_mb']:.0f} MB, "
+              f"index {index.stat().st_size / 1e6:.0f} MB")
+
+        rng = random.Random(1)
+        times = []
+        with PadronIndex(index) as idx:
+            for _ in range(args.lookups):
+                ruc = ruc_of(rng.randrange(args.lines))
+                t = time.perf_counter()
+                found = idx.get(ruc)
+                times.append(time.perf_counter() - t)
+                assert found is not None, ruc
+        times.sort()
+        p99 = times[int(len(times) * 0.99) - 1]
+        print(f"lookup: {len(times):,} random RUCs, mean {statistics.mean(times) * 1e3:.3f} ms, "
+              f"p99 {p99 * 1e3:.3f} ms")
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "provisioner", "ruc", "lookup", ruc_of(0),
+                        "--index", str(index)], capture_output=True, check=True)
+        print(f"one `provisioner ruc lookup` process, start to end: "
+              f"{(time.perf_counter() - t) * 1e3:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
