@@ -168,9 +168,10 @@ def existing_file(repo: Repository, subdomain: str) -> Path | None:
     return None
 
 
-def check_new_tenant(repo: Repository, path: Path,
-                     text: str) -> tuple[TenantSpec | None, list[Finding]]:
-    """The checks `validate` would run on this file once written, with the other tenants."""
+def check_new_tenant(repo: Repository, path: Path, text: str,
+                     flag_hints: bool = True) -> tuple[TenantSpec | None, list[Finding]]:
+    """The checks `validate` would run on this file once written, with the other tenants;
+    with `flag_hints`, each message also names the flag that sets the field."""
     source = Source(path, text)
     loaded, findings = parse_tenant(source, repo.reseller, repo.catalog)
     if loaded is not None:
@@ -179,7 +180,8 @@ def check_new_tenant(repo: Repository, path: Path,
         findings += [f for f in cross if f.file == source.name or f.field == "max_accounts"]
         if any(f.severity == "error" for f in findings):
             loaded = None
-    findings = [with_flag_hint(f, source.name) for f in findings]
+    if flag_hints:
+        findings = [with_flag_hint(f, source.name) for f in findings]
     return (loaded.spec if loaded else None), sorted(findings)
 
 

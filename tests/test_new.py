@@ -388,3 +388,21 @@ def test_interactive_session_on_a_terminal(repo: Path, terminal_env: dict[str, s
     spec = load_repository(repo).tenant("aduanas").spec
     assert spec.admin_password == "stack_secret" and spec.modules.remove == ["pos"]
     assert spec.plan == "pyme" and spec.trade_name == "Aduanas"
+
+
+def test_interactive_answers_are_checked_like_validate_before_writing(
+        repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    reseller = repo / "reseller.yaml"
+    current = len(load_repository(repo).tenants)
+    reseller.write_text(re.sub(r"(?m)^max_accounts: .*$", f"max_accounts: {current}",
+                               reseller.read_text(encoding="utf-8")), encoding="utf-8")
+    monkeypatch.setattr(newtenant, "read_line",
+                        lambda prompt: "pyme" if prompt.startswith("Plan") else "")
+    monkeypatch.setattr(newtenant, "stdin_is_terminal", lambda: True)
+    flags = [f for f in BASE_FLAGS if f not in ("--plan", "pyme")]
+    before = tenant_files(repo)
+    code, _, err = run_cli("--repo", repo, "new", *flags)
+    assert code == 1
+    assert "Ha alcanzado el límite de clientes permitidos" in err
+    assert "(set with --" not in err  # no flag hints for answers typed at prompts
+    assert tenant_files(repo) == before

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if existing := nt.existing_file(repo, answers.subdomain):
         raise nt.already_exists(existing)
     text = nt.render_yaml(nt.tenant_document(answers))
-    spec, findings = nt.check_new_tenant(repo, path, text)
+    spec, findings = nt.check_new_tenant(repo, path, text, flag_hints=not interactive)
     print_findings(findings)
     if spec is None:
         print(f"{display_path(path)} was not written; it would have read:", file=sys.stderr)
