@@ -15,10 +15,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage error"
 
 
+def _check_arguments(repo: Path | None, paths: list[Path]) -> None:
+    """A path that does not exist is a mistake in the command, not in the specs: exit 2."""
+    from provisioner.errors import UsageError
+
+    if repo is not None and not repo.is_dir():
+        raise UsageError(f"--repo {repo}: not a directory")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+
+
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_findings, print_json
     from provisioner.spec.loader import load_repository
 
+    _check_arguments(args.repo, args.paths)
     repo = load_repository(args.repo, args.paths)
     errors, warnings = repo.errors, repo.warnings
     if args.format == "json":

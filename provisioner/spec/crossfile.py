@@ -10,11 +10,17 @@ from provisioner.errors import Finding
 from provisioner.spec.models import ResellerSpec
 
 if TYPE_CHECKING:
-    from provisioner.spec.loader import LoadedTenant
+    from provisioner.spec.loader import LoadedTenant, Source
 
 
 def check_repository(tenants: list[LoadedTenant], reseller: ResellerSpec | None,
-                     reseller_path: Path | None) -> list[Finding]:
+                     reseller_path: Path | None, *,
+                     reseller_source: Source | None = None,
+                     account_count: int | None = None) -> list[Finding]:
+    """Findings that no single file shows; `reseller_source` lets the cap error point at the
+    `max_accounts` line instead of the top of reseller.yaml. `account_count` is every tenant
+    file, valid or not (a broken spec is still an account once fixed); default: `tenants`."""
+    count = len(tenants) if account_count is None else account_count
     out: list[Finding] = []
     for field, key, what in (
         ("subdomain", lambda t: t.spec.subdomain, "subdomain"),
@@ -32,8 +38,11 @@ def check_repository(tenants: list[LoadedTenant], reseller: ResellerSpec | None,
                 others = ", ".join(o.source.name for o in group if o is not t)
                 out.append(t.source.finding((field,), f"{what} already used by {others}"))
     if reseller is not None and reseller.max_accounts is not None and (
-            len(tenants) > reseller.max_accounts):
-        out.append(Finding(str(reseller_path), 1, 1, "max_accounts", (
-            f"Ha alcanzado el límite de clientes permitidos: {len(tenants)} tenants for a cap of "
-            f"{reseller.max_accounts}")))
+            count > reseller.max_accounts):
+        message = (f"Ha alcanzado el límite de clientes permitidos: {count} tenants for a "
+                   f"cap of {reseller.max_accounts} (raise max_accounts, or null for no cap)")
+        if reseller_source is not None:
+            out.append(reseller_source.finding(("max_accounts",), message))
+        else:
+            out.append(Finding(str(reseller_path), 1, 1, "max_accounts", message))
     return out

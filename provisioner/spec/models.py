@@ -10,17 +10,22 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from provisioner.spec.catalog import ModuleDef, Plan
-from provisioner.spec.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
+from provisioner.spec.rules import (
+    RESERVED_SUBDOMAINS,
+    SUBDOMAIN_PATTERN,
+    validate_email_address,
+)
 
 SCHEMA_BASE = "https://provisioner.invalid/schema"
 
@@ -30,8 +35,9 @@ def _int_to_str(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-Ruc = Annotated[str, BeforeValidator(_int_to_str), Field(pattern=r"^\d{11}$",
-                                                          description="RUC, 11 digits")]
+# The pattern goes before the validator: after it, pydantic leaves it out of the JSON Schema.
+Ruc = Annotated[str, Field(pattern=r"^\d{11}$", description="RUC, 11 digits"),
+                BeforeValidator(_int_to_str)]
 Hostname = Annotated[str, Field(
     max_length=253, pattern=r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
     description="A lower-case DNS name")]
@@ -39,6 +45,9 @@ HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/$.?#][^\s]*$", max_lengt
 LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@]{1,128}$")]
 LabelValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{0,256}$")]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
+# pydantic's EmailStr, with a fast path for plain addresses (see `validate_email_address`)
+EmailAddress = Annotated[str, AfterValidator(validate_email_address),
+                         WithJsonSchema({"type": "string", "format": "email"})]
 
 
 class Strict(BaseModel):
@@ -69,9 +78,9 @@ class Soap(Strict):
 
     send: SoapSend = SoapSend.SUNAT
     environment: SoapEnvironment = SoapEnvironment.DEMO
-    sol_user: Annotated[str, BeforeValidator(_int_to_str)] | None = Field(
-        None, pattern=r"^[A-Za-z0-9]{1,30}$",
-        description="Secondary SOL user, without the RUC. The password is a stack secret.")
+    sol_user: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,30}$"),
+                        BeforeValidator(_int_to_str)] | None = Field(
+        None, description="Secondary SOL user, without the RUC. The password is a stack secret.")
     ose_url: HttpsUrl | None = Field(None, description="The OSE's billService URL (https).")
     ose_username_format: Literal["ruc_user", "ruc"] = Field(
         "ruc_user", description="ruc_user: <RUC><SOL user>; ruc: the bare RUC (some OSEs).")
@@ -111,7 +120,7 @@ class Smtp(Strict):
     port: int = Field(465, ge=1, le=65535)
     username: str = Field(min_length=1, max_length=255)
     encryption: Literal["ssl", "tls", "none"] = "ssl"
-    from_address: EmailStr | None = None
+    from_address: EmailAddress | None = None
     from_name: Name | None = None
 
 
@@ -148,8 +157,9 @@ class TenantSpec(Strict):
     ruc: Ruc
     company_name: Name = Field(description="Razón social")
     trade_name: Name | None = Field(None, description="Nombre comercial; defaults to company_name")
-    subdomain: str = Field(min_length=1, max_length=63)
-    admin_email: EmailStr
+    subdomain: str = Field(min_length=1, max_length=63,
+                           json_schema_extra={"pattern": SUBDOMAIN_PATTERN.pattern})
+    admin_email: EmailAddress
     user_type: Literal["admin", "integrator"] = "admin"
     admin_password: Literal["generate", "stack_secret"] = Field(
         "generate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from provisioner import naming
@@ -62,6 +63,11 @@ def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> 
     return issues
 
 
+@functools.lru_cache(maxsize=8)
+def _reserved_by(reseller: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(s.lower() for s in reseller)
+
+
 def _check_subdomain(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue]:
     out = []
     limit = naming.max_subdomain_length(reseller.database_prefix)
@@ -70,7 +76,8 @@ def _check_subdomain(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue
             f"{len(spec.subdomain)} characters; at most {limit} so that the database user "
             f"{naming.database_user(reseller.database_prefix, spec.subdomain)!r} fits MySQL's "
             f"{naming.MYSQL_USER_NAME_MAX}-character user names")))
-    if spec.subdomain in {s.lower() for s in reseller.reserved_subdomains}:
+    if reseller.reserved_subdomains and spec.subdomain in _reserved_by(
+            tuple(reseller.reserved_subdomains)):
         out.append(PathIssue(("subdomain",),
                              f"{spec.subdomain!r} is reserved by the reseller file"))
     return out
@@ -113,7 +120,7 @@ def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
             if value in known and value not in base:
                 out.append(PathIssue(("modules", "remove", i),
                                      f"{value!r} is not in preset {sel.preset!r}", "warning"))
-    enabled = None if out else set(resolve_modules(spec, catalog).modules)
+    enabled = None if out or not sel.levels else set(resolve_modules(spec, catalog).modules)
     for module, levels in sel.levels.items():
         if module not in known:
             unknown(("modules", "levels", module), module)
