@@ -126,7 +126,7 @@ def test_platform_change_touches_every_tenant(gitrepo: Path, path: str) -> None:
 
 
 def test_unrelated_change_touches_nothing_and_list_is_a_matrix(gitrepo: Path,
-                                                               run_cli) -> None:  # noqa: ANN001
+                                                               run_cli) -> None:
     (gitrepo / "NOTES.md").write_text("hello\n")
     commit(gitrepo, "docs")
     assert actions(gitrepo) == {}
@@ -143,7 +143,7 @@ def test_unrelated_change_touches_nothing_and_list_is_a_matrix(gitrepo: Path,
                                         {"stack": "hotelsol", "action": "up"}]}
 
 
-def test_unknown_base_is_a_usage_error(gitrepo: Path, run_cli) -> None:  # noqa: ANN001
+def test_unknown_base_is_a_usage_error(gitrepo: Path, run_cli) -> None:
     code, _, err = run_cli("--repo", gitrepo, "plan", "--base", "nope", "--list")
     assert code == 2
     assert "unknown git revision 'nope'" in err

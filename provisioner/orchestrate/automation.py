@@ -223,9 +223,11 @@ class AutomationRunner:
         started = time.monotonic()
         stack = self.stack(name)
         outcome = call(stack, collector)
-        opmap = getattr(outcome, "change_summary", None)
-        if opmap is None:
+        opmap = getattr(outcome, "change_summary", None)  # PreviewResult
+        if not isinstance(opmap, Mapping):  # UpResult, DestroyResult, RefreshResult
             opmap = getattr(getattr(outcome, "summary", None), "resource_changes", None)
+        if not isinstance(opmap, Mapping):
+            opmap = None
         return StackResult(name, operation, True, _merge_counts(collector, opmap),
                            list(collector.steps), None, time.monotonic() - started)
 

@@ -4,14 +4,15 @@ expected secret, and the published config documents.
 The documents hold values generated per stack (passwords, the API token, the bcrypt hash), so
 they are compared masked:
 
-1. The expected documents are rendered with every secret masked (`SecretValues.masked`).
-2. In each fetched document, every secret value read from Secrets Manager (db, admin, sol, smtp,
-   certificate: raw, JSON-escaped and env-quoted forms) is replaced by the mask.
-3. Lines (for JSON: leaf values, compared structurally) must then be equal. A masked expected
-   value that is still different is accepted only when the fetched value matches the expected
-   text around the mask (a value we could not read, e.g. a hash): reported as `unverified`.
-4. A difference on a line that carries a secret is reported without its fetched text, so a
-   wrong password is flagged but never shown.
+1. The secrets are read from Secrets Manager (db, admin, sol, smtp, certificate). The expected
+   documents are rendered with those real values; a value no secret holds (typically the
+   bcrypt hash) is rendered as a placeholder that later matches anything.
+2. In both the expected and the fetched document, every known secret (raw, JSON-escaped and
+   env-quoted, each replaced by the mask in the same encoding) becomes `********`.
+3. JSON documents are compared structurally, others line by line. A placeholder position that
+   differs is `unverified` (listed, not a failure). A difference where the expected text held a
+   known secret is a mismatch reported without the fetched text, so a wrong password is
+   flagged but never shown; other differences show both (already masked) sides.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from provisioner.spec.semantics import plan_of
 
 CONFIG_DOCUMENTS: Final = ("tenant.env", "bootstrap.json")
 SECRET_KEY_HINTS: Final = ("password", "token", "hash", "secret", "pem", "certificate", "key")
-HOST_WILDCARD: Final = "\x00host\x00"
+WILDCARD: Final = "UNVERIFIED0VALUE0PLACEHOLDER"  # encodes the same in env and JSON
 
 
 @dataclass
@@ -94,31 +95,35 @@ def secret_strings(value: str | None) -> list[str]:
     return out
 
 
-def _encodings(value: str) -> set[str]:
-    forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1]}
-    quoted = env_quote(value)
-    forms.add(quoted)
-    if len(quoted) >= 2 and quoted[0] == quoted[-1] and quoted[0] in "'\"":
-        forms.add(quoted[1:-1])
-    return {f for f in forms if len(f) >= 4}
+def _encodings(value: str) -> dict[str, str]:
+    """Each way a template may write `value`, mapped to the same encoding of the mask, so a
+    masked fetched document reads exactly like the masked render."""
+    forms = {value: MASK, json.dumps(value, ensure_ascii=False)[1:-1]: MASK,
+             json.dumps(value)[1:-1]: MASK}
+    forms[env_quote(value)] = env_quote(MASK)
+    return {f: m for f, m in forms.items() if len(f) >= 4}
 
 
 def mask_known(text: str, secrets: Iterable[str]) -> str:
-    """Every known secret, in every encoding the templates use, replaced by MASK."""
-    forms = sorted({f for s in secrets for f in _encodings(s)}, key=len, reverse=True)
+    """Every known secret, in every encoding the templates use, replaced by the mask."""
+    forms: dict[str, str] = {}
+    for s in secrets:
+        forms.update(_encodings(s))
     if not forms:
         return text
-    return re.sub("|".join(re.escape(f) for f in forms), MASK, text)
+    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, lambda m: forms[m.group(0)], text)
 
 
 def _wildcard(expected: str) -> re.Pattern[str]:
-    parts = re.split(f"({re.escape(MASK)}|{re.escape(HOST_WILDCARD)})", expected)
-    return re.compile("".join(".+?" if p in (MASK, HOST_WILDCARD) else re.escape(p)
-                              for p in parts) + r"\Z", re.S)
+    parts = re.split(f"({re.escape(WILDCARD)})", expected)
+    return re.compile("".join(".+?" if p == WILDCARD else re.escape(p) for p in parts)
+                      + r"\Z", re.S)
 
 
 def _masked(expected: str) -> bool:
-    return MASK in expected or HOST_WILDCARD in expected
+    """The expected text held a secret (known, masked) or a value no secret holds."""
+    return MASK in expected or WILDCARD in expected
 
 
 def compare_document(name: str, expected: str, fetched: str, secrets: list[str],
@@ -142,7 +147,7 @@ def compare_document(name: str, expected: str, fetched: str, secrets: list[str],
     for n, (w, g) in enumerate(zip(want_lines, got_lines, strict=False), 1):
         if w == g:
             continue
-        if _masked(w) and _wildcard(w).match(g):
+        if WILDCARD in w and _wildcard(w).match(g):
             result.unverified.append(f"{name}:{n}: {w}")
             continue
         if _masked(w):
@@ -173,7 +178,7 @@ def _compare_json(want: Any, got: Any, path: str, problems: list[str], unverifie
     if want == got:
         return
     if isinstance(want, str) and _masked(want):
-        if isinstance(got, str) and _wildcard(want).match(got):
+        if WILDCARD in want and isinstance(got, str) and _wildcard(want).match(got):
             unverified.append(f"{name}:{path}")
         else:
             problems.append(f"{path}: differs (carries a secret, not shown)")
@@ -182,28 +187,60 @@ def _compare_json(want: Any, got: Any, path: str, problems: list[str], unverifie
                     f"found {json.dumps(got, ensure_ascii=False)}")
 
 
-def render_expected(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
-                    renderer: Any, db_secret: str | None) -> dict[str, str]:
-    """The documents with secrets masked; the database host comes from the db secret when it
-    says (an RDS endpoint is only known after the stack ran), else the platform's."""
-    from provisioner.render.context import build_context
+def _json(value: str | None) -> Any:
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return None
+
+
+def _pick(value: str | None, *keys: str, raw_ok: bool = True) -> str | None:
+    """A field of a JSON secret, or the whole secret when it is a plain string."""
+    data = _json(value)
+    if isinstance(data, dict):
+        return next((str(data[k]) for k in keys if isinstance(data.get(k), str) and data[k]),
+                    None)
+    return value if raw_ok and value else None
+
+
+def known_secret_values(spec: TenantSpec, fetched: dict[str, str | None]) -> Any:
+    """SecretValues from what Secrets Manager holds; absent ones are the WILDCARD placeholder."""
     from provisioner.render.secrets import SecretValues
 
-    host: str = HOST_WILDCARD
+    def get(concern: str, *keys: str, raw_ok: bool = True) -> str:
+        return _pick(fetched.get(concern), *keys, raw_ok=raw_ok) or WILDCARD
+
+    return SecretValues(
+        db_password=get("db", "password"),
+        admin_password=get("admin", "password", raw_ok=True),
+        admin_password_hash=get("admin", "password_hash", "hash", raw_ok=False),
+        api_token=get("admin", "api_token", "token", raw_ok=False),
+        sol_password=get("sol", "password") if spec.soap.needs_sol_password else None,
+        smtp_password=get("smtp", "password") if spec.smtp is not None else None,
+        certificate=get("certificate", "pem", "certificate") if spec.certificate else None,
+        certificate_password=get("certificate", "password", raw_ok=False)
+        if spec.certificate else None,
+    )
+
+
+def render_expected(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
+                    renderer: Any, fetched: dict[str, str | None]) -> dict[str, str]:
+    """The documents as the stack should have published them; the database host comes from
+    the db secret when it says (an RDS endpoint is only known after the stack ran), else the
+    platform's shared database."""
+    from provisioner.render.context import build_context
+
+    host: str = WILDCARD
     port = 3306
     shared = reseller.platform.shared_database
     if plan_of(spec, catalog).tier is DatabaseTier.POOL and shared is not None:
         host, port = shared.host, shared.port
-    try:
-        data = json.loads(db_secret) if db_secret else None
-    except ValueError:
-        data = None
+    data = _json(fetched.get("db"))
     if isinstance(data, dict) and isinstance(data.get("host"), str):
         host = data["host"]
         if str(data.get("port", "")).isdigit():
             port = int(data["port"])
-    secrets = SecretValues.masked(sol=spec.soap.needs_sol_password, smtp=spec.smtp is not None,
-                                  certificate=spec.certificate)
+    secrets = known_secret_values(spec, fetched)
     context = build_context(spec, reseller, catalog, secrets, db_host=host, db_port=port)
     return {d: renderer.render(d, context) for d in CONFIG_DOCUMENTS}
 
@@ -224,15 +261,17 @@ def verify_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, re
         text = value.get("SecretString")
         fetched[concern] = text
         result.add(f"secret {name}", bool(text), "" if text else "empty")
-    secrets = [s for c, v in fetched.items() if not c.startswith("config/")
-               for s in secret_strings(v)]
+    if redactor is not None:
+        redactor.add(*(s for c, v in fetched.items() if not c.startswith("config/")
+                       for s in secret_strings(v)))
+    secrets = [v for v in known_secret_values(spec, fetched).values() if v != WILDCARD]
     if redactor is not None:
         redactor.add(*secrets)
-    expected = render_expected(spec, reseller, catalog, renderer, fetched.get("db"))
+    expected = render_expected(spec, reseller, catalog, renderer, fetched)
     for doc in CONFIG_DOCUMENTS:
         got = fetched.get(f"config/{doc}")
         if got is not None:
-            compare_document(doc, expected[doc], got, secrets, result)
+            compare_document(doc, mask_known(expected[doc], secrets), got, secrets, result)
     if redactor is not None:
         for c in result.checks:
             c.message = redactor.text(c.message)

@@ -1,0 +1,153 @@
+"""The adapter's calls into pulumi.automation, checked against autospec fakes (no CLI here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from pulumi import automation as auto
+
+from provisioner.orchestrate.automation import (
+    AutomationRunner,
+    EventCollector,
+    plugin_versions,
+)
+from provisioner.orchestrate.local import LocalPlatform
+from provisioner.orchestrate.redact import Redactor
+from provisioner.orchestrate.results import Step
+from provisioner.secrets import MASK
+
+REAL_WORKSPACE = auto.LocalWorkspace
+REAL_STACK = auto.Stack
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    workspaces: list[Any] = []
+    stacks: dict[str, Any] = {}
+
+    def new_workspace(**kwargs: Any) -> Any:
+        ws = mock.create_autospec(REAL_WORKSPACE, instance=True)
+        ws.kwargs = kwargs
+        workspaces.append(ws)
+        return ws
+
+    def create_or_select(name: str, workspace: Any) -> Any:
+        stack = mock.create_autospec(REAL_STACK, instance=True)
+        stack.workspace = workspace
+        summary = mock.Mock(resource_changes={"same": 3, "update": 1})
+        stack.preview.return_value = mock.Mock(change_summary={auto.events.OpType.CREATE: 2,
+                                                                "same": 1})
+        stack.up.return_value = mock.Mock(summary=summary)
+        stack.destroy.return_value = mock.Mock(summary=mock.Mock(resource_changes={"delete": 4}))
+        stack.preview_refresh.return_value = mock.Mock(change_summary={"same": 5})
+        stacks[name] = stack
+        return stack
+
+    workspace_cls = mock.create_autospec(REAL_WORKSPACE, side_effect=new_workspace)
+    monkeypatch.setattr(auto, "LocalWorkspace", workspace_cls)
+    monkeypatch.setattr(auto.Stack, "create_or_select",
+                        mock.create_autospec(auto.Stack.create_or_select,
+                                             side_effect=create_or_select))
+    return {"cls": workspace_cls, "workspaces": workspaces, "stacks": stacks}
+
+
+def _noop(stack: str, step: Step) -> None:
+    pass
+
+
+def test_one_workspace_per_stack_on_the_repository_project(fakes: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    runner = AutomationRunner(tmp_path, env={"PROVISIONER_SPEC_ROOT": "x"}, plugins={})
+    a = runner.preview("alpha", _noop)
+    runner.up("beta", _noop)
+    create = auto.Stack.create_or_select
+    assert [c.args[0] for c in create.call_args_list] == ["alpha", "beta"]  # type: ignore[attr-defined]
+    assert len(fakes["workspaces"]) == 2
+    assert fakes["workspaces"][0] is not fakes["workspaces"][1]
+    for ws in fakes["workspaces"]:
+        assert ws.kwargs["work_dir"] == str(tmp_path)
+        assert ws.kwargs["env_vars"] == {"PROVISIONER_SPEC_ROOT": "x"}
+        ws.select_stack.assert_not_called()
+    alpha = fakes["stacks"]["alpha"]
+    alpha.preview.assert_called_once()
+    kwargs = alpha.preview.call_args.kwargs
+    assert kwargs["diff"] is True and callable(kwargs["on_event"])
+    assert a.changes == {"create": 2, "update": 0, "replace": 0, "delete": 0}
+    fakes["stacks"]["beta"].up.assert_called_once()
+    assert callable(fakes["stacks"]["beta"].up.call_args.kwargs["on_event"])
+
+
+def test_up_destroy_and_drift_counts(fakes: dict[str, Any], tmp_path: Path) -> None:
+    runner = AutomationRunner(tmp_path, plugins={})
+    assert runner.up("a", _noop).changes["update"] == 1
+    assert runner.destroy("b", _noop).changes["delete"] == 4
+    drift = runner.refresh("c", _noop)
+    fakes["stacks"]["c"].preview_refresh.assert_called_once()
+    fakes["stacks"]["c"].refresh.assert_not_called()
+    assert drift.total_changes == 0
+
+
+def test_plugins_are_installed_once_from_the_installed_sdks(fakes: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    versions = plugin_versions()
+    assert set(versions) == {"aws", "random", "mysql"}
+    import pulumi_aws
+
+    assert versions["aws"] == pulumi_aws._utilities.get_version()  # type: ignore[attr-defined]
+    runner = AutomationRunner(tmp_path)
+    runner.prepare()
+    ws = fakes["workspaces"][0]
+    assert sorted(c.args for c in ws.install_plugin.call_args_list) == sorted(
+        (name, v) for name, v in versions.items())
+
+
+def test_local_mode_sets_the_stack_config(fakes: dict[str, Any], tmp_path: Path) -> None:
+    platform = LocalPlatform("http://127.0.0.1:5555", "ZLOCAL1", "key-1", "arn:secret",
+                             "127.0.0.1:3306", "admin", "dbpass")
+    runner = AutomationRunner(tmp_path, secrets_provider="passphrase", plugins={},
+                              stack_config=lambda s: platform.stack_config(),
+                              path_config=lambda s: platform.endpoint_paths())
+    runner.up("nandu", _noop)
+    assert fakes["workspaces"][0].kwargs["secrets_provider"] == "passphrase"
+    stack = fakes["stacks"]["nandu"]
+    plain, paths = stack.set_all_config.call_args_list
+    config = plain.args[0]
+    assert config["aws:region"].value == "us-east-1"
+    assert config["aws:skipCredentialsValidation"].value == "true"
+    assert config["aws:skipRequestingAccountId"].value == "true"
+    assert config["hostedZoneId"].value == "ZLOCAL1"
+    assert config["sharedDatabaseEndpoint"].value == "127.0.0.1:3306"
+    assert config["sharedDatabaseAdminPassword"].secret is True
+    assert config["aws:secretKey"].secret is True
+    assert paths.kwargs == {"path": True}
+    assert {k: v.value for k, v in paths.args[0].items()} == {
+        f"aws:endpoints[0].{svc}": "http://127.0.0.1:5555"
+        for svc in ("route53", "secretsmanager", "rds", "kms", "sts")}
+
+
+def test_events_become_steps_without_secret_values() -> None:
+    seen: list[tuple[str, Step]] = []
+    collector = EventCollector("nandu", lambda s, st: seen.append((s, st)), Redactor(["hunter22"]))
+    secret_obj = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                  "value": "plain-secret"}
+    meta = auto.StepEventMetadata(
+        op=auto.events.OpType.REPLACE, urn="urn:pulumi:nandu::tenants::mysql:index/user:User::db",
+        type="mysql:index/user:User", provider="",
+        old=auto.StepEventStateMetadata(type="", urn="", custom=True, delete=False, id="",
+                                        parent="", protect=False, provider="",
+                                        inputs={"password": "hunter22", "host": "a"},
+                                        outputs={}, retain_on_delete=False),
+        new=auto.StepEventStateMetadata(type="", urn="", custom=True, delete=False, id="",
+                                        parent="", protect=False, provider="",
+                                        inputs={"password": secret_obj, "host": "b"},
+                                        outputs={}, retain_on_delete=False),
+        diffs=["password", "host"])
+    collector(auto.EngineEvent(1, 0, resource_pre_event=auto.ResourcePreEvent(meta)))
+    assert [s for _, s in seen] == collector.steps
+    step = collector.steps[0]
+    assert (step.op, step.name, step.destructive) == ("replace", "db", True)
+    assert "hunter22" not in step.detail and "plain-secret" not in step.detail
+    assert step.detail.count(MASK) == 2 and '"a" → "b"' in step.detail

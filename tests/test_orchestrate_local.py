@@ -1,0 +1,73 @@
+"""Local mode's AWS bootstrap, for real against an in-process moto server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from provisioner.orchestrate.local import (
+    KMS_ALIAS,
+    bootstrap,
+    client,
+    local_env,
+    local_project,
+    local_session,
+    moto_server,
+)
+from provisioner.spec.loader import load_repository
+
+
+def test_bootstrap_creates_zone_key_and_admin_secret_once(repo: Path) -> None:
+    reseller = load_repository(repo).reseller
+    assert reseller is not None
+    with moto_server() as url:
+        assert url.startswith("http://127.0.0.1:")
+        first = bootstrap(url, reseller, db_endpoint="127.0.0.1:3306", db_admin_user="admin",
+                          db_admin_password="pw-local-1")
+        again = bootstrap(url, reseller, db_endpoint="127.0.0.1:3306", db_admin_user="admin",
+                          db_admin_password="pw-local-2")
+        assert (again.hosted_zone_id, again.kms_key_id, again.db_admin_secret_arn) == (
+            first.hosted_zone_id, first.kms_key_id, first.db_admin_secret_arn)
+        zones = client("route53", url).list_hosted_zones()["HostedZones"]
+        assert [z["Name"] for z in zones] == ["facturador.example.pe."]
+        aliases = client("kms", url).list_aliases()["Aliases"]
+        assert any(a["AliasName"] == KMS_ALIAS for a in aliases)
+        secret = client("secretsmanager", url).get_secret_value(
+            SecretId="tenancy/platform/mysql-admin")
+        assert '"password": "pw-local-2"' in secret["SecretString"]
+    config = first.stack_config()
+    assert config["hostedZoneId"] == (first.hosted_zone_id, False)
+    assert config["sharedDatabaseAdminPassword"] == ("pw-local-1", True)
+
+
+def test_local_state_and_project_copy_stay_out_of_the_repository(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: tenants\nruntime:\n  name: python\n  options:\n    virtualenv: .venv\n"
+        "main: infra/\n")
+    env = local_env(tmp_path, {})
+    assert env["PULUMI_BACKEND_URL"] == f"file://{tmp_path / '.pulumi-local'}"
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == "provisioner-local"
+    assert local_env(tmp_path, {"PULUMI_CONFIG_PASSPHRASE": "mine"})[
+        "PULUMI_CONFIG_PASSPHRASE"] == "mine"
+    work = local_project(tmp_path)
+    settings = yaml.safe_load((work / "Pulumi.yaml").read_text())
+    assert work.parent == tmp_path / ".pulumi-local"
+    assert settings["name"] == "tenants"
+    assert settings["main"] == str(tmp_path / "infra")
+    assert settings["runtime"]["options"]["virtualenv"] == str(tmp_path / ".venv")
+
+
+def test_local_session_starts_and_stops_moto(repo: Path) -> None:
+    (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")
+    reseller = load_repository(repo).reseller
+    assert reseller is not None
+    with local_session(repo, reseller, environ={}) as session:
+        url = session.platform.endpoint
+        assert client("route53", url).list_hosted_zones()["HostedZones"]
+        assert session.env["PULUMI_BACKEND_URL"].startswith("file://")
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as s:
+        assert s.connect_ex((host, int(port))) != 0  # stopped
