@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("destroy", "destroy", "destroy one tenant's stack"),
     ("drift", "drift", "check every tenant stack for drift (exit 3 when found)"),
     ("verify", "verify", "check with AWS that a tenant's resources match its spec"),
+    ("explain", "explain", "show the resources a tenant's stack declares (mock run, no cloud)"),
 ]
 
 

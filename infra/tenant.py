@@ -1,0 +1,270 @@
+"""The `Tenant` component: DNS, database, secrets and the published app configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import bcrypt
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from infra.config import PlatformOverride
+from infra.database import SAFE_SPECIAL, Database, pool_database, silo_database
+from infra.errors import StackError
+from infra.platform import PlatformValues, resolve_platform
+from infra.secret_store import SecretStore
+from provisioner import naming
+from provisioner.errors import ProvisionerError
+from provisioner.render.context import build_context
+from provisioner.render.passwords import API_TOKEN_LENGTH, to_php_bcrypt
+from provisioner.render.renderer import DOCUMENTS, Renderer, renderer_for
+from provisioner.render.secrets import SecretValues
+from provisioner.secrets import (
+    ADMIN_PASSWORD,
+    CERTIFICATE,
+    CERTIFICATE_PASSWORD,
+    SMTP_PASSWORD,
+    SOL_PASSWORD,
+)
+from provisioner.spec.catalog import Catalog, DatabaseTier, Plan
+from provisioner.spec.models import ResellerSpec, TenantSpec
+from provisioner.spec.semantics import plan_of
+from provisioner.sunat.profile import soap_profile
+
+TYPE: Final = "facturador:tenants:Tenant"
+MANAGED_BY: Final = "provisioner"
+BCRYPT_SALT_ALPHABET_EXTRA: Final = "./"  # with letters and digits: bcrypt's base64 alphabet
+
+
+@dataclass(frozen=True)
+class TenantArgs:
+    spec: TenantSpec
+    reseller: ResellerSpec
+    catalog: Catalog
+    spec_root: Path  # the spec repository, for the reseller's templates_dir
+    stack_secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    platform: PlatformOverride = field(default_factory=PlatformOverride)
+
+
+def tenant_tags(spec: TenantSpec, reseller: ResellerSpec, plan: Plan) -> dict[str, str]:
+    """Reseller tags, then the spec's labels, then ours (which win): never a secret."""
+    return {
+        **reseller.tags,
+        **spec.labels,
+        "tenant": spec.subdomain,
+        "ruc": spec.ruc,
+        "environment": spec.soap.environment.value,
+        "plan": plan.name,
+        "managed-by": MANAGED_BY,
+    }
+
+
+_RENDERERS: dict[Path | None, Renderer] = {}
+
+
+def _renderer(reseller: ResellerSpec, root: Path) -> Renderer:
+    """One compiled renderer per templates directory: a process that runs many stacks
+    (explain, tests) compiles the templates once."""
+    key = (root / reseller.templates_dir).resolve() if reseller.templates_dir else None
+    if key not in _RENDERERS:
+        _RENDERERS[key] = renderer_for(reseller, root)
+    return _RENDERERS[key]
+
+
+def bcrypt_with_salt(password: str, salt: str, cost: int) -> str:
+    """A reproducible bcrypt hash: the salt is generated once and kept in state, so the
+    same password hashes to the same bytes on every run."""
+    # 21 free characters plus '.', whose low bits bcrypt ignores: a valid 22-character salt
+    full = f"$2b${cost:02d}${salt[:21]}.".encode("ascii")
+    return to_php_bcrypt(bcrypt.hashpw(password.encode("utf-8"), full).decode("ascii"))
+
+
+class Tenant(pulumi.ComponentResource):
+    """One client account of the app; every child resource is parented here."""
+
+    url: str
+    fqdn: str
+    database_name: str
+    database_user: str
+    database_endpoint: pulumi.Output[str]
+    admin_password: pulumi.Output[str]
+    api_token: pulumi.Output[str]
+    secret_arns: dict[str, pulumi.Output[str]]
+    config_documents: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: TenantArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec, reseller = args.spec, args.reseller
+        plan = plan_of(spec, args.catalog)
+        production = spec.is_production
+        prefix = reseller.database_prefix
+        tags = tenant_tags(spec, reseller, plan)
+
+        def options(*, protected: bool = False, secret_outputs: list[str] | None = None,
+                    provider: pulumi.ProviderResource | None = None) -> pulumi.ResourceOptions:
+            """Children's options: production data is protected and survives a stack delete."""
+            guard = protected and production
+            return pulumi.ResourceOptions(
+                parent=self, protect=guard, retain_on_delete=guard,
+                additional_secret_outputs=secret_outputs, provider=provider)
+
+        platform = resolve_platform(reseller.platform, plan.tier, args.platform, self)
+        self.fqdn = naming.fqdn(spec.subdomain, reseller.base_domain)
+        self.url = naming.url(spec.subdomain, reseller.base_domain)
+        self._dns(platform)
+
+        # generated once, kept in state; nothing random happens inside an apply
+        db_password = random.RandomPassword(
+            "database-password", length=32, special=True, override_special=SAFE_SPECIAL,
+            min_lower=2, min_upper=2, min_numeric=2,
+            opts=options(protected=True, secret_outputs=["result", "bcryptHash"]))
+        token = random.RandomString(
+            "api-token", length=API_TOKEN_LENGTH, special=False,
+            opts=options(protected=True, secret_outputs=["result"]))
+        self.api_token = pulumi.Output.secret(token.result)
+        self.admin_password, admin_hash = self._admin_password(args, options)
+
+        self.database_name = naming.database_name(prefix, spec.subdomain)
+        self.database_user = naming.database_user(prefix, spec.subdomain)
+        database = self._database(args, plan, platform, db_password.result, tags, options)
+        self.database_endpoint = pulumi.Output.concat(
+            database.host, ":", database.port.apply(str))
+
+        store = SecretStore(prefix, spec.subdomain, platform["kms_key_id"], platform.region,
+                            tags, production, options)
+        self.secret_arns = self._secrets(args, store, database, db_password.result)
+        self.config_documents = self._published_config(
+            args, database, SecretInputs(db_password.result, self.admin_password, admin_hash,
+                                         self.api_token, args.stack_secrets))
+        for document, text in self.config_documents.items():
+            concern = f"config/{document}"
+            self.secret_arns[concern] = store.put(
+                concern, text, f"{document} of {self.fqdn}, rendered from tenant_templates/").arn
+
+        self.register_outputs({
+            "url": self.url,
+            "fqdn": self.fqdn,
+            "databaseName": self.database_name,
+            "databaseEndpoint": self.database_endpoint,
+            "secretArns": self.secret_arns,
+            "adminPassword": self.admin_password,
+        })
+
+    def _dns(self, platform: PlatformValues) -> None:
+        alias = aws.route53.RecordAliasArgs(
+            name=platform["load_balancer_dns_name"], zone_id=platform["load_balancer_zone_id"],
+            evaluate_target_health=True)
+        kinds = ["A", "AAAA"] if platform.ipv6 else ["A"]
+        for kind in kinds:
+            aws.route53.Record(
+                f"dns-{kind.lower()}", zone_id=platform["hosted_zone_id"], name=self.fqdn,
+                type=kind, aliases=[alias], opts=pulumi.ResourceOptions(parent=self))
+
+    def _admin_password(self, args: TenantArgs, options: Any) -> tuple[pulumi.Output[str],
+                                                                        pulumi.Output[str]]:
+        """The admin's password and its PHP bcrypt hash, both secret."""
+        if args.spec.admin_password == "stack_secret":
+            password = args.stack_secrets[ADMIN_PASSWORD.key]
+            salt = random.RandomString(
+                "admin-password-salt", length=21, special=True,
+                override_special=BCRYPT_SALT_ALPHABET_EXTRA,
+                opts=options(protected=True, secret_outputs=["result"]))
+            cost = args.reseller.bcrypt_cost
+            hashed = pulumi.Output.all(password, salt.result).apply(
+                lambda v: bcrypt_with_salt(v[0], v[1], cost))
+            return pulumi.Output.secret(password), pulumi.Output.secret(hashed)
+        generated = random.RandomPassword(
+            "admin-password", length=20, special=True, override_special=SAFE_SPECIAL,
+            min_lower=2, min_upper=2, min_numeric=2,
+            opts=options(protected=True, secret_outputs=["result", "bcryptHash"]))
+        return (pulumi.Output.secret(generated.result),
+                pulumi.Output.secret(generated.bcrypt_hash.apply(to_php_bcrypt)))
+
+    def _database(self, args: TenantArgs, plan: Plan, platform: PlatformValues,
+                  password: pulumi.Output[str], tags: dict[str, str], options: Any) -> Database:
+        if plan.tier is DatabaseTier.SILO:
+            return silo_database(
+                name=self.database_name, username=self.database_user, password=password,
+                prefix=args.reseller.database_prefix, subdomain=args.spec.subdomain,
+                production=args.spec.is_production,
+                instance_class=args.reseller.platform.silo_instance_class, platform=platform,
+                tags=tags, parent=self, options=options)
+        return pool_database(name=self.database_name, username=self.database_user,
+                             password=password, platform=platform, parent=self, options=options)
+
+    def _secrets(self, args: TenantArgs, store: SecretStore, database: Database,
+                 db_password: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:
+        spec, found = args.spec, args.stack_secrets
+        arns: dict[str, pulumi.Output[str]] = {}
+        arns["database"] = store.put("database", pulumi.Output.json_dumps({
+            "engine": "mysql", "host": database.host, "port": database.port,
+            "database": database.name, "username": database.username,
+            "password": db_password}), f"MySQL credentials of {self.fqdn}").arn
+        arns["admin"] = store.put("admin", pulumi.Output.json_dumps({
+            "email": spec.admin_email, "password": self.admin_password,
+            "api_token": self.api_token}), f"admin user and API token of {self.fqdn}").arn
+        if spec.soap.needs_sol_password:
+            arns["sol"] = store.put("sol", pulumi.Output.json_dumps({
+                "username": soap_profile(spec).username,
+                "password": found[SOL_PASSWORD.key]}),
+                f"{spec.soap.send.value.upper()} credentials of {spec.ruc}").arn
+        if spec.smtp is not None:
+            arns["smtp"] = store.put("smtp", pulumi.Output.json_dumps({
+                "host": spec.smtp.host, "port": spec.smtp.port, "username": spec.smtp.username,
+                "password": found[SMTP_PASSWORD.key]}), f"SMTP account of {self.fqdn}").arn
+        if spec.certificate:
+            arns["certificate"] = store.put("certificate", pulumi.Output.json_dumps({
+                "certificate": found[CERTIFICATE.key],
+                "password": found[CERTIFICATE_PASSWORD.key]}),
+                f"signing certificate of {spec.ruc}").arn
+        return arns
+
+    def _published_config(self, args: TenantArgs, database: Database,
+                          inputs: SecretInputs) -> dict[str, pulumi.Output[str]]:
+        """tenant.env and bootstrap.json from the real values; a template or spec change
+        touches only these secrets' versions."""
+        try:
+            renderer = _renderer(args.reseller, args.spec_root)
+        except ProvisionerError as exc:
+            raise StackError(str(exc)) from None
+        spec, reseller, catalog = args.spec, args.reseller, args.catalog
+        found = inputs.stack_secrets
+
+        def render(v: dict[str, Any]) -> dict[str, str]:
+            values = SecretValues(
+                db_password=v["db_password"], admin_password=v["admin_password"],
+                admin_password_hash=v["admin_hash"], api_token=v["api_token"],
+                sol_password=v.get("sol"), smtp_password=v.get("smtp"),
+                certificate=v.get("certificate"), certificate_password=v.get("cert_password"))
+            try:
+                context = build_context(spec, reseller, catalog, values,
+                                        db_host=v["db_host"], db_port=int(v["db_port"]))
+                return renderer.render_all(context)
+            except ProvisionerError as exc:
+                raise StackError(str(exc)) from None
+
+        wanted: dict[str, pulumi.Input[Any]] = {
+            "db_host": database.host, "db_port": database.port,
+            "db_password": inputs.db_password, "admin_password": inputs.admin_password,
+            "admin_hash": inputs.admin_hash, "api_token": inputs.api_token}
+        optional = {"sol": SOL_PASSWORD, "smtp": SMTP_PASSWORD, "certificate": CERTIFICATE,
+                    "cert_password": CERTIFICATE_PASSWORD}
+        for name, secret in optional.items():
+            if secret.key in found:
+                wanted[name] = found[secret.key]
+        rendered = pulumi.Output.secret(pulumi.Output.all(**wanted).apply(render))
+        return {doc: pulumi.Output.secret(rendered.apply(lambda d, doc=doc: d[doc]))
+                for doc in DOCUMENTS}
+
+
+@dataclass(frozen=True)
+class SecretInputs:
+    db_password: pulumi.Output[str]
+    admin_password: pulumi.Output[str]
+    admin_hash: pulumi.Output[str]
+    api_token: pulumi.Output[str]
+    stack_secrets: dict[str, pulumi.Output[str]]

@@ -1,0 +1,214 @@
+"""`provisioner explain TENANT`: what the tenant's stack declares, from a mock run of infra/.
+
+No cloud credentials, no Pulumi CLI: the program runs under Pulumi's mock runtime with
+placeholder secrets, so this is the declared state, never a diff against what exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from infra.mocks import RecordedResource, StackRun
+    from provisioner.spec.loader import Repository
+
+NOTE: Final = ("Declared state from a mock run of infra/ (no cloud, no Pulumi CLI, placeholder "
+               "secrets shown as ********). This is what the stack declares, not a diff against "
+               "the cloud: run `pulumi preview --stack {stack}` for that.")
+
+# The properties worth a line of text per resource type; JSON shows them all.
+KEY_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
+    "aws:route53/record:Record": ("name", "type", "zoneId", "aliases"),
+    "random:index/randomPassword:RandomPassword": ("length", "overrideSpecial"),
+    "random:index/randomString:RandomString": ("length", "special"),
+    "pulumi:providers:mysql": ("endpoint", "username", "password"),
+    "mysql:index/database:Database": ("name", "defaultCharacterSet"),
+    "mysql:index/user:User": ("user", "host", "plaintextPassword"),
+    "mysql:index/grant:Grant": ("user", "database", "privileges"),
+    "aws:rds/instance:Instance": (
+        "identifier", "engine", "engineVersion", "instanceClass", "dbName", "username",
+        "password", "storageEncrypted", "deletionProtection", "backupRetentionPeriod",
+        "finalSnapshotIdentifier"),
+    "aws:secretsmanager/secret:Secret": ("name", "kmsKeyId"),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString"),
+    "pulumi:pulumi:StackReference": ("name",),
+}
+
+
+# Display order: what a reader checks first (DNS, data) before the bookkeeping.
+TYPE_ORDER: Final = tuple(KEY_PROPERTIES)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_format
+
+    parser.add_argument("tenant", metavar="TENANT",
+                        help="the tenant's subdomain (its stack name) or its spec file")
+    add_format(parser, "markdown")
+    parser.epilog = ("exit codes: 0 declared, 1 the program fails for this tenant (the message "
+                     "says why), 2 usage error")
+
+
+def placeholder_secrets() -> dict[str, str]:
+    """A value for every stack secret, so that a tenant explains before its secrets are set."""
+    from provisioner.secrets import ALL_SECRETS, CERTIFICATE
+
+    values = {s.key: f"placeholder-{s.key}" for s in ALL_SECRETS}
+    values[CERTIFICATE.key] = ("-----BEGIN CERTIFICATE-----\nplaceholder\n"
+                               "-----END CERTIFICATE-----\n")
+    return values
+
+
+def spec_dir_for(repo_arg: Path | None) -> Path | None:
+    """--repo, else the repository found from the working directory, else the program's
+    default (the project root or examples/)."""
+    from provisioner.spec.loader import RESELLER_FILENAMES, find_root
+
+    if repo_arg is not None:
+        return repo_arg.resolve()
+    root = find_root(Path.cwd())
+    return root if any((root / n).is_file() for n in RESELLER_FILENAMES) else None
+
+
+def declare(stack: str, spec_dir: Path | None,
+            repository: Repository | None = None) -> StackRun:
+    """Run the stack's program under mocks; `repository` reuses an already loaded one."""
+    from infra.mocks import run_stack
+    from infra.program import main
+
+    config = {"specDir": str(spec_dir)} if spec_dir is not None else {}
+    return run_stack(stack, lambda: main(repository), config=config,
+                     secrets=placeholder_secrets())
+
+
+def _mask(resource: RecordedResource, key: str, value: Any, secrets: list[str]) -> Any:
+    from provisioner.secrets import MASK
+
+    if key in resource.secret_inputs:
+        return MASK
+    return _redact(value, secrets)
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    """Belt and braces: any placeholder secret that reached a plain value is masked too."""
+    from provisioner.secrets import MASK
+
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
+def _masked_outputs(run: StackRun, secrets: list[str]) -> dict[str, Any]:
+    from provisioner.secrets import MASK
+
+    return {k: MASK if k in run.secret_outputs else _redact(v, secrets)
+            for k, v in run.outputs.items()}
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict) and "name" in value[0]:
+            return ",".join(str(v["name"]) for v in value)
+        return f"[{len(value)}]" if len(value) > 3 else ",".join(map(str, value))
+    return str(value)
+
+
+def as_data(run: StackRun) -> dict[str, Any]:
+    secrets = list(placeholder_secrets().values())
+    resources = []
+    order = {t: i for i, t in enumerate(TYPE_ORDER)}
+    for r in sorted((r for r in run.resources if r.custom),
+                    key=lambda r: (order.get(r.type, len(order)), r.name)):
+        resources.append({
+            "type": r.type, "name": r.name, "parent": r.parent_name,
+            "protect": r.protect, "retain_on_delete": r.retain_on_delete,
+            "read_only": r.read,
+            "secret_properties": sorted(r.secret_inputs),
+            "properties": {k: _mask(r, k, v, secrets) for k, v in sorted(r.inputs.items())},
+        })
+    return {"stack": run.stack, "note": NOTE.format(stack=run.stack),
+            "declared_state_only": True, "resources": resources,
+            "outputs": _masked_outputs(run, secrets)}
+
+
+def _key_props(resource: dict[str, Any]) -> str:
+    props = resource["properties"]
+    keys = KEY_PROPERTIES.get(resource["type"], tuple(props))
+    return " ".join(f"{k}={_short(props[k])}" for k in keys if k in props)
+
+
+def _protection(resource: dict[str, Any]) -> str:
+    if resource["read_only"]:
+        return "read"
+    if resource["protect"]:
+        return "protected" + (", retained" if resource["retain_on_delete"] else "")
+    return "-"
+
+
+def format_text(data: dict[str, Any]) -> str:
+    lines = [data["note"], "", f"stack {data['stack']}: {len(data['resources'])} resources"]
+    for r in data["resources"]:
+        lines.append(f"  {r['type']}  {r['name']}  [{_protection(r)}]")
+        lines.append(f"      {_key_props(r)}")
+    lines += ["", "outputs:"]
+    for key, value in data["outputs"].items():
+        if isinstance(value, dict):
+            lines.append(f"  {key}:")
+            lines += [f"    {k}: {v}" for k, v in value.items()]
+        else:
+            lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
+
+
+def format_markdown(data: dict[str, Any]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"## Stack `{data['stack']}`", "", f"> {data['note']}", "",
+             "| type | name | protection | key properties |", "|---|---|---|---|"]
+    lines += [f"| `{r['type']}` | `{r['name']}` | {_protection(r)} | {cell(_key_props(r))} |"
+              for r in data["resources"]]
+    lines += ["", "| output | value |", "|---|---|"]
+    for key, value in data["outputs"].items():
+        text = "<br>".join(f"{k}: {v}" for k, v in value.items()) if isinstance(
+            value, dict) else str(value)
+        lines.append(f"| `{key}` | {cell(text)} |")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.cli.output import print_json
+    from provisioner.errors import ProvisionerError
+    from provisioner.spec.loader import YAML_SUFFIXES, find_root
+
+    tenant, repo_arg = args.tenant, args.repo
+    path = Path(tenant)
+    if path.suffix in YAML_SUFFIXES:
+        if not path.is_file():
+            from provisioner.errors import UsageError
+
+            raise UsageError(f"no such file: {tenant}")
+        tenant = path.stem
+        repo_arg = repo_arg or find_root(path.parent)
+    result = declare(tenant, spec_dir_for(repo_arg))
+    if result.error is not None:
+        if isinstance(result.error, ProvisionerError):
+            raise result.error
+        raise ProvisionerError(f"the program failed: {type(result.error).__name__}: "
+                               f"{result.error}")
+    data = as_data(result)
+    if args.format == "json":
+        print_json(data)
+    elif args.format == "markdown":
+        print(format_markdown(data))
+    else:
+        print(format_text(data))
+    return 0
