@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
-import json
 import logging
 import string
 from collections.abc import Callable, Iterator, Mapping
@@ -342,7 +341,3 @@ async def _collect_outputs(run: StackRun) -> None:
             secret.add(name)
     run.secret_outputs = frozenset(secret)
 
-
-def outputs_json(run: StackRun) -> str:
-    """The exports as JSON, for comparing runs."""
-    return json.dumps(run.outputs, sort_keys=True, default=str)
