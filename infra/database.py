@@ -23,7 +23,6 @@ TENANT_PRIVILEGES: Final = (
     "CREATE TEMPORARY TABLES", "LOCK TABLES", "EXECUTE", "CREATE VIEW", "SHOW VIEW",
     "CREATE ROUTINE", "ALTER ROUTINE", "TRIGGER", "EVENT",
 )
-RDS_MASTER_USER_MAX: Final = 16  # RDS for MySQL's limit on the master user name
 SILO_STORAGE_GB: Final = 20
 SILO_MAX_STORAGE_GB: Final = 100
 
@@ -111,10 +110,6 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
                   platform: PlatformValues, tags: dict[str, str], parent: pulumi.Resource,
                   options: Options) -> Database:
     """A dedicated, encrypted RDS MySQL instance whose master user is the tenant's user."""
-    if len(username) > RDS_MASTER_USER_MAX:
-        raise StackError(
-            f"subdomain {subdomain!r}: the silo database's user {username!r} has "
-            f"{len(username)} characters; RDS for MySQL allows at most {RDS_MASTER_USER_MAX}")
     identifier = silo_identifier(prefix, subdomain)
     instance = aws.rds.Instance(
         "database",

@@ -129,7 +129,8 @@ class Tenant(pulumi.ComponentResource):
         self.admin_password, admin_hash = self._admin_password(args, options)
 
         self.database_name = naming.database_name(prefix, spec.subdomain)
-        self.database_user = naming.database_user(prefix, spec.subdomain)
+        self.database_user = naming.database_user(prefix, spec.subdomain,
+                                                  silo=plan.tier is DatabaseTier.SILO)
         database = self._database(args, plan, platform, db_password.result, tags, options)
         self.database_endpoint = pulumi.Output.concat(
             database.host, ":", database.port.apply(str))

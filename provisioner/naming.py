@@ -6,6 +6,7 @@ from typing import Final
 
 MYSQL_DATABASE_NAME_MAX: Final = 64
 MYSQL_USER_NAME_MAX: Final = 32
+RDS_MASTER_USER_MAX: Final = 16  # RDS for MySQL: 1 to 16 letters or digits, a letter first
 
 
 def database_name(prefix: str, subdomain: str) -> str:
@@ -13,8 +14,14 @@ def database_name(prefix: str, subdomain: str) -> str:
     return f"{prefix}_{subdomain}"
 
 
-def database_user(prefix: str, subdomain: str) -> str:
-    """The tenant's own MySQL user; named like its database, as the app's tenancy layer does."""
+def database_user(prefix: str, subdomain: str, *, silo: bool = False) -> str:
+    """The tenant's own MySQL user; named like its database, as the app's tenancy layer does.
+
+    On a dedicated (silo) RDS instance it is the instance's master user, which RDS limits to
+    16 letters or digits: the prefix and subdomain joined, cut to 16 (the instance is the
+    tenant's alone, so a cut name cannot collide)."""
+    if silo:
+        return f"{prefix}{subdomain}"[:RDS_MASTER_USER_MAX]
     return f"{prefix}_{subdomain}"
 
 

@@ -160,7 +160,7 @@ def test_the_silo_tenant_gets_its_own_encrypted_rds_instance(runs: dict[str, Sta
     assert {k: db[k] for k in ("engine", "engineVersion", "instanceClass", "dbName",
                                "username", "identifier")} == {
         "engine": "mysql", "engineVersion": "8.0", "instanceClass": "db.t4g.micro",
-        "dbName": "tenancy_hotelsol", "username": "tenancy_hotelsol",
+        "dbName": "tenancy_hotelsol", "username": "tenancyhotelsol",
         "identifier": "tenancy-hotelsol"}
     assert db["storageEncrypted"] is True
     assert db["kmsKeyId"] == ("arn:aws:kms:us-east-1:123456789012:key/"
@@ -211,7 +211,9 @@ def test_secrets_are_named_encrypted_and_tagged(runs: dict[str, StackRun], name:
         assert tags["environment"] == ("production" if name in PRODUCTION else "demo")
         assert re.fullmatch(r"\d{11}", tags["ruc"]) and tags["plan"]
     database = json.loads(secret_string(run, "database"))
-    assert database["database"] == database["username"] == f"tenancy_{name}"
+    assert database["database"] == f"tenancy_{name}"
+    # a silo tenant's user is its RDS instance's master user: 16 letters or digits at most
+    assert database["username"] == (f"tenancy{name}" if name == "hotelsol" else f"tenancy_{name}")
     assert database["password"] == generated(run, PASSWORD, "database-password")
 
 

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from provisioner import naming
 from provisioner.render.secrets import SecretValues
-from provisioner.spec.catalog import Catalog
+from provisioner.spec.catalog import Catalog, DatabaseTier
 from provisioner.spec.models import ResellerSpec, TenantSpec
 from provisioner.spec.semantics import plan_of, resolve_modules
 from provisioner.sunat.profile import soap_profile
@@ -65,7 +65,8 @@ def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
             "host": db_host,
             "port": db_port,
             "name": naming.database_name(prefix, spec.subdomain),
-            "user": naming.database_user(prefix, spec.subdomain),
+            "user": naming.database_user(prefix, spec.subdomain,
+                                         silo=plan.tier is DatabaseTier.SILO),
             "password": secrets.db_password,
             "tier": plan.tier.value,
         },
