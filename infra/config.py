@@ -5,6 +5,7 @@ Every key lives in the project namespace (`tenants:<key>`), set with `pulumi con
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -13,7 +14,7 @@ import pulumi
 
 from infra.errors import StackError
 from provisioner.secrets import StackSecret, required_stack_secrets
-from provisioner.spec.loader import RESELLER_FILENAMES
+from provisioner.spec.loader import RESELLER_FILENAMES, SPEC_ROOT_ENV
 from provisioner.spec.models import TenantSpec
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -76,7 +77,8 @@ def read_platform_override(config: pulumi.Config) -> PlatformOverride:
 
 
 def read_stack_config(config: pulumi.Config, root: Path = PROJECT_ROOT) -> StackConfig:
-    raw_dir = config.get(SPEC_DIR)
+    # stack config wins; the orchestrator passes the repository it validated in the environment
+    raw_dir = config.get(SPEC_DIR) or os.environ.get(SPEC_ROOT_ENV)
     spec_dir = (root / raw_dir).resolve() if raw_dir else default_spec_dir(root)
     if not any((spec_dir / name).is_file() for name in RESELLER_FILENAMES):
         raise StackError(f"{spec_dir}: no reseller.yaml here; point the stack at the spec "

@@ -80,10 +80,11 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
     """The Automation API runner, plugins installed once; in local mode, moto is up for as long
     as the runner is used."""
     from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
+    from provisioner.spec.loader import SPEC_ROOT_ENV
 
     require_pulumi_cli()
     work = project_dir(root)
-    env = {"PROVISIONER_SPEC_ROOT": str(root)}
+    env = {SPEC_ROOT_ENV: str(root)}
     if getattr(args, "local", False):
         from provisioner.orchestrate.local import local_session
 

@@ -26,6 +26,8 @@ from provisioner.spec.semantics import PathIssue, check_tenant
 MAX_FILE_BYTES = 1024 * 1024  # a tenant spec is well under 2 KiB
 RESELLER_FILENAMES = ("reseller.yaml", "reseller.yml")
 TENANTS_DIRNAME = "tenants"
+# The spec repository, for programs the orchestrator starts (the Pulumi program reads it)
+SPEC_ROOT_ENV = "PROVISIONER_SPEC_ROOT"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
