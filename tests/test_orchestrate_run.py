@@ -308,3 +308,19 @@ def test_commands_needing_pulumi_say_how_to_install_it(
     assert "https://www.pulumi.com/docs/install/" in err and "Traceback" not in err
     code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--list")
     assert code == 0 and "nandu" in out
+
+
+def test_apply_all_ups_every_tenant_demo_first_without_a_diff(
+        repo: Path, fake: FakeRunner, run_cli: Any) -> None:
+    """--all is for a first provisioning: no git history needed, nothing destroyed."""
+    code, out, _ = run_cli("--repo", repo, "plan", "--all", "--list", "--format", "json")
+    assert code == 0
+    stacks = sorted(p.stem for p in (repo / "tenants").glob("*.yaml"))
+    assert json.loads(out) == {"include": [{"stack": s, "action": "up"} for s in stacks]}
+    code, out, _ = run_cli("--repo", repo, "apply", "--all", "--batch-size", "10",
+                           "--format", "json")
+    assert code == 0
+    assert sorted(fake.calls) == [("up", s) for s in stacks]
+    demo = {"nandu", "pruebademo", "contaapi"}
+    first = {stack for _, stack in fake.calls[:len(demo)]}
+    assert first == demo  # demo tenants run in the first wave, production after

@@ -24,23 +24,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.stacks_common import (
+        changes_for,
         emit,
         exit_code,
-        project_dir,
         redactor_for,
         reporter,
         spec_root,
         stack_runner,
         validated,
     )
-    from provisioner.orchestrate.changes import detect_changes
     from provisioner.orchestrate.policy import apply_waves, review
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import run_waves
 
     root = spec_root(args)
     repo = validated(root)
-    changes = detect_changes(root, args.base, args.head, project_dir(root))
+    changes = changes_for(args, root, repo)
     checked = review(changes, allow_destroy_production=args.allow_destroy_production,
                      operation="up")
     environments = {t.spec.subdomain: t.spec.soap.environment.value for t in repo.tenants}

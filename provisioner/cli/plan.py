@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         validated,
     )
     from provisioner.errors import UsageError
-    from provisioner.orchestrate.changes import detect_changes
+    from provisioner.orchestrate.changes import detect_changes, every_tenant
     from provisioner.orchestrate.policy import review
     from provisioner.orchestrate.report import RunReport, markdown_comment
     from provisioner.orchestrate.results import StackResult
@@ -47,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
         pulumi_dir: Path | None = project_dir(root)
     except UsageError:
         pulumi_dir = None
-    changes = detect_changes(root, args.base, args.head, pulumi_dir)
+    if args.all:  # every tenant: needs the specs, not git
+        changes = every_tenant((t.spec.subdomain, t.source.path, t.source.text)
+                               for t in validated(root).tenants)
+    else:
+        changes = detect_changes(root, args.base, args.head, pulumi_dir)
     if args.list:
         if args.format == "json":
             print_json(changes.matrix())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from provisioner.orchestrate.automation import AutomationRunner
+    from provisioner.orchestrate.changes import ChangeSet
     from provisioner.orchestrate.redact import Redactor
     from provisioner.orchestrate.report import RunReport
     from provisioner.spec.loader import Repository
@@ -42,6 +43,19 @@ def add_base(parser: argparse.ArgumentParser) -> None:
                         metavar="REF", help="compare BASE...HEAD (default: $PROVISIONER_BASE or "
                                             f"{DEFAULT_BASE})")
     parser.add_argument("--head", default="HEAD", metavar="REF", help=argparse.SUPPRESS)
+    parser.add_argument("--all", action="store_true",
+                        help="every valid tenant instead of a diff: a first provisioning or a "
+                             "recovery (never destroys)")
+
+
+def changes_for(args: argparse.Namespace, root: Path, repo: Repository) -> ChangeSet:
+    """The change set to act on: a git diff, or with --all every valid tenant."""
+    from provisioner.orchestrate.changes import detect_changes, every_tenant
+
+    if args.all:
+        return every_tenant((t.spec.subdomain, t.source.path, t.source.text)
+                            for t in repo.tenants)
+    return detect_changes(root, args.base, args.head, project_dir(root))
 
 
 def add_local(parser: argparse.ArgumentParser) -> None:

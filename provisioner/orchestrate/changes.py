@@ -229,6 +229,16 @@ class _Collector:
             self.changes[change.stack] = change
 
 
+def every_tenant(tenants: Iterable[tuple[str, Path, str]]) -> ChangeSet:
+    """Every valid tenant as an `up`, for a first provisioning or a recovery: no diff, so no
+    destroys and no demo-to-production transitions to detect. `tenants` are (stack, file, text).
+    """
+    changeset = ChangeSet("(none)", "working tree", everything="--all: every valid tenant")
+    changeset.changes = [StackChange(stack, "up", "--all", path=str(path), new_text=text)
+                         for stack, path, text in sorted(tenants)]
+    return changeset
+
+
 def detect_changes(spec_root: Path, base: str, head: str = "HEAD",
                    project_dir: Path | None = None) -> ChangeSet:
     """The stacks to up or destroy for the commits between `base` and `head`."""
