@@ -109,6 +109,17 @@ def test_sunat_production_uses_sol_user_and_production(examples: Repository) -> 
         assert env[key] == SUNAT_ENDPOINTS[Stage.PRODUCTION][service]
 
 
+def test_reseller_can_send_production_to_the_alternate_server(examples: Repository) -> None:
+    assert examples.reseller is not None and examples.catalog is not None
+    reseller = examples.reseller.model_copy(update={"sunat_alternate_server": True})
+    for name, stage in (("bodegaperez", Stage.PRODUCTION_ALTERNATE), ("pruebademo", Stage.BETA)):
+        spec = examples.tenant(name).spec
+        ctx = build_context(spec, reseller, examples.catalog, masked_secrets(spec),
+                            db_host="db", db_port=3306)
+        env = _env(renderer_for(reseller, examples.root).render("tenant.env", ctx))
+        assert env["SOAP_URL_INVOICES"] == SUNAT_ENDPOINTS[stage][Service.INVOICES]
+
+
 def test_ose_uses_its_url_and_username_format(examples: Repository) -> None:
     prod = _env(_render(examples, "ferreteriaandina")["tenant.env"])
     assert (prod["SOAP_SEND"], prod["SOAP_TYPE"]) == ("02", "02")

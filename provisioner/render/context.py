@@ -43,7 +43,7 @@ def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
     prefix = reseller.database_prefix
     plan = plan_of(spec, catalog)
     choice = resolve_modules(spec, catalog)
-    profile = soap_profile(spec)
+    profile = soap_profile(spec, alternate_server=reseller.sunat_alternate_server)
     soap_password = profile.public_password or secrets.sol_password
     smtp = spec.smtp
     return {

@@ -255,6 +255,9 @@ class ResellerSpec(Strict):
     templates_dir: str | None = Field(
         None, description="Directory whose templates override tenant_templates/ file by file")
     bcrypt_cost: int = Field(10, ge=4, le=31, description="bcrypt cost of the admin password hash")
+    sunat_alternate_server: bool = Field(
+        False, description="Production tenants send to SUNAT's alternate server "
+                           "(the app's SUNAT_ALTERNATE_SERVER)")
     ruc_lookup_url: HttpsUrl | None = Field(
         None, description="HTTP RUC lookup service (token: PROVISIONER_RUC_LOOKUP_TOKEN)")
     tags: dict[LabelKey, LabelValue] = Field(default_factory=dict)
