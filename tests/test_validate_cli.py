@@ -175,3 +175,18 @@ def test_no_traceback_in_a_subprocess(cwd_repo: Path) -> None:
     report = json.loads(proc.stdout)
     files = {f["file"] for f in report["findings"]}
     assert {f"tenants/{name}.yaml" for name, _, _ in BAD_INPUTS} | {"reseller.yaml"} <= files
+
+
+def test_an_unexpected_error_is_one_line_and_exit_70(run_cli, monkeypatch, repo) -> None:
+    """A bug must not dump a traceback (it could quote a secret) unless asked to."""
+    import provisioner.cli.validate as validate
+
+    def boom(args):
+        raise RuntimeError("password=hunter2")
+
+    monkeypatch.setattr(validate, "run", boom)
+    monkeypatch.delenv("PROVISIONER_DEBUG", raising=False)
+    code, out, err = run_cli("--repo", repo, "validate")
+    assert code == 70
+    assert "internal error (RuntimeError)" in err and "PROVISIONER_DEBUG" in err
+    assert "hunter2" not in err + out and "Traceback" not in err

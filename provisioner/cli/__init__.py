@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,3 +78,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `provisioner ... | head`
+        return 0
+    except OSError as exc:  # a file or directory the user named could not be used
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"provisioner {args.command}:{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("PROVISIONER_DEBUG"):
+            raise
+        # the exception's text is not shown: it could quote a value we were handling
+        print(f"provisioner {args.command}: internal error ({type(exc).__name__}); "
+              "set PROVISIONER_DEBUG=1 to see the traceback", file=sys.stderr)
+        return 70
