@@ -14,10 +14,13 @@ the root stack, and thousands can run in one process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import logging
 import string
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -210,6 +213,21 @@ class TenantMocks(pulumi_mocks.Mocks):
         return {}
 
 
+_WORKER_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def _worker_loop() -> Iterator[None]:
+    """The SDK calls the monitor from executor threads, where `_ensure_event_loop` makes a loop
+    per thread and never closes it: remember it, so `close_event_loop` can."""
+    try:
+        yield
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            with contextlib.suppress(RuntimeError):  # outside the main thread: never makes one
+                _WORKER_LOOPS.add(asyncio.get_event_loop_policy().get_event_loop())
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, plus a record of each registration and the engine's secret rules."""
 
@@ -218,6 +236,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.run = run
 
     def RegisterResource(self, request: Any) -> Any:
+        with _worker_loop():
+            return self._register(request)
+
+    def _register(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
@@ -248,7 +270,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
 
     def ReadResource(self, request: Any) -> Any:
-        response = super().ReadResource(request)
+        with _worker_loop():
+            response = super().ReadResource(request)
         inputs = rpc.deserialize_properties(request.properties)
         self.run.resources.append(RecordedResource(
             type=request.type, name=request.name, urn=response.urn, parent_urn=request.parent,
@@ -260,7 +283,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def Invoke(self, request: Any) -> Any:
         self.run.invokes.append(RecordedInvoke(
             request.tok, unwrap(rpc.deserialize_properties(request.args))))
-        return super().Invoke(request)
+        with _worker_loop():
+            return super().Invoke(request)
 
 
 class _LogCollector(logging.Handler):
@@ -341,3 +365,21 @@ async def _collect_outputs(run: StackRun) -> None:
             secret.add(name)
     run.secret_outputs = frozenset(secret)
 
+
+
+def close_event_loop() -> None:
+    """Close the loops the SDK left open, the main thread's and those its executor threads
+    made for the mock monitor: garbage-collected at interpreter exit instead, they can print
+    an 'Exception ignored' traceback from a half-finalised selector."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return
+    if loop.is_closed() or loop.is_running():
+        return
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())  # joins the worker threads
+    for worker in list(_WORKER_LOOPS):
+        if not worker.is_closed():
+            worker.close()
+    loop.close()

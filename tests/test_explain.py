@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,13 +65,12 @@ def test_an_invalid_tenant_reports_findings_without_traceback(run_cli: Cli, repo
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("tenant", ["pruebademo", "hotelsol"])
-def test_one_tenant_explains_in_under_1_5_seconds(tenant: str) -> None:
-    """Wall time including interpreter start-up, as an operator runs it."""
-    best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
+@pytest.mark.parametrize("tenant", ["pruebademo", "hotelsol", "contaapi"])
+def test_explain_as_a_command_writes_nothing_to_stderr(tenant: str) -> None:
+    """As an operator runs it: the SDK's event loops are closed before interpreter exit, so no
+    'Exception ignored ... Traceback' noise follows the listing (its speed: bench/)."""
+    for _ in range(3):
         result = run_subprocess("--repo", str(ROOT / "examples"), "explain", tenant, cwd=ROOT)
-        best = min(best, time.perf_counter() - start)
         assert result.returncode == 0, result.stderr
-    assert best < 1.5
+        assert result.stderr == ""
+        assert f"stack {tenant}:" in result.stdout

@@ -198,6 +198,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"no such file: {tenant}")
         tenant = path.stem
         repo_arg = repo_arg or find_root(path.parent)
+    import atexit
+
+    from infra.mocks import close_event_loop
+
+    # before interpreter teardown, once every run in this process is over (registered once)
+    atexit.unregister(close_event_loop)
+    atexit.register(close_event_loop)
     result = declare(tenant, spec_dir_for(repo_arg))
     if result.error is not None:
         if isinstance(result.error, ProvisionerError):
