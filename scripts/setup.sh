@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Creates .venv and installs the provisioner with its test tools. Idempotent.
+# Creates .venv and installs the provisioner with its test tools. Idempotent; pip's chatter
+# goes to .venv/setup.log and is shown only when the install fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+log=.venv/setup.log
+if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+       .venv/bin/python -m pip install --disable-pip-version-check -e ".[test]"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup failed (log above, also in $log)" >&2
+  exit 1
+fi
+echo "environment ready: .venv ($(.venv/bin/provisioner --version))"
