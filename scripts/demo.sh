@@ -26,9 +26,24 @@ if $P --help | grep -q "explain"; then
   done
 fi
 
+mysql_up() {  # pooled tenants need a MySQL server on localhost in local mode
+  .venv/bin/python - <<'PY'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", 3306), timeout=1).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+
 if command -v pulumi >/dev/null 2>&1; then
-  echo "== apply --local (file backend in .pulumi-local/, AWS APIs served by moto)"
-  $P --repo examples apply --local --all
+  if mysql_up; then
+    echo "== apply --local (file backend in .pulumi-local/, AWS APIs served by moto)"
+    $P --repo examples apply --local --all
+  else
+    echo "== apply --local: skipped. No MySQL server on 127.0.0.1:3306 for the pooled tenants;"
+    echo "   start Debian's MariaDB as the README's 'Local mode' section shows, then run again."
+  fi
 else
   echo "== apply --local: skipped. The Pulumi CLI is not installed on this machine"
   echo "   (https://www.pulumi.com/docs/install/); with it, this step provisions the examples"
