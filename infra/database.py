@@ -17,12 +17,14 @@ from infra.platform import PlatformValues
 # RFC 3986 unreserved: safe unquoted in a URL, a .env file and a shell word
 SAFE_SPECIAL: Final = "-_.~"
 
-# What Laravel's migrations and the app need inside its own schema; never global privileges.
-TENANT_PRIVILEGES: Final = (
-    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES",
-    "CREATE TEMPORARY TABLES", "LOCK TABLES", "EXECUTE", "CREATE VIEW", "SHOW VIEW",
-    "CREATE ROUTINE", "ALTER ROUTINE", "TRIGGER", "EVENT",
-)
+# What Laravel's migrations and the app need inside its own schema (granted ON `<schema>`.*, never
+# global, never WITH GRANT OPTION). On MySQL 8 that is every schema-level privilege: SELECT,
+# INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE TEMPORARY TABLES,
+# LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, TRIGGER, EVENT.
+# It is spelled ALL PRIVILEGES because SHOW GRANTS reports that full set as ALL PRIVILEGES and
+# the mysql provider compares privilege names literally: the 18 names would read back as a
+# change on every preview, and every `up` would revoke and re-grant them.
+TENANT_PRIVILEGES: Final = ("ALL PRIVILEGES",)
 SILO_STORAGE_GB: Final = 20
 SILO_MAX_STORAGE_GB: Final = 100
 

@@ -151,3 +151,37 @@ def test_events_become_steps_without_secret_values() -> None:
     assert (step.op, step.name, step.destructive) == ("replace", "db", True)
     assert "hunter22" not in step.detail and "plain-secret" not in step.detail
     assert step.detail.count(MASK) == 2 and '"a" → "b"' in step.detail
+
+
+def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any],
+                                                           tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi stack select` / `stack init` rewrite one workspace file per project (under
+    PULUMI_HOME, not per LocalWorkspace object): parallel stacks must not run them at once."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    inner = auto.Stack.create_or_select
+    state = {"active": 0, "most": 0}
+    guard = threading.Lock()
+
+    def tracked(name: str, workspace: Any) -> Any:
+        with guard:
+            state["active"] += 1
+            state["most"] = max(state["most"], state["active"])
+        time.sleep(0.02)
+        try:
+            return inner(name, workspace)
+        finally:
+            with guard:
+                state["active"] -= 1
+
+    monkeypatch.setattr(auto.Stack, "create_or_select", tracked)
+    runner = AutomationRunner(tmp_path, plugins={})
+    names = [f"t{i}" for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda n: runner.preview(n, _noop), names))
+    assert [r.stack for r in results] == names
+    assert len(fakes["workspaces"]) == 6  # still one workspace per stack
+    assert state["most"] == 1

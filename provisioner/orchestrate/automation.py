@@ -1,9 +1,12 @@
 """The only module that talks to pulumi.automation: one LocalWorkspace per stack over the
 repository's own Pulumi project, results turned into plain `StackResult`s.
 
-A workspace's "current stack" lives in a file shared by every `select_stack` in that work_dir's
-workspace object; parallel selects in one workspace race on it, so each operation builds its own
-`LocalWorkspace` and `Stack` (stack-scoped commands pass `--stack` explicitly).
+The CLI keeps a project's "current stack" in one file per project under PULUMI_HOME
+(`workspaces/<project>-<sha1 of Pulumi.yaml's path>-workspace.json`), shared by every
+`LocalWorkspace` object and every process on that work_dir, and rewritten in place by each
+`pulumi stack select` / `stack init`. A separate `LocalWorkspace` per stack does not isolate that
+file, so the select/init that `Stack.create_or_select` runs is serialised here; the commands that
+follow pass `--stack` explicitly and never depend on the current stack.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
 # Pulumi counts a replacement once as "replace"; create-/delete-replacement steps are its parts.
 _OP_ALIASES = {"create": "create", "import": "create", "update": "update", "replace": "replace",
                "delete": "delete"}
+# `stack select` / `stack init` rewrite the project's workspace file (see above): one at a time.
+_SELECT_LOCK = threading.Lock()
 
 
 class PulumiCliMissing(UsageError):
@@ -186,10 +191,13 @@ class AutomationRunner:
                                    secrets_provider=self.secrets_provider)
 
     def stack(self, name: str) -> Any:
-        """A fresh workspace for this stack only, then create-or-select it there."""
+        """A fresh workspace for this stack only, then create-or-select it there (serialised:
+        the select/init rewrites the project's shared workspace file)."""
         from pulumi import automation as auto
 
-        stack = auto.Stack.create_or_select(name, self.workspace())
+        workspace = self.workspace()
+        with _SELECT_LOCK:
+            stack = auto.Stack.create_or_select(name, workspace)
         if self.stack_config is not None:
             config = self.stack_config(name)
             if config:
