@@ -10,6 +10,7 @@ from typing import Any, Final
 import pulumi
 import pulumi_aws as aws
 import pulumi_mysql as mysql
+import pulumi_random as random
 
 from infra.errors import StackError
 from infra.platform import PlatformValues
@@ -113,6 +114,10 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
                   options: Options) -> Database:
     """A dedicated, encrypted RDS MySQL instance whose master user is the tenant's user."""
     identifier = silo_identifier(prefix, subdomain)
+    # made once per stack and kept: a tenant destroyed, recreated and destroyed again gets a
+    # second final snapshot instead of colliding with the first one's name
+    snapshot_suffix = random.RandomId("final-snapshot-suffix", byte_length=4,
+                                      opts=options(protected=True))
     instance = aws.rds.Instance(
         "database",
         identifier=identifier,
@@ -131,7 +136,8 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         username=username,
         password=password,
         skip_final_snapshot=False,
-        final_snapshot_identifier=f"{identifier}-final",
+        final_snapshot_identifier=pulumi.Output.concat(identifier, "-final-",
+                                                       snapshot_suffix.hex),
         deletion_protection=production,
         backup_retention_period=7 if production else 1,
         copy_tags_to_snapshot=True,

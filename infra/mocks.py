@@ -182,6 +182,9 @@ class TenantMocks(pulumi_mocks.Mocks):
             if args.typ.endswith("RandomPassword"):
                 computed["bcryptHash"] = "$2a$10$" + _fake(seed + ":hash", 53,
                                                            _ALNUM + "./")
+        elif args.typ == "random:index/randomId:RandomId":
+            computed = {"hex": _fake(seed, 2 * int(plain.get("byteLength", 4)),
+                                     "0123456789abcdef")}
         elif args.typ == "aws:secretsmanager/secret:Secret":
             computed = {"arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
                                f"{plain.get('name', args.name)}-{_fake(seed, 6)}"}

@@ -48,7 +48,8 @@ TENANT = "facturador:tenants:Tenant"
 
 POOL = {(MYSQL_PROVIDER, "shared-mysql"), (MYSQL_DB, "database"), (MYSQL_USER, "database-user"),
         (MYSQL_GRANT, "database-grant")}
-SILO = {(RDS, "database")}
+RANDOM_ID = "random:index/randomId:RandomId"
+SILO = {(RDS, "database"), (RANDOM_ID, "final-snapshot-suffix")}
 
 
 def secrets_for(*concerns: str) -> set[tuple[str, str]]:
@@ -168,7 +169,10 @@ def test_the_silo_tenant_gets_its_own_encrypted_rds_instance(runs: dict[str, Sta
                               "1234abcd-12ab-34cd-56ef-1234567890ab")
     assert db["dbSubnetGroupName"] == "facturador-db"
     assert db["vpcSecurityGroupIds"] == ["sg-0a1b2c3d4e5f60718"]
-    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"]
+    assert db["skipFinalSnapshot"] is False
+    suffix = run.one(RANDOM_ID)
+    assert suffix.name == "final-snapshot-suffix" and suffix.protect  # production: kept
+    assert re.fullmatch(r"tenancy-hotelsol-final-[0-9a-f]{8}", db["finalSnapshotIdentifier"])
     assert db["deletionProtection"] is True and db["backupRetentionPeriod"] >= 7
     assert db["password"] == generated(run, PASSWORD, "database-password")
     assert "password" in run.one(RDS).secret_inputs
@@ -280,7 +284,7 @@ def test_production_data_is_protected_and_retained_demo_is_not(runs: dict[str, S
                                                                name: str) -> None:
     run = runs[name]
     data = {(t, n) for t, n in EXPECTED[name] if t in (MYSQL_DB, MYSQL_USER, MYSQL_GRANT, RDS,
-                                                        SECRET, PASSWORD, STRING)}
+                                                        SECRET, PASSWORD, STRING, RANDOM_ID)}
     for r in run.managed:
         must = name in PRODUCTION and (r.type, r.name) in data
         assert (r.protect, r.retain_on_delete) == (must, must), r.name
