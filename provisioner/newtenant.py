@@ -132,7 +132,8 @@ def tenant_document(a: TenantAnswers) -> dict[str, Any]:
             soap[key] = getattr(a, key)
     doc["soap"] = soap
     if a.has_smtp:
-        smtp: dict[str, Any] = {"host": a.smtp_host, "port": a.smtp_port or 465,
+        port = 465 if a.smtp_port is None else a.smtp_port  # 0 is an answer, to be refused
+        smtp: dict[str, Any] = {"host": a.smtp_host, "port": port,
                                 "username": a.smtp_username,
                                 "encryption": a.smtp_encryption or "ssl"}
         if a.smtp_from_address is not None:

@@ -67,19 +67,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2
-    from provisioner.errors import ProvisionerError
+    from provisioner.errors import ProvisionerError, UsageError
 
+    _replace_closed_streams()
+    code = 0  # what a command that stopped on a closed pipe reports
     try:
+        if args.repo is not None and not args.repo.is_dir():
+            raise UsageError(f"--repo {args.repo}: not a directory")
         module = importlib.import_module(f"provisioner.cli.{args._module}")
-        return int(module.run(args))
+        code = int(module.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not as noise at interpreter exit
+        return code
     except ProvisionerError as exc:
         print(f"provisioner {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `provisioner ... | head`
-        return 0
+    except BrokenPipeError:  # `provisioner ... | head`: the reader has gone
+        _discard_stdout()
+        return code
     except OSError as exc:  # a file or directory the user named could not be used
         where = f" {exc.filename}" if exc.filename else ""
         print(f"provisioner {args.command}:{where}: {exc.strerror or exc}", file=sys.stderr)
@@ -91,3 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"provisioner {args.command}: internal error ({type(exc).__name__}); "
               "set PROVISIONER_DEBUG=1 to see the traceback", file=sys.stderr)
         return 70
+
+
+def _replace_closed_streams() -> None:
+    """Started with stdout or stderr closed (`>&-`): write to /dev/null instead. Without
+    this, `print(file=None)` would send errors to stdout and `sys.stdout.write` would fail."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+
+
+def _discard_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so that the interpreter's final flush
+    does not print 'Exception ignored ... BrokenPipeError' and exit 120."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):  # not a real file (captured in tests)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -27,8 +27,11 @@ connection, timeout, TLS), 8 malformed answer, 9 unexpected answer, 10 no SOL pa
 Password, in order: $PROVISIONER_SOL_PASSWORD, `pulumi config get solPassword --stack
 <subdomain>` (if pulumi is on PATH), Secrets Manager <prefix>/tenants/<subdomain>/sol."""
 
+MAX_SECONDS = 3600.0  # timeouts and backoff
+MAX_RETRIES = 100
 
-def _number(kind: type, minimum: float) -> Any:
+
+def _number(kind: type, minimum: float, maximum: float) -> Any:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -36,6 +39,8 @@ def _number(kind: type, minimum: float) -> Any:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if value < minimum or value != value:  # value != value: NaN
             raise argparse.ArgumentTypeError(f"must be at least {minimum}: {text!r}")
+        if value > maximum:  # inf or a huge value overflows the socket timeout or the backoff
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:g}: {text!r}")
         return value
 
     return parse
@@ -48,13 +53,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", metavar="URL",
                         help="billService URL to call instead of the tenant's (https; plain "
                              "http only to a loopback address, for tests)")
-    parser.add_argument("--timeout", type=_number(float, 0.001), default=30.0, metavar="S",
+    parser.add_argument("--timeout", type=_number(float, 0.001, MAX_SECONDS), default=30.0,
+                        metavar="S",
                         help="seconds to wait for an answer (default: 30)")
-    parser.add_argument("--connect-timeout", type=_number(float, 0.001), default=10.0,
+    parser.add_argument("--connect-timeout", type=_number(float, 0.001, MAX_SECONDS), default=10.0,
                         metavar="S", help="seconds to wait for a connection (default: 10)")
-    parser.add_argument("--retries", type=_number(int, 0), default=3, metavar="N",
+    parser.add_argument("--retries", type=_number(int, 0, MAX_RETRIES), default=3, metavar="N",
                         help="extra attempts while SUNAT is unavailable (default: 3)")
-    parser.add_argument("--backoff", type=_number(float, 0), default=2.0, metavar="S",
+    parser.add_argument("--backoff", type=_number(float, 0, MAX_SECONDS), default=2.0, metavar="S",
                         help="wait before the first retry, doubled for each next (default: 2)")
     parser.add_argument("--alternate-server", action="store_true",
                         help="SUNAT production: use the alternate server (www.sunat.gob.pe)")
@@ -67,11 +73,15 @@ def check_endpoint(url: str) -> str:
     """https anywhere; http only to this machine, since the request carries the password."""
     from provisioner.errors import UsageError
 
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname:
+    try:
+        parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise UsageError(f"--endpoint {url!r} is not a valid URL") from None
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and host:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
         except ValueError:
@@ -84,13 +94,18 @@ def check_endpoint(url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.spec.loader import load_repository
+    from provisioner.spec.loader import display_path, load_repository
     from provisioner.spec.models import SoapEnvironment, SoapSend
     from provisioner.sunat.classify import Verdict
     from provisioner.sunat.endpoints import Service
     from provisioner.sunat.profile import soap_profile
 
     repo = load_repository(args.repo)
+    if repo.reseller is None:  # its settings choose the server and name the secret
+        from provisioner.errors import SpecErrors
+
+        where = display_path(repo.reseller_path or repo.root)
+        raise SpecErrors(sorted(f for f in repo.errors if f.file == where))
     spec = repo.tenant(args.tenant).spec
     report: dict[str, Any] = {"tenant": spec.subdomain, "send": spec.soap.send.value,
                               "environment": spec.soap.environment.value}

@@ -35,6 +35,12 @@ def run(args: argparse.Namespace) -> int:
 
     root = spec_root(args)
     repo = load_repository(root)
+    if repo.reseller is None:  # no stack can run, and "no drift" would be a false all-clear
+        from provisioner.errors import SpecErrors
+        from provisioner.spec.loader import display_path
+
+        where = display_path(repo.reseller_path or repo.root)
+        raise SpecErrors(sorted(f for f in repo.errors if f.file == where))
     names = [repo.tenant(n).spec.subdomain for n in args.tenants] or sorted(
         t.spec.subdomain for t in repo.tenants)
     redactor = redactor_for()

@@ -7,6 +7,9 @@ placeholder secrets, so this is the declared state, never a diff against what ex
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -184,6 +187,42 @@ def format_markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _exit_on_interrupt() -> Iterator[None]:
+    """Ctrl-C during the mock run ends the process at once. Pulumi's runtime can swallow the
+    KeyboardInterrupt inside one of its tasks and then wait forever for that task; the run
+    writes nothing, so there is nothing to clean up."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        os.write(2, b"interrupted\n")
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _close_event_loop() -> None:
+    """infra.mocks.close_event_loop at exit, where a late Ctrl-C would only print a
+    traceback: the output is complete by then."""
+    import signal
+    import threading
+
+    from infra.mocks import close_event_loop
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    close_event_loop()
+
+
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
     from provisioner.errors import ProvisionerError
@@ -200,12 +239,11 @@ def run(args: argparse.Namespace) -> int:
         repo_arg = repo_arg or find_root(path.parent)
     import atexit
 
-    from infra.mocks import close_event_loop
-
     # before interpreter teardown, once every run in this process is over (registered once)
-    atexit.unregister(close_event_loop)
-    atexit.register(close_event_loop)
-    result = declare(tenant, spec_dir_for(repo_arg))
+    atexit.unregister(_close_event_loop)
+    atexit.register(_close_event_loop)
+    with _exit_on_interrupt():
+        result = declare(tenant, spec_dir_for(repo_arg))
     if result.error is not None:
         if isinstance(result.error, ProvisionerError):
             raise result.error

@@ -64,9 +64,9 @@ def _write_all(out: Path, docs: dict[str, str], private: bool) -> None:
         for name, text in docs.items():
             tmp = out / f".{name}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+            temps.append((tmp, out / name))  # before writing: a failed write is removed too
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-            temps.append((tmp, out / name))
         for tmp, final in temps:
             tmp.replace(final)
     finally:

@@ -7,6 +7,7 @@ who is on the changed plans, modules or presets; "every tenant" comes from `git 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class Git:
             top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd,
                                  capture_output=True, text=True, check=False)
         except FileNotFoundError as exc:
+            if shutil.which("git") is not None:  # git is there: the directory is not
+                raise UsageError(f"{cwd}: no such directory") from exc
             raise UsageError("git is not installed; change detection needs it") from exc
         if top.returncode != 0:
             raise UsageError(f"{cwd} is not inside a git repository: change detection compares "
@@ -246,7 +249,14 @@ def detect_changes(spec_root: Path, base: str, head: str = "HEAD",
     git.verify(base)
     git.verify(head)
     layout = _Layout(git.prefix(spec_root), git.prefix(project_dir or spec_root))
-    diff = git.run("diff", "--name-status", "-M", "-z", "--no-ext-diff", f"{base}...{head}")
+    try:
+        diff = git.run("diff", "--name-status", "-M", "-z", "--no-ext-diff", f"{base}...{head}")
+    except GitError as exc:
+        if "no merge base" not in str(exc):
+            raise
+        raise GitError(f"{base} and {head} have no common commit in this clone, so the change "
+                       "cannot be computed: in a shallow clone fetch the history (`git fetch "
+                       "--unshallow`, or actions/checkout with fetch-depth: 0)") from None
     entries = parse_name_status(diff)
     changeset = ChangeSet(base, head)
 

@@ -13,6 +13,7 @@ from provisioner.render.renderer import Renderer
 from provisioner.render.secrets import SecretValues
 from provisioner.secrets import (
     ADMIN_PASSWORD,
+    ALL_SECRETS,
     CERTIFICATE,
     CERTIFICATE_PASSWORD,
     SMTP_PASSWORD,
@@ -60,6 +61,12 @@ def revealed_secrets(spec: TenantSpec, reseller: ResellerSpec,
     if missing:
         raise MissingSecretError("--reveal needs " + ", ".join(
             f"{s.env} ({s.what})" for s in missing))
+    # a value that was not UTF-8 reaches Python as lone surrogates: it cannot be written out
+    used = [*(s.env for s in ALL_SECRETS), DB_PASSWORD_ENV, API_TOKEN_ENV]
+    undecodable = [env for env in used if not _is_text(environ.get(env) or "")]
+    if undecodable:
+        raise MissingSecretError(f"{', '.join(undecodable)}: not valid UTF-8 text (check the "
+                                 "encoding of the value); nothing was rendered")
     generated = []
 
     def generated_or(env: str, make: str) -> str:
@@ -84,6 +91,14 @@ def revealed_secrets(spec: TenantSpec, reseller: ResellerSpec,
         certificate_password=get(CERTIFICATE_PASSWORD, spec.certificate),
     )
     return values, generated
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def render_tenant(renderer: Renderer, spec: TenantSpec, reseller: ResellerSpec,

@@ -64,9 +64,12 @@ class Renderer:
             return template.render(context)
         except Exception as exc:  # undefined variables and failing filters alike
             line = _template_line(exc.__traceback__, template.filename or "")
-            kind = "undefined variable" if isinstance(exc, jinja2.UndefinedError) else (
-                type(exc).__name__)
-            raise TemplateError(f"{template.filename}:{line}: {kind}: {exc}") from None
+            if isinstance(exc, jinja2.UndefinedError):
+                raise TemplateError(
+                    f"{template.filename}:{line}: undefined variable: {exc}") from None
+            # other exceptions' text may quote the value being handled, a secret included
+            raise TemplateError(f"{template.filename}:{line}: {type(exc).__name__} (its message "
+                                "is not shown: it could quote a secret value)") from None
 
     def render_all(self, context: dict[str, Any]) -> dict[str, str]:
         return {doc: self.render(doc, context) for doc in DOCUMENTS}

@@ -185,6 +185,7 @@ def import_padron(path: Path, index: Path,
     """
     started = time.perf_counter()
     result = ImportResult(source=str(path), index=index)
+    _check_target(path, index)
     try:
         index.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{index.name}.", suffix=".tmp",
@@ -217,6 +218,26 @@ def import_padron(path: Path, index: Path,
         tmp.unlink(missing_ok=True)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _check_target(path: Path, index: Path) -> None:
+    """The index may replace an older index, never another file (a mistyped --index that
+    names the padrón itself, a spec file, ...)."""
+    if not index.is_file() or index.stat().st_size == 0:
+        return  # absent, or a directory (reported when writing), or an empty file
+    if path.exists() and os.path.samefile(path, index):
+        raise PadronError(f"--index {index} is the file being imported; choose another path")
+    try:
+        con = sqlite3.connect(f"{index.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        row = None
+    if row is None or not str(row[0]).startswith("provisioner-padron-"):
+        raise PadronError(f"{index} exists and is not a padrón index; refusing to replace it "
+                          "(remove it, or choose another --index)")
 
 
 def _fill(con: sqlite3.Connection, path: Path, result: ImportResult,

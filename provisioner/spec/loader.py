@@ -473,9 +473,17 @@ class Repository:
 
     def tenant(self, name: str) -> LoadedTenant:
         """A tenant by subdomain or by file path."""
+        full = os.path.abspath(name)  # a file named relative to the working directory
         for t in self.tenants:
-            if name in (t.spec.subdomain, str(t.source.path), t.source.path.stem):
+            if name in (t.spec.subdomain, str(t.source.path), t.source.path.stem) or (
+                    full == os.path.abspath(t.source.path)):
                 return t
+        # the tenant exists but is invalid: its problems, not "no tenant" (exit 1, not 2)
+        wanted = Path(name).stem if name.endswith(YAML_SUFFIXES) else name
+        own = [f for f in self.errors
+               if os.path.basename(f.file).rsplit(".", 1)[0] == wanted or f.file == name]
+        if own:
+            raise SpecErrors(sorted(own))
         raise UsageError(f"no valid tenant named {name!r} in {self.root / TENANTS_DIRNAME}")
 
 
@@ -603,7 +611,11 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
         repo.findings += found
         repo.files_checked += 1
     tenants_dir = root / TENANTS_DIRNAME
-    files, problems = _tenant_files(paths or [tenants_dir])
+    if not paths and tenants_dir.exists() and not tenants_dir.is_dir():
+        files, problems = [], [Finding(display_path(tenants_dir), 1, 1, "", (
+            f"{TENANTS_DIRNAME} must be a directory holding one <subdomain>.yaml per tenant"))]
+    else:
+        files, problems = _tenant_files(paths or [tenants_dir])
     repo.findings += problems
     for path in files:
         loaded, found = load_tenant(path, repo.reseller, repo.catalog)

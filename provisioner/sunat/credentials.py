@@ -59,6 +59,10 @@ def resolve_sol_password(spec: TenantSpec, reseller: ResellerSpec | None, profil
 
     value = env.get(SOL_PASSWORD.env)
     if value:
+        if not _is_text(value):
+            raise NoSolPasswordError(
+                f"{SOL_PASSWORD.env} is not valid UTF-8 text (check the terminal's or the "
+                "CI secret's encoding); the password is sent as UTF-8")
         return SolPassword(value, f"environment variable {SOL_PASSWORD.env}")
     tried.append(f"{SOL_PASSWORD.env} is {'empty' if value == '' else 'not set'}")
 
@@ -84,6 +88,16 @@ def resolve_sol_password(spec: TenantSpec, reseller: ResellerSpec | None, profil
         f"export {SOL_PASSWORD.env}=...; or `{SOL_PASSWORD.command(stack)}`; or a Secrets "
         f"Manager secret {secret_name(prefix, spec.subdomain, SECRET_CONCERN)}"
         ' holding {"username": ..., "password": ...}. Looked at: ' + "; ".join(tried))
+
+
+def _is_text(value: str) -> bool:
+    """False for an environment value that was not UTF-8 (Python keeps the bad bytes as
+    lone surrogates, which cannot be sent)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def from_pulumi(stack: str, env: Mapping[str, str]) -> tuple[str | None, str]:
