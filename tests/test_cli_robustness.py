@@ -266,3 +266,12 @@ def test_ctrl_c_during_explain_ends_it(repo: Path) -> None:
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 130, proc.stderr
     assert "interrupted" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_repo_may_follow_the_command(run_cli, repo) -> None:
+    """`provisioner validate --repo DIR` is what users type; it must mean the same."""
+    assert run_cli("validate", "--repo", repo)[0] == 0
+    (repo / "tenants" / "nandu.yaml").write_text("ruc: 1\n", encoding="utf-8")
+    before = run_cli("--repo", repo, "validate")
+    after = run_cli("validate", "--repo", repo)
+    assert before[0] == after[0] == 1 and before[2] == after[2]

@@ -74,3 +74,9 @@ def test_explain_as_a_command_writes_nothing_to_stderr(tenant: str) -> None:
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""
         assert f"stack {tenant}:" in result.stdout
+
+
+def test_an_unknown_tenant_is_a_usage_error(run_cli: Cli, repo: Path) -> None:
+    code, out, err = run_cli("--repo", repo, "explain", "nosuch")
+    assert code == 2 and out == ""
+    assert "no valid tenant named 'nosuch'" in err

@@ -41,13 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="provisioner",
         description="Provision client accounts (tenants) of the e-invoicing app as code.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--repo", type=Path, default=None, metavar="DIR",
-                        help="the spec repository: reseller.yaml and tenants/ "
-                             "(default: found from the current directory up)")
+    repo_help = ("the spec repository: reseller.yaml and tenants/ "
+                 "(default: found from the current directory up)")
+    parser.add_argument("--repo", type=Path, default=None, metavar="DIR", help=repo_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module, help_text in COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
+        # also after the command (`provisioner validate --repo DIR`); SUPPRESS keeps a value
+        # given before the command
+        p.add_argument("--repo", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                       help=repo_help)
         _configure(module, p)
     return parser
 

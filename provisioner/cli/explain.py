@@ -242,8 +242,14 @@ def run(args: argparse.Namespace) -> int:
     # before interpreter teardown, once every run in this process is over (registered once)
     atexit.unregister(_close_event_loop)
     atexit.register(_close_event_loop)
+    from infra.config import default_spec_dir
+    from provisioner.spec.loader import load_repository
+
+    spec_dir = spec_dir_for(repo_arg)
+    repository = load_repository(spec_dir or default_spec_dir())
+    repository.tenant(tenant)  # an unknown tenant is a usage error, an invalid one its findings
     with _exit_on_interrupt():
-        result = declare(tenant, spec_dir_for(repo_arg))
+        result = declare(tenant, spec_dir, repository)
     if result.error is not None:
         if isinstance(result.error, ProvisionerError):
             raise result.error

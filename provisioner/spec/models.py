@@ -254,7 +254,11 @@ class ResellerSpec(Strict):
     reserved_subdomains: list[str] = Field(default_factory=list)
     templates_dir: str | None = Field(
         None, description="Directory whose templates override tenant_templates/ file by file")
-    bcrypt_cost: int = Field(10, ge=4, le=31, description="bcrypt cost of the admin password hash")
+    bcrypt_cost: int = Field(
+        10, ge=4, le=31,
+        description="bcrypt cost of the admin password hashes the provisioner computes (an "
+                    "adminPassword stack secret, render --reveal); a generated password's hash "
+                    "is pulumi-random's bcrypt_hash, cost 10")
     sunat_alternate_server: bool = Field(
         False, description="Production tenants send to SUNAT's alternate server "
                            "(the app's SUNAT_ALTERNATE_SERVER)")
