@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         changes_for,
         emit,
         exit_code,
+        project_dir,
         redactor_for,
         reporter,
         spec_root,
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = spec_root(args)
     repo = validated(root)
-    changes = changes_for(args, root, repo)
+    changes = changes_for(args, root, None if args.all else project_dir(root), repo)
     checked = review(changes, allow_destroy_production=args.allow_destroy_production,
                      operation="up")
     environments = {t.spec.subdomain: t.spec.soap.environment.value for t in repo.tenants}

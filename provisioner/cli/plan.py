@@ -26,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
     from provisioner.cli.stacks_common import (
+        changes_for,
         emit,
         exit_code,
         project_dir,
@@ -36,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
         validated,
     )
     from provisioner.errors import UsageError
-    from provisioner.orchestrate.changes import detect_changes, every_tenant
     from provisioner.orchestrate.policy import review
     from provisioner.orchestrate.report import RunReport, markdown_comment
     from provisioner.orchestrate.results import StackResult
@@ -47,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
         pulumi_dir: Path | None = project_dir(root)
     except UsageError:
         pulumi_dir = None
-    if args.all:  # every tenant: needs the specs, not git
-        changes = every_tenant((t.spec.subdomain, t.source.path, t.source.text)
-                               for t in validated(root).tenants)
-    else:
-        changes = detect_changes(root, args.base, args.head, pulumi_dir)
+    changes = changes_for(args, root, pulumi_dir)
     if args.list:
         if args.format == "json":
             print_json(changes.matrix())

@@ -48,14 +48,16 @@ def add_base(parser: argparse.ArgumentParser) -> None:
                              "recovery (never destroys)")
 
 
-def changes_for(args: argparse.Namespace, root: Path, repo: Repository) -> ChangeSet:
-    """The change set to act on: a git diff, or with --all every valid tenant."""
+def changes_for(args: argparse.Namespace, root: Path, project: Path | None,
+                repo: Repository | None = None) -> ChangeSet:
+    """The change set to act on: a git diff, or with --all every valid tenant (`repo`, when
+    already validated, saves loading it again)."""
     from provisioner.orchestrate.changes import detect_changes, every_tenant
 
     if args.all:
-        return every_tenant((t.spec.subdomain, t.source.path, t.source.text)
-                            for t in repo.tenants)
-    return detect_changes(root, args.base, args.head, project_dir(root))
+        tenants = (repo or validated(root)).tenants
+        return every_tenant((t.spec.subdomain, t.source.path, t.source.text) for t in tenants)
+    return detect_changes(root, args.base, args.head, project)
 
 
 def add_local(parser: argparse.ArgumentParser) -> None:
