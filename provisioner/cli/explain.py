@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from infra.mocks import RecordedResource, StackRun
+    from provisioner.orchestrate.redact import Redactor
     from provisioner.spec.loader import Repository
 
 NOTE: Final = ("Declared state from a mock run of infra/ (no cloud, no Pulumi CLI, placeholder "
@@ -86,33 +87,18 @@ def declare(stack: str, spec_dir: Path | None,
                      secrets=placeholder_secrets())
 
 
-def _mask(resource: RecordedResource, key: str, value: Any, secrets: list[str]) -> Any:
+def _mask(resource: RecordedResource, key: str, value: Any, redactor: Redactor) -> Any:
     from provisioner.secrets import MASK
 
     if key in resource.secret_inputs:
         return MASK
-    return _redact(value, secrets)
+    return redactor.value(value)  # belt and braces: a placeholder that reached a plain value
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
-    """Belt and braces: any placeholder secret that reached a plain value is masked too."""
+def _masked_outputs(run: StackRun, redactor: Redactor) -> dict[str, Any]:
     from provisioner.secrets import MASK
 
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
-    return value
-
-
-def _masked_outputs(run: StackRun, secrets: list[str]) -> dict[str, Any]:
-    from provisioner.secrets import MASK
-
-    return {k: MASK if k in run.secret_outputs else _redact(v, secrets)
+    return {k: MASK if k in run.secret_outputs else redactor.value(v)
             for k, v in run.outputs.items()}
 
 
@@ -125,7 +111,9 @@ def _short(value: Any) -> str:
 
 
 def as_data(run: StackRun) -> dict[str, Any]:
-    secrets = list(placeholder_secrets().values())
+    from provisioner.orchestrate.redact import Redactor
+
+    redactor = Redactor(placeholder_secrets().values())
     resources = []
     order = {t: i for i, t in enumerate(TYPE_ORDER)}
     for r in sorted((r for r in run.resources if r.custom),
@@ -135,11 +123,11 @@ def as_data(run: StackRun) -> dict[str, Any]:
             "protect": r.protect, "retain_on_delete": r.retain_on_delete,
             "read_only": r.read,
             "secret_properties": sorted(r.secret_inputs),
-            "properties": {k: _mask(r, k, v, secrets) for k, v in sorted(r.inputs.items())},
+            "properties": {k: _mask(r, k, v, redactor) for k, v in sorted(r.inputs.items())},
         })
     return {"stack": run.stack, "note": NOTE.format(stack=run.stack),
             "declared_state_only": True, "resources": resources,
-            "outputs": _masked_outputs(run, secrets)}
+            "outputs": _masked_outputs(run, redactor)}
 
 
 def _key_props(resource: dict[str, Any]) -> str:
