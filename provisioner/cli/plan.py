@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         pulumi_dir: Path | None = project_dir(root)
     except UsageError:
         pulumi_dir = None
-    changes = changes_for(args, root, pulumi_dir)
+    # --list of a diff needs no specs; --all and previews do: validate them once
+    repo = validated(root) if args.all or not args.list else None
+    changes = changes_for(args, root, pulumi_dir, repo)
     if args.list:
         if args.format == "json":
             print_json(changes.matrix())
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{c.action:<8} {c.stack}  ({c.reason})")
         return 0
 
-    repo = validated(root)
+    assert repo is not None
     redactor = redactor_for()
     checked = review(changes, allow_destroy_production=True, operation="preview")
     report = RunReport("plan", changeset=changes, warnings=checked.warnings)
