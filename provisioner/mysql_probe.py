@@ -20,6 +20,7 @@ CLIENT_PROTOCOL_41: Final = 0x0200
 CLIENT_SSL: Final = 0x0800
 CLIENT_SECURE_CONNECTION: Final = 0x8000
 MAX_PACKET: Final = 16 * 1024 * 1024
+MAX_GREETING: Final = 64 * 1024
 UTF8MB4_GENERAL_CI: Final = 45
 
 
@@ -44,9 +45,12 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def _read_packet(sock: socket.socket) -> bytes:
+def _read_first_packet(sock: socket.socket) -> bytes:
+    """The server's first packet: sequence id 0 and, for a handshake or an error, small."""
     header = _read_exact(sock, 4)
     length = header[0] | header[1] << 8 | header[2] << 16
+    if header[3] != 0 or not 0 < length <= MAX_GREETING:
+        raise ProbeError("not a MySQL server (its first bytes are no MySQL packet)")
     return _read_exact(sock, length)
 
 
@@ -81,23 +85,23 @@ def ssl_request() -> bytes:
 
 
 def probe_tls(host: str, port: int, *, cafile: str | None = None, timeout: float = 5.0,
-              verify: bool = True) -> TlsResult:
-    """Connect, read the handshake, ask for TLS and complete it (certificate checked against
-    the system's CAs or `cafile`, and the host name)."""
+              via: tuple[str, int] | None = None) -> TlsResult:
+    """Connect (to `via`, a tunnel's local end, if given), read the handshake, ask for TLS and
+    complete it: the certificate is checked against the system's CAs or `cafile`, and against
+    `host`, the server's own name, even through a tunnel."""
+    address = via or (host, port)
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock = socket.create_connection(address, timeout=timeout)
     except OSError as exc:
-        raise ProbeError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+        raise ProbeError(f"cannot connect to {address[0]}:{address[1]}: "
+                         f"{exc.strerror or exc}") from None
     with sock:
         try:
-            version, flags = parse_handshake(_read_packet(sock))
+            version, flags = parse_handshake(_read_first_packet(sock))
             if not flags & CLIENT_SSL:
                 raise ProbeError(f"{host}:{port} ({version}) does not offer TLS")
             sock.sendall(ssl_request())
             context = ssl.create_default_context(cafile=cafile)
-            if not verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
             with context.wrap_socket(sock, server_hostname=host) as tls:
                 return TlsResult(version, tls.version() or "?", (tls.cipher() or ("?",))[0])
         except ssl.SSLCertVerificationError as exc:

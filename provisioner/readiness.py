@@ -38,9 +38,20 @@ class Settings:
     secrets_provider: str | None = None
     endpoint_url: str | None = None  # AWS API endpoint (moto, LocalStack); else boto3's own
     mysql_ca: str | None = None
+    mysql_via: tuple[str, int] | None = None  # a tunnel to the shared MySQL server
     network: bool = False
     pulumi: str = "pulumi"
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    _session: Any = None
+
+    def aws_session(self) -> Any:
+        """One boto3 session per run, resolving credentials now (boto3's default session would
+        keep what an earlier run in the same process found)."""
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.session.Session()
+        return self._session
 
     @property
     def region(self) -> str | None:
@@ -50,7 +61,6 @@ class Settings:
 
 
 def aws_client(settings: Settings, service: str, region: str | None = None) -> Any:
-    import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=TIMEOUT, read_timeout=2 * TIMEOUT,
@@ -58,7 +68,7 @@ def aws_client(settings: Settings, service: str, region: str | None = None) -> A
     kwargs: dict[str, Any] = {"config": config, "region_name": region or settings.region}
     if settings.endpoint_url:
         kwargs["endpoint_url"] = settings.endpoint_url
-    return boto3.client(service, **kwargs)
+    return settings.aws_session().client(service, **kwargs)
 
 
 def aws_error(exc: Exception) -> str:
@@ -239,13 +249,17 @@ def shared_mysql_tls(s: Settings) -> Check:
     if db is None:
         return _absent(s, name, "platform.shared_database")
     try:
-        result = probe_tls(db.host, db.port, cafile=s.mysql_ca, timeout=TIMEOUT)
+        result = probe_tls(db.host, db.port, cafile=s.mysql_ca, timeout=TIMEOUT,
+                           via=s.mysql_via)
     except ProbeError as exc:
         return Check(name, "fail", str(exc),
-                     "run doctor where the stacks run (the database is usually private to the "
-                     "VPC); give --mysql-ca with the server's CA bundle (RDS: global-bundle.pem) "
-                     "if the certificate is not trusted")
-    return Check(name, "ok", f"{db.host}:{db.port} {result.server_version}, {result.tls_version}")
+                     "run doctor where the stacks run, or through a tunnel (--mysql-via), as "
+                     "the database is usually private to the VPC; give --mysql-ca with the "
+                     "server's CA bundle (RDS: global-bundle.pem) if the certificate is not "
+                     "trusted")
+    via = f" via {s.mysql_via[0]}:{s.mysql_via[1]}" if s.mysql_via else ""
+    return Check(name, "ok", f"{db.host}:{db.port}{via} {result.server_version}, "
+                             f"{result.tls_version}")
 
 
 def app_database(s: Settings) -> Check:
