@@ -33,8 +33,15 @@ Run = Any
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
+    """moto's in-process servers share one state: start and leave it empty for other tests."""
+    import requests
+
     with moto_server() as url:
-        yield url
+        requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+        try:
+            yield url
+        finally:
+            requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
 
 
 @pytest.fixture(autouse=True)
