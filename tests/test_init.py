@@ -199,6 +199,13 @@ def test_upgrade_needs_a_repository_init_made(tmp_path: Path, run_cli: Run) -> N
     assert code == 1 and "--upgrade updates a repository" in err
 
 
+def test_upgrade_never_rewrites_the_tools_own_checkout(run_cli: Run) -> None:
+    before = (ROOT / "infra" / "__main__.py").read_bytes()
+    code, _, err = run_cli("init", ROOT, "--upgrade")
+    assert code == 1 and "the tool's own source" in err
+    assert (ROOT / "infra" / "__main__.py").read_bytes() == before
+
+
 @pytest.mark.parametrize(("direct", "expected"), [
     ({"url": "https://github.com/acme/tenant-provisioner",
       "vcs_info": {"vcs": "git", "requested_revision": "v0.2.0", "commit_id": "a" * 40}},
