@@ -5,6 +5,7 @@ and says what to do. The Pulumi CLI cannot be installed here: a stand-in script 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import http.server
 import ipaddress
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provisioner.orchestrate.local import client, free_port, moto_server
 
@@ -456,3 +459,38 @@ def test_sunat_host_names_with_network(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert check.status == "fail" and "e-beta.invalid" in check.detail and check.fix
     settings.network = False
     assert readiness.sunat_endpoints(settings).status == "skip"
+
+
+# ---- the handshake parser on any bytes ------------------------------------------------------
+
+def _framed(payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "little") + b"\x00" + payload
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), st.binary(max_size=200).map(_framed),
+                 st.binary(max_size=120).map(lambda b: _framed(b"\x0a" + b))))
+def test_any_first_bytes_give_a_result_or_a_probe_error(data: bytes) -> None:
+    """Whatever a port answers (another service, a truncated or hostile greeting), the probe
+    reports it as ProbeError, never another exception."""
+    from provisioner.mysql_probe import ProbeError, _read_first_packet, parse_handshake
+
+    a, b = socket.socketpair()
+    with a, b:
+        a.settimeout(2)
+        b.sendall(data)
+        b.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(ProbeError):
+            parse_handshake(_read_first_packet(a))
+
+
+@settings(max_examples=200, deadline=None)
+@given(caps=st.integers(min_value=0, max_value=0xFFFFFFFF),
+       version=st.text(alphabet="0123456789.-abcMariaDB", min_size=1, max_size=30))
+def test_the_capabilities_of_a_v10_handshake_are_read_back(caps: int, version: str) -> None:
+    from provisioner.mysql_probe import parse_handshake
+
+    body = (b"\x0a" + version.encode() + b"\0" + (1).to_bytes(4, "little") + b"12345678\0"
+            + (caps & 0xFFFF).to_bytes(2, "little") + b"\x21" + (2).to_bytes(2, "little")
+            + (caps >> 16).to_bytes(2, "little") + b"\x15" + b"\0" * 10)
+    assert parse_handshake(body) == (version, caps)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provisioner import __version__, scaffold
 from provisioner.infra.mocks import run_stack
@@ -272,3 +274,33 @@ def test_help_names_the_flags() -> None:
     for flag in ("--base-domain", "--stack-reference", "--backend-url", "--secrets-provider",
                  "--no-input", "--force", "--upgrade"):
         assert flag in out
+
+
+# ---- any accepted answers give a repository that validates ---------------------------------
+
+_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(labels=st.lists(_label, min_size=1, max_size=3),
+       tld=st.from_regex(r"[a-z]{2,6}", fullmatch=True),
+       prefix=st.from_regex(r"[a-z][a-z0-9]{0,15}", fullmatch=True),
+       max_accounts=st.one_of(st.none(), st.integers(min_value=0, max_value=10**6)),
+       stack=st.one_of(st.none(), st.from_regex(r"[a-z0-9_.-]{1,12}(/[a-z0-9_.-]{1,12}){0,2}",
+                                                fullmatch=True)))
+def test_accepted_answers_round_trip_through_reseller_yaml(
+        labels: list[str], tld: str, prefix: str, max_accounts: int | None,
+        stack: str | None) -> None:
+    """What init writes is what was answered, and `validate` accepts it (YAML quoting of
+    values such as `no`, `0123` or `1e5` included)."""
+    from provisioner.cli.init import check_reseller
+
+    domain = ".".join([*labels, tld])
+    answers = scaffold.InitAnswers(base_domain=domain, database_prefix=prefix,
+                                   max_accounts=max_accounts, stack_reference=stack)
+    text = scaffold.reseller_yaml(answers)
+    assert check_reseller(Path("reseller.yaml"), text) == []
+    doc = yaml.safe_load(text)
+    assert doc["base_domain"] == domain and doc["database_prefix"] == prefix
+    assert doc.get("max_accounts") == max_accounts
+    assert doc.get("platform", {}).get("stack_reference") == stack
