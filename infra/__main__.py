@@ -1,15 +1,14 @@
-"""What `pulumi up` runs (Pulumi.yaml `main: infra/`): the tenant named like this stack."""
+"""What `pulumi up` runs (Pulumi.yaml `main: infra/`): the tenant named like this stack.
 
-import sys
-from pathlib import Path
+pulumi-language-python-exec (pulumi/pulumi, sdk/python/cmd/pulumi-language-python-exec) runs the
+program with `runpy.run_path(args.PROGRAM, run_name='__main__')` after `os.chdir(args.pwd)`, where
+the engine made infra/ the pwd and "." the program (pkg/engine getPwdMain, for a directory
+`main`); runpy puts that directory first on sys.path and executes its __main__.py as a script,
+outside any package. So this file imports the program by its installed name: infra/ is the
+package `provisioner.infra` (pyproject.toml maps it), and no module in it may be named like a
+standard-library one, since infra/ itself is on sys.path while the program runs.
+"""
 
-_HERE = Path(__file__).resolve().parent
-# Pulumi runs this directory as a script, which puts infra/ itself first on sys.path: drop it,
-# or infra/platform.py would shadow the standard library's `platform`.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-if str(_HERE.parent) not in sys.path:
-    sys.path.insert(0, str(_HERE.parent))
-
-from infra.program import main  # noqa: E402
+from provisioner.infra.program import main
 
 main()

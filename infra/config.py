@@ -12,12 +12,11 @@ from typing import Any, Final
 
 import pulumi
 
-from infra.errors import StackError
 from provisioner.secrets import StackSecret, required_stack_secrets
 from provisioner.spec.loader import RESELLER_FILENAMES, SPEC_ROOT_ENV
 from provisioner.spec.models import TenantSpec
 
-PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+from .errors import StackError
 
 SPEC_DIR: Final = "specDir"  # plain: the spec repository (reseller.yaml + tenants/)
 SHARED_DATABASE_ENDPOINT: Final = "sharedDatabaseEndpoint"  # plain: host:port (local mode)
@@ -30,8 +29,29 @@ PLATFORM_OUTPUTS: Final = (
     "securityGroupIds")
 
 
-def default_spec_dir(root: Path = PROJECT_ROOT) -> Path:
-    """The repository root when it holds the reseller file, else the bundled examples."""
+PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
+
+
+def project_root() -> Path:
+    """The directory of Pulumi.yaml, never this file's place (from a wheel, the program is in
+    site-packages). The engine names it (`pulumi.get_root_directory()`; outside an engine run
+    the SDK's default is the placeholder "root_directory"); else it is found upwards from the
+    working directory: with `main: infra/` the engine sets the program's working directory to
+    infra/ itself (pulumi/pulumi pkg/engine getPwdMain: a directory `main` becomes the pwd,
+    which pulumi-language-python-exec os.chdir()s to before runpy)."""
+    engine_root = getattr(pulumi.runtime, "get_root_directory", lambda: None)()
+    if engine_root and Path(engine_root).is_absolute():
+        return Path(engine_root)
+    cwd = Path.cwd()
+    for directory in (cwd, *cwd.parents):
+        if any((directory / name).is_file() for name in PROJECT_FILES):
+            return directory
+    return cwd
+
+
+def default_spec_dir(root: Path | None = None) -> Path:
+    """The project root when it holds the reseller file, else its examples/ (this repository)."""
+    root = project_root() if root is None else root
     if any((root / name).is_file() for name in RESELLER_FILENAMES):
         return root
     return root / "examples"
@@ -76,7 +96,8 @@ def read_platform_override(config: pulumi.Config) -> PlatformOverride:
                             config.get_secret(SHARED_DATABASE_ADMIN_PASSWORD))
 
 
-def read_stack_config(config: pulumi.Config, root: Path = PROJECT_ROOT) -> StackConfig:
+def read_stack_config(config: pulumi.Config, root: Path | None = None) -> StackConfig:
+    root = project_root() if root is None else root
     # stack config wins; the orchestrator passes the repository it validated in the environment
     raw_dir = config.get(SPEC_DIR) or os.environ.get(SPEC_ROOT_ENV)
     spec_dir = (root / raw_dir).resolve() if raw_dir else default_spec_dir(root)

@@ -12,8 +12,8 @@ import pulumi_aws as aws
 import pulumi_mysql as mysql
 import pulumi_random as random
 
-from infra.errors import StackError
-from infra.platform import PlatformValues
+from .errors import StackError
+from .platform_refs import PlatformValues
 
 # RFC 3986 unreserved: safe unquoted in a URL, a .env file and a shell word
 SAFE_SPECIAL: Final = "-_.~"

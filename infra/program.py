@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pulumi
 
-from infra.config import read_stack_config, read_stack_secrets
-from infra.errors import StackError
-from infra.tenant import Tenant, TenantArgs
 from provisioner import naming
 from provisioner.errors import Finding, SpecErrors
 from provisioner.spec.catalog import Catalog
 from provisioner.spec.loader import TENANTS_DIRNAME, YAML_SUFFIXES, Repository, load_repository
 from provisioner.spec.models import ResellerSpec, TenantSpec
+
+from .config import read_stack_config, read_stack_secrets
+from .errors import StackError
+from .tenant import Tenant, TenantArgs
 
 
 @dataclass(frozen=True)

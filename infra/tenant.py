@@ -11,11 +11,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra.config import PlatformOverride
-from infra.database import SAFE_SPECIAL, Database, pool_database, silo_database
-from infra.errors import StackError
-from infra.platform import PlatformValues, resolve_platform
-from infra.secret_store import SecretStore
 from provisioner import naming
 from provisioner.errors import ProvisionerError
 from provisioner.render.context import build_context
@@ -33,6 +28,12 @@ from provisioner.spec.catalog import Catalog, DatabaseTier, Plan
 from provisioner.spec.models import ResellerSpec, TenantSpec
 from provisioner.spec.semantics import plan_of
 from provisioner.sunat.profile import soap_profile
+
+from .config import PlatformOverride
+from .database import SAFE_SPECIAL, Database, pool_database, silo_database
+from .errors import StackError
+from .platform_refs import PlatformValues, resolve_platform
+from .secret_store import SecretStore
 
 TYPE: Final = "facturador:tenants:Tenant"
 MANAGED_BY: Final = "provisioner"

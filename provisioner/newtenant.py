@@ -148,12 +148,20 @@ def tenant_document(a: TenantAnswers) -> dict[str, Any]:
     return doc
 
 
-def render_yaml(doc: dict[str, Any], note: str = "") -> str:
+def schema_comment(root: Path) -> str:
+    """The editor modeline for tenants/<name>.yaml: the repository's own schema/ when it has one
+    (a repository made by `provisioner init`), else this repository's (examples/ is nested)."""
+    if (root / "schema" / "tenant.schema.json").is_file():
+        return "# yaml-language-server: $schema=../schema/tenant.schema.json"
+    return SCHEMA_COMMENT
+
+
+def render_yaml(doc: dict[str, Any], note: str = "", modeline: str = SCHEMA_COMMENT) -> str:
     """The file's text: the editor schema comment first, like every example."""
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
                      default_flow_style=False)
     comment = f"# Created with `provisioner new` on {date.today().isoformat()}.{note}"
-    return f"{SCHEMA_COMMENT}\n{comment}\n{body}"
+    return f"{modeline}\n{comment}\n{body}"
 
 
 def tenant_path(repo: Repository, subdomain: str) -> Path:

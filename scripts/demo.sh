@@ -49,3 +49,21 @@ else
   echo "   (https://www.pulumi.com/docs/install/); with it, this step provisions the examples"
   echo "   against a local moto server and Pulumi's file backend."
 fi
+
+echo "== init: a reseller's own repository in a temporary directory, then its first tenant"
+RESELLER_REPO=$(mktemp -d)/acme
+$P init "$RESELLER_REPO" --no-input --base-domain facturador.acme.pe --database-prefix acme \
+  --region us-east-1 --stack-reference acme/platform/prod --backend-url s3://acme-pulumi-state \
+  --secrets-provider awskms://alias/pulumi
+P_ABS=$(cd "$(dirname "$P")" && pwd)/$(basename "$P")
+(
+  cd "$RESELLER_REPO"
+  "$P_ABS" new --no-input --no-lookup --ruc 20131312955 --company-name "Aduanas del Perú S.A." \
+    --subdomain aduanas --email ti@aduanas.example.pe --plan pyme --no-allow-production-switch \
+    >/dev/null
+  "$P_ABS" validate
+  "$P_ABS" explain aduanas | sed -n 3p   # the stack, platform values from the mock platform stack
+  "$P_ABS" init --upgrade
+  ls -A
+)
+rm -rf "$(dirname "$RESELLER_REPO")"

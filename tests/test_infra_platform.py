@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import PLATFORM_OUTPUTS
-from infra.database import admin_password_from
-from infra.errors import StackError
-from infra.mocks import DEFAULT_PLATFORM_OUTPUTS, StackRun, TenantMocks, run_stack
-from infra.platform import SOURCES
-from infra.program import main
+from provisioner.infra.config import PLATFORM_OUTPUTS
+from provisioner.infra.database import admin_password_from
+from provisioner.infra.errors import StackError
+from provisioner.infra.mocks import DEFAULT_PLATFORM_OUTPUTS, StackRun, TenantMocks, run_stack
+from provisioner.infra.platform_refs import SOURCES
+from provisioner.infra.program import main
 
 SECRETS = {"solPassword": "sol-1", "certificate": "pem-1", "certificatePassword": "cert-1",
            "smtpPassword": "smtp-1", "adminPassword": "admin-1"}

@@ -16,10 +16,10 @@ import bcrypt
 import pytest
 import yaml
 
-from infra.mocks import StackRun, TenantMocks, run_stack
-from infra.program import main
 from provisioner import naming
 from provisioner.errors import ProvisionerError
+from provisioner.infra.mocks import StackRun, TenantMocks, run_stack
+from provisioner.infra.program import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

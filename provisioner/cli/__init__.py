@@ -15,6 +15,8 @@ from provisioner import __version__
 # (command, module under provisioner.cli, one-line help). The module defines
 # `configure(parser)` and `run(args) -> int`; keep module top-levels free of heavy imports.
 COMMANDS: list[tuple[str, str, str]] = [
+    ("init", "init", "start a reseller's own repository of tenants, or --upgrade it"),
+    ("doctor", "doctor", "check what provisioning needs: Pulumi, backend, AWS, platform"),
     ("validate", "validate", "check tenant specs and the reseller file"),
     ("schema", "schema", "write the JSON Schema of tenant and reseller files"),
     ("render", "render", "render a tenant's app configuration (secrets masked)"),

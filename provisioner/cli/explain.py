@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from infra.mocks import RecordedResource, StackRun
+    from provisioner.infra.mocks import RecordedResource, StackRun
     from provisioner.orchestrate.redact import Redactor
     from provisioner.spec.loader import Repository
 
@@ -79,8 +79,8 @@ def spec_dir_for(repo_arg: Path | None) -> Path | None:
 def declare(stack: str, spec_dir: Path | None,
             repository: Repository | None = None) -> StackRun:
     """Run the stack's program under mocks; `repository` reuses an already loaded one."""
-    from infra.mocks import run_stack
-    from infra.program import main
+    from provisioner.infra.mocks import run_stack
+    from provisioner.infra.program import main
 
     config = {"specDir": str(spec_dir)} if spec_dir is not None else {}
     return run_stack(stack, lambda: main(repository), config=config,
@@ -204,7 +204,7 @@ def _close_event_loop() -> None:
     import signal
     import threading
 
-    from infra.mocks import close_event_loop
+    from provisioner.infra.mocks import close_event_loop
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     # before interpreter teardown, once every run in this process is over (registered once)
     atexit.unregister(_close_event_loop)
     atexit.register(_close_event_loop)
-    from infra.config import default_spec_dir
+    from provisioner.infra.config import default_spec_dir
     from provisioner.spec.loader import load_repository
 
     spec_dir = spec_dir_for(repo_arg)

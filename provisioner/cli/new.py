@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     path = nt.tenant_path(repo, answers.subdomain)
     if existing := nt.existing_file(repo, answers.subdomain):
         raise nt.already_exists(existing)
-    text = nt.render_yaml(nt.tenant_document(answers))
+    text = nt.render_yaml(nt.tenant_document(answers), modeline=nt.schema_comment(repo.root))
     spec, findings = nt.check_new_tenant(repo, path, text, flag_hints=not interactive)
     print_findings(findings)
     if spec is None:

@@ -566,7 +566,10 @@ def _reseller_path(root: Path) -> Path | None:
     return None
 
 
-def _tenant_files(paths: Iterable[Path]) -> tuple[list[Path], list[Finding]]:
+def _tenant_files(paths: Iterable[Path], empty_ok: bool = False
+                  ) -> tuple[list[Path], list[Finding]]:
+    """`empty_ok`: the repository's own tenants/ may be empty or absent (a new repository, as
+    `provisioner init` writes it); a directory the user named must hold tenants."""
     files: list[Path] = []
     problems: list[Finding] = []
     seen: set[str] = set()
@@ -575,13 +578,14 @@ def _tenant_files(paths: Iterable[Path]) -> tuple[list[Path], list[Finding]]:
             found = [Path(f) for f in sorted(
                 os.path.join(d, f) for d, _, names in os.walk(p) for f in names
                 if f.endswith(YAML_SUFFIXES) and f not in RESELLER_FILENAMES)]
-            if not found:
+            if not found and not empty_ok:
                 problems.append(Finding(display_path(p), 1, 1, "",
                                         "no tenant files (*.yaml, *.yml) here"))
         elif p.exists():
             found = [] if p.name in RESELLER_FILENAMES else [p]
         else:
-            problems.append(Finding(display_path(p), 1, 1, "", "no such file or directory"))
+            if not empty_ok:
+                problems.append(Finding(display_path(p), 1, 1, "", "no such file or directory"))
             continue
         for f in found:  # a file named twice, or inside a directory also named, counts once
             key = os.path.abspath(f)
@@ -615,7 +619,7 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
         files, problems = [], [Finding(display_path(tenants_dir), 1, 1, "", (
             f"{TENANTS_DIRNAME} must be a directory holding one <subdomain>.yaml per tenant"))]
     else:
-        files, problems = _tenant_files(paths or [tenants_dir])
+        files, problems = _tenant_files(paths or [tenants_dir], empty_ok=not paths)
     repo.findings += problems
     for path in files:
         loaded, found = load_tenant(path, repo.reseller, repo.catalog)

@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
+from provisioner.package_data import wsdl_path
 from provisioner.sunat.classify import (
     Outcome,
     classify_exception,
@@ -26,10 +27,9 @@ from provisioner.sunat.classify import (
     classify_status,
 )
 
-WSDL_DIR: Final = Path(__file__).resolve().parent
 NAMESPACE: Final = "http://service.sunat.gob.pe"
-BILL_SERVICE_WSDL: Final = WSDL_DIR / "billService.wsdl"
-BILL_CONSULT_WSDL: Final = WSDL_DIR / "billConsultService.wsdl"
+BILL_SERVICE_WSDL: Final = wsdl_path("billService.wsdl")  # ours, shipped as package data
+BILL_CONSULT_WSDL: Final = wsdl_path("billConsultService.wsdl")
 BILL_SERVICE_BINDING: Final = f"{{{NAMESPACE}}}BillServicePortBinding"
 BILL_CONSULT_BINDING: Final = f"{{{NAMESPACE}}}BillConsultServicePortBinding"
 

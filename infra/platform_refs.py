@@ -14,10 +14,11 @@ from typing import Any, Final
 
 import pulumi
 
-from infra.config import PlatformOverride
-from infra.errors import StackError
 from provisioner.spec.catalog import DatabaseTier
 from provisioner.spec.models import Platform
+
+from .config import PlatformOverride
+from .errors import StackError
 
 
 @dataclass(frozen=True)

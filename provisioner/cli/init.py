@@ -1,0 +1,308 @@
+"""`provisioner init DIR`: a reseller's own repository of tenants, with this tool pinned.
+
+Values come from flags, or from prompts when stdin is a terminal (never with `--no-input`).
+reseller.yaml is checked like `validate` before anything is written. `--upgrade` rewrites only
+the tool's files (provisioner/scaffold.py: GENERATED) for the running version and shows the diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provisioner.errors import Finding
+    from provisioner.newtenant import Prompter
+    from provisioner.scaffold import InitAnswers
+
+# (answer attribute, flag, prompt, location in reseller.yaml or None, default)
+PLATFORM_QUESTIONS: list[tuple[str, str, str, tuple[str, ...], str | None]] = [
+    ("hosted_zone_id", "--hosted-zone-id", "Route 53 hosted zone id",
+     ("platform", "hosted_zone_id"), None),
+    ("load_balancer_dns_name", "--load-balancer-dns-name", "Load balancer DNS name",
+     ("platform", "load_balancer", "dns_name"), None),
+    ("load_balancer_zone_id", "--load-balancer-zone-id", "Load balancer hosted zone id",
+     ("platform", "load_balancer", "zone_id"), None),
+    ("shared_database_host", "--shared-database-host", "Shared MySQL server host",
+     ("platform", "shared_database", "host"), None),
+    ("shared_database_admin_secret_arn", "--shared-database-admin-secret-arn",
+     "Secrets Manager ARN of its admin password",
+     ("platform", "shared_database", "admin_secret_arn"), None),
+    ("kms_key_id", "--kms-key-id", "KMS key (id, ARN or alias/...)", ("platform", "kms_key_id"),
+     None),
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", type=Path, nargs="?", default=Path("."), metavar="DIR",
+                        help="the new repository (default: the current directory)")
+    parser.add_argument("--base-domain", help="the app's APP_URL_BASE, e.g. facturador.example.pe")
+    parser.add_argument("--database-prefix", help="the app's PREFIX_DATABASE (default: tenancy)")
+    parser.add_argument("--region", help="AWS region of the platform (default: us-east-1)")
+    parser.add_argument("--max-accounts", type=int, help="the app's LIMITE_RESELLER")
+    parser.add_argument("--stack-reference", metavar="ORG/PROJECT/STACK",
+                        help="a platform stack whose outputs give the platform's values")
+    for attr, flag, prompt, _, _ in PLATFORM_QUESTIONS:
+        parser.add_argument(flag, dest=attr, help=prompt)
+    parser.add_argument("--shared-database-port", type=int, help="(default: 3306)")
+    parser.add_argument("--shared-database-admin-user", help="(default: admin)")
+    parser.add_argument("--db-subnet-group", help="RDS subnet group for silo tenants")
+    parser.add_argument("--security-group-id", action="append", default=[], metavar="SG",
+                        help="security group of silo databases (repeatable)")
+    parser.add_argument("--backend-url", help="Pulumi state backend: s3://BUCKET, file://DIR, "
+                                              "https://api.pulumi.com ... (Pulumi.yaml backend)")
+    parser.add_argument("--secrets-provider",
+                        help="stack secrets provider: awskms://alias/NAME, passphrase, default")
+    parser.add_argument("--no-input", action="store_true", help="never prompt")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a non-empty directory (files of the same name are "
+                             "replaced)")
+    parser.add_argument("--upgrade", action="store_true",
+                        help="in an existing repository: rewrite the tool's files for this "
+                             "version and show what changed")
+    parser.add_argument("--check", action="store_true",
+                        help="with --upgrade: write nothing, exit 1 if a file would change")
+    parser.epilog = ("exit codes: 0 written (or up to date), 1 invalid values, a non-empty "
+                     "directory or stale files (--check), 2 usage error")
+
+
+def run(args: argparse.Namespace) -> int:
+    from provisioner.errors import UsageError
+
+    if args.check and not args.upgrade:
+        raise UsageError("--check goes with --upgrade")
+    target: Path = args.dir
+    if args.upgrade:
+        return upgrade(target, check=args.check)
+    return create(target, args)
+
+
+# ---- a new repository -----------------------------------------------------------------------
+
+def _answers_from_args(args: argparse.Namespace) -> InitAnswers:
+    from provisioner.scaffold import InitAnswers
+
+    return InitAnswers(
+        base_domain=args.base_domain, database_prefix=args.database_prefix, region=args.region,
+        max_accounts=args.max_accounts, stack_reference=args.stack_reference,
+        hosted_zone_id=args.hosted_zone_id,
+        load_balancer_dns_name=args.load_balancer_dns_name,
+        load_balancer_zone_id=args.load_balancer_zone_id,
+        shared_database_host=args.shared_database_host,
+        shared_database_port=args.shared_database_port,
+        shared_database_admin_user=args.shared_database_admin_user,
+        shared_database_admin_secret_arn=args.shared_database_admin_secret_arn,
+        kms_key_id=args.kms_key_id, db_subnet_group=args.db_subnet_group,
+        security_group_ids=list(args.security_group_id),
+        backend_url=args.backend_url, secrets_provider=args.secrets_provider)
+
+
+def _occupied(target: Path) -> list[str]:
+    """What is already in `target`; a fresh clone's .git does not count."""
+    if not target.exists():
+        return []
+    if not target.is_dir():
+        return [target.name]
+    return sorted(p.name for p in target.iterdir() if p.name != ".git")
+
+
+def create(target: Path, args: argparse.Namespace) -> int:
+    from provisioner import newtenant as nt
+    from provisioner import scaffold
+    from provisioner.cli.output import print_findings
+    from provisioner.errors import ProvisionerError, UsageError
+
+    occupied = _occupied(target)
+    if occupied and not target.is_dir():
+        raise UsageError(f"{target}: not a directory")
+    if occupied and not args.force:
+        shown = ", ".join(occupied[:5]) + (" ..." if len(occupied) > 5 else "")
+        raise ProvisionerError(f"{target} is not empty ({shown}); use --force to write into "
+                               "it, or --upgrade to update a repository init made")
+    answers = _answers_from_args(args)
+    _check_flag_values(answers)
+    if not args.no_input and nt.stdin_is_terminal():
+        print(f"New tenant repository in {target} (Enter takes the [default]; Ctrl-C cancels)")
+        ask(answers, nt.Prompter())
+    if not answers.base_domain:
+        raise UsageError("missing --base-domain; give it as a flag, or run in a terminal to "
+                         "be asked")
+    requirement = scaffold.requirement_line()
+    files = scaffold.initial_files(answers, requirement)
+    findings = check_reseller(target / "reseller.yaml", files["reseller.yaml"])
+    if findings:
+        print_findings(findings)
+        print(f"nothing written to {target}", file=sys.stderr)
+        return 1
+    for rel, text in files.items():
+        write_file(target / rel, text)
+    print(f"wrote {len(files)} files to {target} ({requirement})")
+    for gap in answers.platform_gaps():
+        print(f"  to do: the platform's {gap} (reseller.yaml `platform:`), or a stack reference")
+    print("next steps:")
+    print(f"  cd {target}")
+    print("  git init && git add -A && git commit -m 'tenant repository'   # if not a clone yet")
+    print("  provisioner new                 # the first tenant")
+    if answers.backend_url:
+        print(f"  gh variable set PULUMI_BACKEND_URL --body '{answers.backend_url}'")
+    if answers.secrets_provider:
+        print(f"  gh variable set PULUMI_SECRETS_PROVIDER --body '{answers.secrets_provider}'")
+    return 0
+
+
+def field_problem(loc: tuple[str, ...], value: Any) -> str | None:
+    """What the reseller model says about one value, so prompts re-ask with validate's words
+    (the model stays the one place the rules live)."""
+    from pydantic import ValidationError
+
+    from provisioner.spec.models import ResellerSpec
+
+    doc: dict[str, Any] = {"base_domain": "example.com"}
+    node = doc
+    for key in loc[:-1]:
+        node = node.setdefault(key, {})
+    node[loc[-1]] = value
+    try:
+        ResellerSpec.model_validate(doc)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            if tuple(err["loc"]) == loc:
+                return str(err["msg"]).removeprefix("Value error, ")
+    return None
+
+
+def _url_problem(kind: str, value: str) -> str | None:
+    from provisioner import scaffold
+
+    pattern = (scaffold.BACKEND_PATTERN if kind == "backend"
+               else scaffold.SECRETS_PROVIDER_PATTERN)
+    if pattern.fullmatch(value):
+        return None
+    return ("a Pulumi backend URL: s3://, gs://, azblob://, file:// or https://"
+            if kind == "backend" else
+            "a Pulumi secrets provider: default, passphrase, awskms://, azurekeyvault://, "
+            "gcpkms:// or hashivault://")
+
+
+def _check_flag_values(answers: InitAnswers) -> None:
+    from provisioner.errors import UsageError
+
+    if answers.backend_url and (problem := _url_problem("backend", answers.backend_url)):
+        raise UsageError(f"--backend-url: expected {problem}")
+    if answers.secrets_provider and (
+            problem := _url_problem("secrets", answers.secrets_provider)):
+        raise UsageError(f"--secrets-provider: expected {problem}")
+
+
+def ask(a: InitAnswers, p: Prompter) -> None:
+    """Prompt for what the flags left out; optional ones take Enter to leave them for later."""
+
+    def checked(loc: tuple[str, ...]) -> Any:
+        return lambda value: field_problem(loc, value)
+
+    if a.base_domain is None:
+        a.base_domain = p.ask("Base domain (the app's APP_URL_BASE)",
+                              check=checked(("base_domain",)))
+    if a.database_prefix is None:
+        a.database_prefix = p.ask("Database prefix (PREFIX_DATABASE)", "tenancy",
+                                  check=checked(("database_prefix",)))
+    if a.region is None:
+        a.region = p.ask("AWS region", "us-east-1", check=checked(("platform", "region")))
+    explicit = any(getattr(a, attr) for attr, *_ in PLATFORM_QUESTIONS)
+    if a.stack_reference is None and not explicit:
+        a.stack_reference = p.ask(
+            "Platform stack reference (org/project/stack; Enter to give the values one by one)",
+            required=False, check=checked(("platform", "stack_reference"))) or None
+    if not a.stack_reference:
+        for attr, _, prompt, loc, default in PLATFORM_QUESTIONS:
+            if getattr(a, attr) is None:
+                setattr(a, attr, p.ask(f"{prompt} (Enter: later)", default, required=False,
+                                       check=checked(loc)) or None)
+    if a.backend_url is None:
+        a.backend_url = p.ask("Pulumi state backend URL (s3://..., Enter: `pulumi login`'s)",
+                              required=False,
+                              check=lambda v: _url_problem("backend", v)) or None
+    if a.secrets_provider is None:
+        a.secrets_provider = p.ask(
+            "Secrets provider (awskms://alias/..., passphrase; Enter: the backend's default)",
+            required=False, check=lambda v: _url_problem("secrets", v)) or None
+
+
+def check_reseller(path: Path, text: str) -> list[Finding]:
+    """The located errors `validate` would report for this reseller.yaml."""
+    from pydantic import ValidationError
+
+    from provisioner.errors import Finding
+    from provisioner.spec.loader import Source, parse_mapping, validation_findings
+    from provisioner.spec.models import ResellerSpec
+
+    source = Source(path, text)
+    data = parse_mapping(source)
+    if isinstance(data, Finding):
+        return [data]
+    try:
+        ResellerSpec.model_validate(data)
+    except ValidationError as exc:
+        return validation_findings(source, ResellerSpec, exc)
+    return []
+
+
+def write_file(path: Path, text: str) -> None:
+    """Replace `path` whole (temporary file + rename): never a half-written file."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+# ---- --upgrade ------------------------------------------------------------------------------
+
+def upgrade(target: Path, check: bool) -> int:
+    import difflib
+
+    from provisioner import scaffold
+    from provisioner.errors import ProvisionerError
+
+    pulumi_yaml = target / "Pulumi.yaml"
+    if not pulumi_yaml.is_file() or not (target / "infra" / "__main__.py").is_file():
+        raise ProvisionerError(f"{target}: no Pulumi.yaml and infra/__main__.py here; "
+                               "--upgrade updates a repository `provisioner init` made")
+    if (target / "infra" / "program.py").is_file():
+        raise ProvisionerError(f"{target} holds the tool's own source (infra/program.py); "
+                               "--upgrade is for a repository `provisioner init` made")
+    backend = scaffold.backend_of(pulumi_yaml.read_text(encoding="utf-8"))
+    requirement = scaffold.requirement_line()
+    changed: list[tuple[str, str]] = []
+    for rel, text in scaffold.generated_files(requirement, backend).items():
+        path = target / rel
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if old == text:
+            continue
+        diff = difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
+                                    f"a/{rel}" if old else "/dev/null", f"b/{rel}")
+        sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
+        changed.append((rel, text))
+    if not changed:
+        print(f"up to date: the tool's files are those of {requirement}")
+        return 0
+    if check:
+        print(f"{len(changed)} file(s) differ from {requirement}; run `provisioner init "
+              "--upgrade` to update them", file=sys.stderr)
+        return 1
+    for rel, text in changed:
+        write_file(target / rel, text)
+    print(f"updated {len(changed)} file(s) for {requirement}: "
+          + ", ".join(rel for rel, _ in changed))
+    return 0
