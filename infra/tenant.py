@@ -37,6 +37,7 @@ from provisioner.sunat.profile import soap_profile
 TYPE: Final = "facturador:tenants:Tenant"
 MANAGED_BY: Final = "provisioner"
 BCRYPT_SALT_ALPHABET_EXTRA: Final = "./"  # with letters and digits: bcrypt's base64 alphabet
+BCRYPT_MAX_BYTES: Final = 72  # bcrypt's input limit; bcrypt>=5 raises ValueError past it
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,19 @@ def bcrypt_with_salt(password: str, salt: str, cost: int) -> str:
     return to_php_bcrypt(bcrypt.hashpw(password.encode("utf-8"), full).decode("ascii"))
 
 
+def check_admin_password_length(config: pulumi.Config, stack: str) -> None:
+    """bcrypt reads at most 72 bytes: a longer adminPassword would fail (or, with older
+    bcrypt, be cut) inside an `Output.apply` half-way through an update. Checked when the
+    program starts, from the config value itself, so preview and up stop before any step."""
+    value = config.get(ADMIN_PASSWORD.key)
+    if value is not None and len(value.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        raise StackError(
+            f"stack {stack!r}: the adminPassword stack secret is "
+            f"{len(value.encode('utf-8'))} bytes in UTF-8; bcrypt uses at most "
+            f"{BCRYPT_MAX_BYTES}. Set a shorter one with "
+            f"`{ADMIN_PASSWORD.command(stack)}`")
+
+
 class Tenant(pulumi.ComponentResource):
     """One client account of the app; every child resource is parented here."""
 
@@ -97,19 +111,23 @@ class Tenant(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenantArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
         spec, reseller = args.spec, args.reseller
+        if spec.admin_password == "stack_secret":  # before anything is declared
+            check_admin_password_length(pulumi.Config(), spec.subdomain)
+        super().__init__(TYPE, name, None, opts)
         plan = plan_of(spec, args.catalog)
         production = spec.is_production
         prefix = reseller.database_prefix
         tags = tenant_tags(spec, reseller, plan)
 
-        def options(*, protected: bool = False, secret_outputs: list[str] | None = None,
+        def options(*, protected: bool = False, retained: bool = False,
+                    secret_outputs: list[str] | None = None,
                     provider: pulumi.ProviderResource | None = None) -> pulumi.ResourceOptions:
-            """Children's options: production data is protected and survives a stack delete."""
+            """Children's options: production data is protected and survives a stack delete;
+            `retained` data (the tenant's database) survives it in every environment."""
             guard = protected and production
             return pulumi.ResourceOptions(
-                parent=self, protect=guard, retain_on_delete=guard,
+                parent=self, protect=guard, retain_on_delete=guard or retained,
                 additional_secret_outputs=secret_outputs, provider=provider)
 
         platform = resolve_platform(reseller.platform, plan.tier, args.platform, self)
