@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         stack_runner,
         validated,
     )
-    from provisioner.orchestrate.policy import apply_waves, review
+    from provisioner.orchestrate.policy import apply_waves, database_moves, review, with_moves
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import run_waves
 
@@ -42,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
     repo = validated(root)
     changes = changes_for(args, root, None if args.all else project_dir(root), repo)
     checked = review(changes, allow_destroy_production=args.allow_destroy_production,
-                     operation="up")
+                     operation="up", moves=database_moves(changes, root))
     environments = {t.spec.subdomain: t.spec.soap.environment.value for t in repo.tenants}
-    waves = apply_waves(checked.runnable, args.batch_size, environments)
+    waves = with_moves(apply_waves(checked.runnable, args.batch_size, environments),
+                       checked.moving)
     report = RunReport("apply", changeset=changes, warnings=checked.warnings)
     results = []
     if any(w.jobs for w in waves):

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         validated,
     )
     from provisioner.errors import UsageError
-    from provisioner.orchestrate.policy import review
+    from provisioner.orchestrate.policy import database_moves, review
     from provisioner.orchestrate.report import RunReport, markdown_comment
     from provisioner.orchestrate.results import StackResult
     from provisioner.orchestrate.scheduler import Job, run_jobs
@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
     assert repo is not None
     redactor = redactor_for()
-    checked = review(changes, allow_destroy_production=True, operation="preview")
+    checked = review(changes, allow_destroy_production=True, operation="preview",
+                     moves=database_moves(changes, root))
     report = RunReport("plan", changeset=changes, warnings=checked.warnings)
     previews = [Job(c.stack, "preview") for c in checked.runnable if c.action == "up"]
     results: dict[str, StackResult] = {r.stack: r for r in checked.blocked}

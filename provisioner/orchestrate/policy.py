@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
 
 from provisioner.orchestrate.changes import (
     ChangeSet,
     StackChange,
+    _load,
     acknowledges_demo_history,
     environment_of,
 )
@@ -15,6 +18,10 @@ from provisioner.orchestrate.results import StackResult
 from provisioner.orchestrate.scheduler import Job, Wave
 
 PRODUCTION = "production"
+ACK_FIELD: Final = "acknowledge_new_database"
+# The up of a tenant whose database moves: its retained resources are unprotected first, so
+# the engine may drop the old ones from state (AutomationRunner.move_database).
+MOVE_OPERATION: Final = "move_database"
 
 
 def demo_to_production_message(stack: str) -> str:
@@ -42,11 +49,159 @@ def was_production(change: StackChange) -> bool:
     return env is None or env == PRODUCTION
 
 
+# -- database moves: a change after which the tenant's data is somewhere else -----------------
+
+
+@dataclass(frozen=True)
+class DatabaseMove:
+    """A tenant whose database would be a different one after this change: another tier
+    (pool <-> silo), another name (database_prefix, subdomain). `old`/`new` are identities,
+    `<tier>:<name>`; `renamed_from` is the stack the tenant leaves on a subdomain rename."""
+
+    stack: str
+    old: str
+    new: str
+    why: str
+    acknowledged: bool
+    renamed_from: str | None = None
+    production: bool = False
+
+    def data_message(self) -> str:
+        """What happens to the data, for the plan comment and the apply log."""
+        where = ("a new RDS instance" if self.new.startswith("silo:")
+                 else "a new schema on the shared MySQL server")
+        kept = ("its RDS instance keeps running" if self.old.startswith("silo:")
+                else "its schema stays on the shared MySQL server")
+        return (f"{self.stack}'s database moves from {self.old} to {self.new} ({self.why}): "
+                f"{where} is created EMPTY and the published config points the app at it; the "
+                f"old database is not dropped ({kept}, retain_on_delete) and nothing is copied. "
+                "Copy the data across right after the apply, before the tenant is used "
+                "(docs/data-safety.md, 'Moving a tenant's database').")
+
+    def blocked_message(self) -> str:
+        return (f"{self.stack}: this change would give the tenant a new, empty database "
+                f"({self.why}: {self.old} -> {self.new}); its data would stay behind in "
+                f"{self.old}. Not run. If that is intended, set `{ACK_FIELD}: {self.new}` in "
+                f"{self.stack}'s spec and copy the data as docs/data-safety.md shows; or "
+                "revert the change.")
+
+
+def database_identity(tenant: Any, reseller: Any) -> str | None:
+    """`<tier>:<database name>` from a tenant's and the reseller's parsed YAML (None when
+    either is unreadable or names an unknown plan)."""
+    from provisioner import naming
+    from provisioner.orchestrate.changes import _catalog
+    from provisioner.spec.models import ResellerSpec
+
+    if not isinstance(tenant, dict) or not isinstance(reseller, dict):
+        return None
+    subdomain, plan = tenant.get("subdomain"), tenant.get("plan")
+    if not isinstance(subdomain, str) or not isinstance(plan, str):
+        return None
+    prefix = reseller.get("database_prefix", ResellerSpec.model_fields["database_prefix"].default)
+    try:
+        found = _catalog(reseller).plans.get(plan.strip())
+    except Exception:  # an invalid catalog: validation reports it
+        return None
+    if found is None or not isinstance(prefix, str):
+        return None
+    return f"{found.tier.value}:{naming.database_name(prefix.strip(), subdomain.strip().lower())}"
+
+
+def _ruc(data: Any) -> str | None:
+    ruc = data.get("ruc") if isinstance(data, dict) else None
+    return str(ruc).strip() if isinstance(ruc, (str, int)) and not isinstance(ruc, bool) else None
+
+
+def _why(old_t: Any, new_t: Any, old_r: Any, new_r: Any, old_id: str, new_id: str) -> str:
+    reasons = []
+    if old_id.split(":")[0] != new_id.split(":")[0]:
+        reasons.append(f"plan tier {old_id.split(':')[0]} -> {new_id.split(':')[0]}")
+    old_prefix = old_r.get("database_prefix", "tenancy") if isinstance(old_r, dict) else None
+    new_prefix = new_r.get("database_prefix", "tenancy") if isinstance(new_r, dict) else None
+    if old_prefix != new_prefix:
+        reasons.append(f"database_prefix {old_prefix} -> {new_prefix}")
+    if str(old_t.get("subdomain", "")).lower() != str(new_t.get("subdomain", "")).lower():
+        reasons.append(f"subdomain {old_t.get('subdomain')} -> {new_t.get('subdomain')}")
+    return ", ".join(reasons) or "database name"
+
+
+def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseMove]:
+    """For each stack to `up`, whether its database identity at HEAD differs from BASE's (the
+    tenant's own file, or on a rename the file of the same RUC it leaves). Reads only the
+    files involved, in one `git cat-file` call; a change set without a BASE (--all) has none."""
+    from provisioner.orchestrate.changes import Git
+    from provisioner.spec.loader import RESELLER_FILENAMES
+
+    ups = changeset.by_action("up")
+    if not ups or changeset.base == "(none)":
+        return {}
+    git = Git(spec_root)
+    prefix = git.prefix(spec_root)
+    base, head = changeset.base, changeset.head
+    resellers = [f"{rev}:{prefix}{n}" for rev in (base, head) for n in RESELLER_FILENAMES]
+    wanted = list(resellers)
+    for c in ups:
+        if c.path and c.old_text is None:
+            wanted.append(f"{base}:{c.path}")
+        if c.path and c.new_text is None:
+            wanted.append(f"{head}:{c.path}")
+    blobs = git.blobs(list(dict.fromkeys(wanted)))
+
+    def reseller_at(rev: str) -> Any:
+        return _load(next((blobs[k] for k in resellers if k.startswith(f"{rev}:") and blobs[k]),
+                          None))
+
+    old_reseller, new_reseller = reseller_at(base), reseller_at(head)
+    leaving = {ruc: d for d in changeset.by_action("destroy")
+               if (ruc := _ruc(_load(d.old_text))) is not None}
+    moves: dict[str, DatabaseMove] = {}
+    for c in ups:
+        new_t = _load(c.new_text if c.new_text is not None
+                      else blobs.get(f"{head}:{c.path}") if c.path else None)
+        if not isinstance(new_t, dict):
+            continue
+        renamed_from = None
+        old_text = c.old_text
+        if old_text is None and (d := leaving.get(_ruc(new_t))) is not None:
+            old_text, renamed_from = d.old_text, d.stack  # the same client, new subdomain
+        if old_text is None and c.path:  # a platform or catalog change: the file at BASE
+            old_text = blobs.get(f"{base}:{c.path}")
+        if old_text is None:
+            continue  # a new tenant: nothing to lose
+        move = move_for(c.stack, _load(old_text), new_t, old_reseller, new_reseller,
+                        renamed_from)
+        if move is not None:
+            moves[c.stack] = move
+    return moves
+
+
+def move_for(stack: str, old_tenant: Any, new_tenant: Any, old_reseller: Any,
+             new_reseller: Any, renamed_from: str | None = None) -> DatabaseMove | None:
+    """The move, if the tenant's database identity differs between BASE and HEAD (parsed
+    YAML of the tenant and reseller files at each); acknowledged only by the exact new one."""
+    old_id = database_identity(old_tenant, old_reseller)
+    new_id = database_identity(new_tenant, new_reseller)
+    if old_id is None or new_id is None or old_id == new_id:
+        return None
+    ack = new_tenant.get(ACK_FIELD)
+
+    def production(t: Any) -> bool:
+        soap = t.get("soap") if isinstance(t, dict) else None
+        return isinstance(soap, dict) and soap.get("environment") == PRODUCTION
+
+    return DatabaseMove(stack, old_id, new_id,
+                        _why(old_tenant, new_tenant, old_reseller, new_reseller, old_id, new_id),
+                        isinstance(ack, str) and ack.strip() == new_id, renamed_from,
+                        production(old_tenant) or production(new_tenant))
+
+
 @dataclass
 class Review:
     runnable: list[StackChange] = field(default_factory=list)
     blocked: list[StackResult] = field(default_factory=list)
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    moving: set[str] = field(default_factory=set)  # acknowledged database moves
 
     def warn(self, stack: str, message: str) -> None:
         self.warnings.setdefault(stack, []).append(message)
@@ -56,10 +211,33 @@ class Review:
 
 
 def review(changeset: ChangeSet, *, allow_destroy_production: bool,
-           operation: str) -> Review:
-    """Split the changes into what may run and what a guard blocks, with warnings."""
+           operation: str, moves: Mapping[str, DatabaseMove] | None = None) -> Review:
+    """Split the changes into what may run and what a guard blocks, with warnings.
+
+    `moves` (from `database_moves`) blocks, in every environment, a change that would give a
+    tenant a new database unless its spec acknowledges that exact new database; on a rename,
+    the old stack's destroy is held with it."""
     out = Review()
+    moves = moves or {}
+    held = {m.renamed_from: m for m in moves.values()
+            if m.renamed_from and not m.acknowledged}
     for change in changeset.changes:
+        move = moves.get(change.stack) if change.action == "up" else None
+        if move is not None:
+            if not move.acknowledged:
+                message = move.blocked_message()
+                out.warn(change.stack, message)
+                out.blocked.append(StackResult(change.stack, operation, ok=False,
+                                               skipped=True, error=message))
+                continue
+            out.warn(change.stack, move.data_message())
+            out.moving.add(change.stack)
+        if change.action == "destroy" and change.stack in held:
+            message = (f"{change.stack} is not destroyed: its tenant moves to "
+                       f"{held[change.stack].stack}, which is blocked (see there)")
+            out.blocked.append(StackResult(change.stack, "destroy", ok=False, skipped=True,
+                                           error=message))
+            continue
         if moves_to_production(change):
             if not acknowledges_demo_history(change.new_text):
                 message = demo_to_production_message(change.stack)
@@ -107,3 +285,11 @@ def apply_waves(changes: Sequence[StackChange], batch_size: int,
     if late:
         waves.append(Wave("production destroys", late))
     return waves
+
+
+def with_moves(waves: Sequence[Wave], moving: set[str]) -> list[Wave]:
+    """The same waves, the acknowledged moves' ups run as MOVE_OPERATION (unprotect the
+    retained resources, then up)."""
+    return [Wave(w.name, [replace(j, operation=MOVE_OPERATION)  # type: ignore[arg-type]
+                          if j.operation == "up" and j.stack in moving else j
+                          for j in w.jobs]) for w in waves]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
-Operation = Literal["preview", "up", "destroy", "refresh"]
+Operation = Literal["preview", "up", "destroy", "refresh", "move_database"]
 CHANGE_OPS: Final = ("create", "update", "replace", "delete")
 
 # Resource types whose replacement or deletion loses data or credentials: called out in bold.
@@ -94,6 +94,10 @@ class StackRunner(Protocol):
     def up(self, stack: str, on_step: StepCallback) -> StackResult: ...
 
     def destroy(self, stack: str, on_step: StepCallback) -> StackResult: ...
+
+    def move_database(self, stack: str, on_step: StepCallback) -> StackResult:
+        """An `up` after unprotecting the retained resources (an acknowledged database move)."""
+        ...
 
     def refresh(self, stack: str, on_step: StepCallback) -> StackResult:
         """A refresh in preview mode: reports drift without changing state."""
