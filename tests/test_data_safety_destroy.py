@@ -184,3 +184,5 @@ def test_destroy_production_with_the_flag_keeps_the_data_and_dns_goes_last(
     stack = cli_env["bodegaperez"]
     assert [k for k, _ in stack.calls] == ["export", "import", "export", "destroy", "destroy"]
     assert not any(r.get("protect") for r in stack.calls[1][1].deployment["resources"])
+    warnings = " ".join(json.loads(out)["warnings"])
+    assert "database, secrets and generated values are kept (retain_on_delete)" in warnings

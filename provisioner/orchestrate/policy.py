@@ -32,8 +32,9 @@ def demo_to_production_message(stack: str) -> str:
 
 
 def production_destroy_message(stack: str) -> str:
-    return (f"{stack} is a production tenant: destroying it deletes its database and secrets. "
-            "Not destroyed; run again with --allow-destroy-production if that is intended.")
+    return (f"{stack} is a production tenant: destroying it takes it offline (its DNS record "
+            "goes; its database, secrets and generated values are kept, retain_on_delete). Not "
+            "destroyed; run again with --allow-destroy-production if that is intended.")
 
 
 def moves_to_production(change: StackChange) -> bool:
@@ -255,7 +256,9 @@ def review(changeset: ChangeSet, *, allow_destroy_production: bool,
                                                error=message))
                 continue
             out.warn(change.stack, f"production tenant {change.stack} will be destroyed "
-                                   "(--allow-destroy-production)")
+                                   "(--allow-destroy-production): protected resources are "
+                                   "unprotected first, the database, secrets and generated "
+                                   "values are kept (retain_on_delete), DNS goes last")
         out.runnable.append(change)
     return out
 
