@@ -137,3 +137,45 @@ def test_check_runs_before_local_mode_starts(repo: Path, monkeypatch: pytest.Mon
     with pytest.raises(LocalDatabaseError), local_session(
             repo, reseller, environ={"PROVISIONER_LOCAL_DB": f"127.0.0.1:{_port()}"}):
         pass
+
+
+# -- the documented copy after a database move ---------------------------------------------
+
+
+def _cnf(path: Path, endpoint: str) -> Path:
+    host, port = endpoint.split(":")
+    path.write_text(f"[client]\nhost={host}\nport={port}\nuser=admin\npassword={PASSWORD}\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_the_copy_script_moves_the_data_and_never_overwrites(mariadb: str,
+                                                              tmp_path: Path) -> None:
+    """The data path of docs/data-safety.md, run for real (MariaDB stands in for the MySQL
+    servers here: only dump and restore are exercised)."""
+    import pymysql
+
+    host, port = mariadb.split(":")
+    conn = pymysql.connect(host=host, port=int(port), user="admin", password=PASSWORD,
+                           autocommit=True, charset="utf8mb4")
+    with conn.cursor() as cur:
+        for db in ("tenancy_shop", "acme_shop"):
+            cur.execute(f"CREATE DATABASE {db} CHARACTER SET utf8mb4")
+        cur.execute("CREATE TABLE tenancy_shop.clients (id INT PRIMARY KEY, name VARCHAR(50))")
+        cur.execute("INSERT INTO tenancy_shop.clients VALUES (1, 'Ñandú \"El Gaucho\"'), "
+                    "(2, 'Pérez')")
+    cnf = _cnf(tmp_path / "admin.cnf", mariadb)
+    script = Path(__file__).resolve().parent.parent / "scripts" / "copy-tenant-database.sh"
+    done = subprocess.run([str(script), str(cnf), "tenancy_shop", str(cnf), "acme_shop"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, name FROM acme_shop.clients ORDER BY id")
+        assert cur.fetchall() == ((1, 'Ñandú "El Gaucho"'), (2, "Pérez"))
+        cur.execute("SELECT COUNT(*) FROM tenancy_shop.clients")
+        assert cur.fetchone()[0] == 2  # the old database is only read
+    again = subprocess.run([str(script), str(cnf), "tenancy_shop", str(cnf), "acme_shop"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "nothing copied" in again.stderr
+    assert PASSWORD not in again.stderr + again.stdout + done.stdout + done.stderr
+    conn.close()

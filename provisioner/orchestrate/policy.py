@@ -77,7 +77,8 @@ class DatabaseMove:
                 f"{where} is created EMPTY and the published config points the app at it; the "
                 f"old database is not dropped ({kept}, retain_on_delete) and nothing is copied. "
                 "Copy the data across right after the apply, before the tenant is used "
-                "(docs/data-safety.md, 'Moving a tenant's database').")
+                "(scripts/copy-tenant-database.sh; docs/data-safety.md, 'Moving a tenant's "
+                "database').")
 
     def blocked_message(self) -> str:
         return (f"{self.stack}: this change would give the tenant a new, empty database "
@@ -118,8 +119,11 @@ def _why(old_t: Any, new_t: Any, old_r: Any, new_r: Any, old_id: str, new_id: st
     reasons = []
     if old_id.split(":")[0] != new_id.split(":")[0]:
         reasons.append(f"plan tier {old_id.split(':')[0]} -> {new_id.split(':')[0]}")
-    old_prefix = old_r.get("database_prefix", "tenancy") if isinstance(old_r, dict) else None
-    new_prefix = new_r.get("database_prefix", "tenancy") if isinstance(new_r, dict) else None
+    from provisioner.spec.models import ResellerSpec
+
+    default = ResellerSpec.model_fields["database_prefix"].default
+    old_prefix = old_r.get("database_prefix", default) if isinstance(old_r, dict) else None
+    new_prefix = new_r.get("database_prefix", default) if isinstance(new_r, dict) else None
     if old_prefix != new_prefix:
         reasons.append(f"database_prefix {old_prefix} -> {new_prefix}")
     if str(old_t.get("subdomain", "")).lower() != str(new_t.get("subdomain", "")).lower():
