@@ -77,9 +77,14 @@ def stacks(monkeypatch: pytest.MonkeyPatch) -> Stacks:
             n = len(kwargs.get("target") or []) or 4
             return mock.Mock(summary=mock.Mock(resource_changes={"delete": n}))
 
+        stack.workspace = workspace
+        workspace.serialize_args_for_op.return_value = []
         stack.export_stack.side_effect = export
         stack.import_stack.side_effect = import_
         stack.destroy.side_effect = destroy
+        stack.preview.side_effect = lambda **kw: calls.append(
+            ("preview", workspace.serialize_args_for_op(name))) or mock.Mock(
+            change_summary={"delete": 3})
         stack.up.side_effect = lambda **kw: calls.append(("up", None)) or mock.Mock(
             summary=mock.Mock(resource_changes={"create": 1}))
         stack.calls = calls
@@ -152,6 +157,16 @@ def test_a_database_move_unprotects_then_ups(stacks: dict[str, Any], tmp_path: P
     result = AutomationRunner(tmp_path, plugins={}).move_database("bodegaperez", _noop)
     assert result.ok and result.operation == "up"
     assert [k for k, _ in stacks["bodegaperez"].calls] == ["export", "import", "up"]
+
+
+def test_the_plan_of_a_move_previews_with_protect_ignored_and_changes_no_state(
+        stacks: Stacks, tmp_path: Path) -> None:
+    result = AutomationRunner(tmp_path, plugins={}).preview_move("bodegaperez", _noop)
+    stack = stacks["bodegaperez"]
+    assert result.ok and result.operation == "preview" and result.changes["delete"] == 3
+    # the CLI got --ignore-protect for the preview only; no export or import: no state change
+    assert stack.calls == [("preview", ["--ignore-protect"])]
+    assert stack.workspace.serialize_args_for_op("bodegaperez") == []
 
 
 # -- the command ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.policy import (
     ACK_FIELD,
     MOVE_OPERATION,
+    PREVIEW_MOVE_OPERATION,
     database_identity,
     move_for,
     review,
@@ -30,6 +31,9 @@ from tests.test_orchestrate_run import FakeRunner, fake  # noqa: F401  (fixture)
 class MovingRunner(FakeRunner):
     def move_database(self, stack: str, on_step: StepCallback) -> StackResult:
         return self._op(MOVE_OPERATION, stack, on_step)
+
+    def preview_move(self, stack: str, on_step: StepCallback) -> StackResult:
+        return self._op(PREVIEW_MOVE_OPERATION, stack, on_step)
 
 
 @pytest.fixture
@@ -128,7 +132,7 @@ def test_a_wrong_acknowledgement_does_not_count_the_right_one_moves(
     comment = tmp_path / "c.md"
     code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--comment-file",
                            comment)
-    assert code == 0 and runner.calls == [("preview", "hotelsol")]
+    assert code == 0 and runner.calls == [(PREVIEW_MOVE_OPERATION, "hotelsol")]
     assert "EMPTY" in comment.read_text() and "retain_on_delete" in comment.read_text()
     runner.calls = []
     code, out, _ = run_cli("--repo", gitrepo, "apply", "--base", "base", "--format", "json")

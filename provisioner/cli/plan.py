@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         validated,
     )
     from provisioner.errors import UsageError
-    from provisioner.orchestrate.policy import database_moves, review
+    from provisioner.orchestrate.policy import PREVIEW_MOVE_OPERATION, database_moves, review
     from provisioner.orchestrate.report import RunReport, markdown_comment
     from provisioner.orchestrate.results import StackResult
     from provisioner.orchestrate.scheduler import Job, run_jobs
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     checked = review(changes, allow_destroy_production=True, operation="preview",
                      moves=database_moves(changes, root))
     report = RunReport("plan", changeset=changes, warnings=checked.warnings)
-    previews = [Job(c.stack, "preview") for c in checked.runnable if c.action == "up"]
+    previews = [Job(c.stack, PREVIEW_MOVE_OPERATION if c.stack in checked.moving else "preview")
+                for c in checked.runnable if c.action == "up"]
     results: dict[str, StackResult] = {r.stack: r for r in checked.blocked}
     if previews:
         with stack_runner(args, root, repo, redactor) as runner:

@@ -253,6 +253,12 @@ class AutomationRunner:
 
         return self._run(stack, "destroy", on_step, destroy_dns_last)
 
+    def preview_move(self, stack: str, on_step: StepCallback) -> StackResult:
+        """The preview of an acknowledged database move, protection ignored (read-only)."""
+        from provisioner.orchestrate.teardown import preview_ignoring_protect
+
+        return self._run(stack, "preview", on_step, preview_ignoring_protect)
+
     def move_database(self, stack: str, on_step: StepCallback) -> StackResult:
         """An `up` whose old database leaves the program (an acknowledged tier, prefix or
         subdomain change): retained resources unprotected first, so the engine drops them

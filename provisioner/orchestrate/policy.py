@@ -22,6 +22,7 @@ ACK_FIELD: Final = "acknowledge_new_database"
 # The up of a tenant whose database moves: its retained resources are unprotected first, so
 # the engine may drop the old ones from state (AutomationRunner.move_database).
 MOVE_OPERATION: Final = "move_database"
+PREVIEW_MOVE_OPERATION: Final = "preview_move"  # its plan: a preview that ignores protect
 
 
 def demo_to_production_message(stack: str) -> str:

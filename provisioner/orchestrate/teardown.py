@@ -126,3 +126,19 @@ def up_after_unprotect(stack: Any, on_event: Callable[[Any], None]) -> Any:
     it still declares again in the same `up`."""
     unprotect_retained(stack)
     return stack.up(on_event=on_event)
+
+
+def preview_ignoring_protect(stack: Any, on_event: Callable[[Any], None]) -> Any:
+    """The plan of a database move: a read-only preview that shows the old database's
+    resources leaving as the apply will (after its unprotect), instead of the engine's
+    "protected" error. `pulumi preview --ignore-protect` (Pulumi CLI >= 3.256, pulumi/pulumi
+    #24053); the Python Automation API has no argument for it, so it goes through the
+    workspace's documented per-command hook `serialize_args_for_op`, on this stack's own
+    workspace only. Nothing in state changes."""
+    workspace = stack.workspace
+    original = workspace.serialize_args_for_op
+    workspace.serialize_args_for_op = lambda name: [*original(name), "--ignore-protect"]
+    try:
+        return stack.preview(on_event=on_event, diff=True)
+    finally:
+        workspace.serialize_args_for_op = original
