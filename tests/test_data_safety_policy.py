@@ -191,3 +191,24 @@ def test_the_acknowledgement_is_validated(repo: Path, run_cli: Any) -> None:
     code, _, err = run_cli("--repo", repo, "validate")
     assert code == 1
     assert re.search(r"tenants/nandu\.yaml:\d+:\d+: acknowledge_new_database", err)
+
+
+def test_a_production_rename_can_keep_the_old_tenant_serving(
+        gitrepo: Path, runner: FakeRunner, run_cli: Any) -> None:  # noqa: F811
+    """The documented 'new tenant plus the retained old one' path."""
+    old = gitrepo / "tenants" / "bodegaperez.yaml"
+    text = old.read_text().replace("subdomain: bodegaperez", "subdomain: bodega")
+    old.unlink()
+    (gitrepo / "tenants" / "bodega.yaml").write_text(
+        text + f"{ACK_FIELD}: pool:tenancy_bodega\n")
+    commit(gitrepo, "rename, acknowledged")
+    code, out, _ = run_cli("--repo", gitrepo, "apply", "--base", "base", "--format", "json")
+    status = {r["stack"]: r["status"] for r in json.loads(out)["results"]}
+    assert code == 1 and status == {"bodega": "ok", "bodegaperez": "blocked"}
+    assert runner.calls == [(MOVE_OPERATION, "bodega")]
+    runner.calls = []
+    code, _, _ = run_cli("--repo", gitrepo, "destroy", "bodegaperez")
+    assert code == 1 and runner.calls == []
+    code, _, _ = run_cli("--repo", gitrepo, "destroy", "bodegaperez",
+                         "--allow-destroy-production")
+    assert code == 0 and runner.calls == [("destroy", "bodegaperez")]
