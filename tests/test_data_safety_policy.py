@@ -212,3 +212,16 @@ def test_a_production_rename_can_keep_the_old_tenant_serving(
     code, _, _ = run_cli("--repo", gitrepo, "destroy", "bodegaperez",
                          "--allow-destroy-production")
     assert code == 0 and runner.calls == [("destroy", "bodegaperez")]
+
+
+def test_a_catalog_edit_that_changes_a_plans_tier_is_a_move(
+        gitrepo: Path, runner: FakeRunner, run_cli: Any) -> None:  # noqa: F811
+    path = gitrepo / "reseller.yaml"
+    path.write_text(path.read_text().replace("    establishments_limit: 3\n",
+                                             "    establishments_limit: 3\n    tier: silo\n"))
+    commit(gitrepo, "pyme becomes silo")
+    code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--format", "json")
+    on_pyme = {p.stem for p in (gitrepo / "tenants").glob("*.yaml")
+               if "plan: pyme" in p.read_text()}
+    blocked = {r["stack"] for r in json.loads(out)["results"] if r["status"] == "blocked"}
+    assert on_pyme and code == 1 and blocked == on_pyme and runner.calls == []
