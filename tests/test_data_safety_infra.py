@@ -130,3 +130,10 @@ def test_the_check_is_on_bytes_for_any_password(tmp_path: Path) -> None:
         assert (run.error is not None) is too_long, json.dumps(password)
 
     check()
+
+
+def test_explain_shows_a_demo_database_as_retained(run_cli: object) -> None:
+    code, out, _ = run_cli("--repo", EXAMPLES, "explain", "pruebademo")  # type: ignore[operator]
+    assert code == 0
+    assert "mysql:index/database:Database  database  [retained]" in out
+    assert "mysql:index/grant:Grant  database-grant  [-]" in out
