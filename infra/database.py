@@ -113,14 +113,19 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
         password=shared_admin_password(platform, parent),
         tls=shared_database_tls(),
         opts=options(secret_outputs=["password"]))
-    # The schema holds the tenant's data: kept by the engine in every environment (a delete,
-    # or the delete half of a replacement, only drops it from state; Pulumi's DeleteStep skips
-    # the provider's Delete when retainOnDelete is set, pkg/resource/deploy/step.go), and
-    # protected in production.
+    # The schema holds the tenant's data, so in every environment it is
+    # - retained: a delete, or the delete half of a replacement, only drops it from state
+    #   (the engine's DeleteStep skips the provider's Delete when retainOnDelete is set,
+    #   pulumi/pulumi pkg/resource/deploy/step.go), so DROP DATABASE never runs;
+    # - protected: the engine refuses to replace it (`new.Protect && old.Protect`,
+    #   step_generator.go, checked before the replacement is created) or delete it
+    #   (DeleteStep.Apply, in preview too), whatever the cause (a name, a character set, a
+    #   program change). The orchestrator unprotects it only for an acknowledged move or an
+    #   allowed destroy (provisioner/orchestrate/teardown.py).
     schema = mysql.Database(
         "database", name=name, default_character_set="utf8mb4",
         default_collation="utf8mb4_unicode_ci",
-        opts=options(protected=True, retained=True, provider=provider))
+        opts=options(database=True, provider=provider))
     user = mysql.User(
         "database-user", user=username, host="%", plaintext_password=password,
         opts=options(protected=True, provider=provider,
@@ -202,6 +207,7 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         apply_immediately=True,
         region=platform.region,
         tags=tags,
-        # retained in every environment, like the pooled schema; protected in production
-        opts=options(protected=True, retained=True, secret_outputs=["password"]))
+        # protected and retained in every environment, like the pooled schema: a KMS key,
+        # subnet group or identifier change would otherwise replace it with an empty instance
+        opts=options(database=True, secret_outputs=["password"]))
     return Database(instance.address, instance.port, name, username)

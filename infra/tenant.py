@@ -120,14 +120,14 @@ class Tenant(pulumi.ComponentResource):
         prefix = reseller.database_prefix
         tags = tenant_tags(spec, reseller, plan)
 
-        def options(*, protected: bool = False, retained: bool = False,
+        def options(*, protected: bool = False, database: bool = False,
                     secret_outputs: list[str] | None = None,
                     provider: pulumi.ProviderResource | None = None) -> pulumi.ResourceOptions:
             """Children's options: production data is protected and survives a stack delete;
-            `retained` data (the tenant's database) survives it in every environment."""
-            guard = protected and production
+            the tenant's `database` is, in every environment (docs/data-safety.md)."""
+            guard = (protected and production) or database
             return pulumi.ResourceOptions(
-                parent=self, protect=guard, retain_on_delete=guard or retained,
+                parent=self, protect=guard, retain_on_delete=guard,
                 additional_secret_outputs=secret_outputs, provider=provider)
 
         platform = resolve_platform(reseller.platform, plan.tier, args.platform, self)

@@ -63,16 +63,18 @@ def _as_demo(repo: Path, name: str) -> Path:
 
 
 @pytest.mark.parametrize("production", [True, False])
-def test_the_database_is_retained_in_every_environment(repo: Path, production: bool) -> None:
-    """A tier change, prefix change or destroy only drops it from state: DROP DATABASE or
-    DeleteDBInstance never runs from the engine, demo tenants included."""
+def test_the_database_is_protected_and_retained_in_every_environment(repo: Path,
+                                                                    production: bool) -> None:
+    """Protected: the engine refuses any replacement or delete of it, whatever the cause.
+    Retained: once the orchestrator unprotects it (an acknowledged move, an allowed destroy),
+    DROP DATABASE or DeleteDBInstance still never runs. Demo tenants included."""
     spec_dir = repo if production else _as_demo(_as_demo(repo, "bodegaperez"), "hotelsol")
     for stack, kind in (("bodegaperez", MYSQL_DB), ("hotelsol", RDS)):
         run = _run(stack, spec_dir)
         assert run.error is None, run.error
         db = run.one(kind)
-        assert db.retain_on_delete is True
-        assert db.protect is production
+        assert db.retain_on_delete is True and db.protect is True
+        assert db.inputs.get("deletionProtection", production) is production
 
 
 def test_a_grant_can_be_replaced_when_privileges_change() -> None:
@@ -132,8 +134,9 @@ def test_the_check_is_on_bytes_for_any_password(tmp_path: Path) -> None:
     check()
 
 
-def test_explain_shows_a_demo_database_as_retained(run_cli: object) -> None:
+def test_explain_shows_a_demo_database_as_protected_and_retained(run_cli: object) -> None:
     code, out, _ = run_cli("--repo", EXAMPLES, "explain", "pruebademo")  # type: ignore[operator]
     assert code == 0
-    assert "mysql:index/database:Database  database  [retained]" in out
+    assert "mysql:index/database:Database  database  [protected, retained]" in out
+    assert "mysql:index/user:User  database-user  [-]" in out
     assert "mysql:index/grant:Grant  database-grant  [-]" in out

@@ -225,3 +225,34 @@ def test_a_catalog_edit_that_changes_a_plans_tier_is_a_move(
                if "plan: pyme" in p.read_text()}
     blocked = {r["stack"] for r in json.loads(out)["results"] if r["status"] == "blocked"}
     assert on_pyme and code == 1 and blocked == on_pyme and runner.calls == []
+
+
+def test_a_replacement_for_any_other_reason_is_refused_and_explained(
+        gitrepo: Path, runner: FakeRunner, run_cli: Any,  # noqa: F811
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new KMS key would replace every silo instance (RDS kms_key_id is ForceNew): not a
+    database move by name, so the engine's protect refuses it (the database is protected in
+    every environment) and the plan says what that means."""
+    engine = ('error: unable to replace resource "urn:pulumi:hotelsol::tenants::facturador:'
+              'tenants:Tenant$aws:rds/instance:Instance::database"\nas it is currently marked '
+              "for protection. To unprotect the resource, remove the `protect` flag")
+
+    def preview(stack: str, on_step: StepCallback) -> StackResult:
+        runner.calls.append(("preview", stack))
+        if stack == "hotelsol":
+            raise RuntimeError(engine)
+        return StackResult(stack, "preview")
+
+    monkeypatch.setattr(runner, "preview", preview)
+    path = gitrepo / "reseller.yaml"
+    path.write_text(path.read_text().replace("1234abcd-12ab-34cd-56ef-1234567890ab",
+                                             "9999abcd-12ab-34cd-56ef-1234567890ab"))
+    commit(gitrepo, "new KMS key")
+    comment = tmp_path / "c.md"
+    code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--comment-file",
+                           comment, "--format", "json")
+    assert code == 1 and len(runner.calls) == 6  # a platform change: every tenant previewed
+    warnings = json.loads(out)["warnings"]
+    assert any(w.startswith("hotelsol: Pulumi refused to replace or delete a protected")
+               for w in warnings)
+    assert "docs/data-safety.md" in comment.read_text()

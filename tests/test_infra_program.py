@@ -288,7 +288,7 @@ def test_production_data_is_protected_and_retained_the_database_always_retained(
     for r in run.managed:
         must = name in PRODUCTION and (r.type, r.name) in data
         database = r.type in (MYSQL_DB, RDS)  # the tenant's data: kept in every environment
-        assert (r.protect, r.retain_on_delete) == (must, must or database), r.name
+        assert (r.protect, r.retain_on_delete) == (must or database, must or database), r.name
     assert not any(r.protect for r in run.of_type(RECORD) + run.of_type(VERSION))
     assert not any(r.protect or r.retain_on_delete for r in run.of_type(MYSQL_GRANT))
 
@@ -301,13 +301,13 @@ def test_demo_silo_tenant_can_be_deleted(repo: Path) -> None:
     run = run_example("hotelsol", spec_dir=repo)
     assert run.error is None
     db = run.one(RDS)
-    assert db.inputs["deletionProtection"] is False and not db.protect
+    assert db.inputs["deletionProtection"] is False  # Pulumi's protect guards it instead
     # a delete through the provider keeps the automated backups, which expire; no final
     # snapshot kept forever; and the engine itself never deletes it (retain_on_delete)
     assert db.inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in db.inputs
     assert db.inputs["deleteAutomatedBackups"] is False
     assert 1 <= db.inputs["backupRetentionPeriod"] < 7
-    assert db.retain_on_delete
+    assert db.retain_on_delete and db.protect
 
 
 def test_admin_password_is_a_secret_output_matching_its_hash(runs: dict[str, StackRun]) -> None:

@@ -34,7 +34,13 @@ def run(args: argparse.Namespace) -> int:
         stack_runner,
         validated,
     )
-    from provisioner.orchestrate.policy import apply_waves, database_moves, review, with_moves
+    from provisioner.orchestrate.policy import (
+        apply_waves,
+        database_moves,
+        protect_warnings,
+        review,
+        with_moves,
+    )
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import run_waves
 
@@ -54,5 +60,7 @@ def run(args: argparse.Namespace) -> int:
             results = run_waves(runner, waves, parallel=args.parallel, reporter=reporter(args),
                                 redactor=redactor)
     report.results = [*results, *checked.blocked]
+    for stack, extra in protect_warnings(results).items():
+        report.warnings.setdefault(stack, []).extend(extra)
     emit(report, args.format)
     return exit_code(report)

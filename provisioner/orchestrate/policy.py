@@ -301,3 +301,22 @@ def with_moves(waves: Sequence[Wave], moving: set[str]) -> list[Wave]:
     return [Wave(w.name, [replace(j, operation=MOVE_OPERATION)  # type: ignore[arg-type]
                           if j.operation == "up" and j.stack in moving else j
                           for j in w.jobs]) for w in waves]
+
+
+# The engine's own words when a step would replace or delete a protected resource
+# (pulumi/pulumi pkg/resource/deploy: step_generator.go "unable to replace resource %q\nas it
+# is currently marked for protection", step.go "resource %q cannot be deleted\nbecause it is
+# protected"); the first line is enough, as describe_error keeps only the error lines.
+_PROTECT_ERRORS: Final = ("marked for protection", "because it is protected",
+                          "unable to replace resource", "cannot be deleted")
+
+
+def protect_warnings(results: Sequence[StackResult]) -> dict[str, list[str]]:
+    """For each stack the engine stopped on a protected resource, what that means here."""
+    return {r.stack: [f"{r.stack}: Pulumi refused to replace or delete a protected resource "
+                      "(the tenant's database, in every environment, or production data); "
+                      "nothing was changed by it. If the database really must change, follow "
+                      "docs/data-safety.md ('Moving a tenant's database'); otherwise revert "
+                      "the change that causes it."]
+            for r in results if not r.ok and r.error
+            and any(e in r.error for e in _PROTECT_ERRORS)}
