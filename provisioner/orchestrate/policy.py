@@ -66,7 +66,6 @@ class DatabaseMove:
     why: str
     acknowledged: bool
     renamed_from: str | None = None
-    production: bool = False
 
     def data_message(self) -> str:
         """What happens to the data, for the plan comment and the apply log."""
@@ -191,15 +190,9 @@ def move_for(stack: str, old_tenant: Any, new_tenant: Any, old_reseller: Any,
     if old_id is None or new_id is None or old_id == new_id:
         return None
     ack = new_tenant.get(ACK_FIELD)
-
-    def production(t: Any) -> bool:
-        soap = t.get("soap") if isinstance(t, dict) else None
-        return isinstance(soap, dict) and soap.get("environment") == PRODUCTION
-
     return DatabaseMove(stack, old_id, new_id,
                         _why(old_tenant, new_tenant, old_reseller, new_reseller, old_id, new_id),
-                        isinstance(ack, str) and ack.strip() == new_id, renamed_from,
-                        production(old_tenant) or production(new_tenant))
+                        isinstance(ack, str) and ack.strip() == new_id, renamed_from)
 
 
 @dataclass
