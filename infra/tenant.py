@@ -19,7 +19,7 @@ from infra.secret_store import SecretStore
 from provisioner import naming
 from provisioner.errors import ProvisionerError
 from provisioner.render.context import build_context
-from provisioner.render.passwords import API_TOKEN_LENGTH, to_php_bcrypt
+from provisioner.render.passwords import API_TOKEN_LENGTH, bcrypt_length_problem, to_php_bcrypt
 from provisioner.render.renderer import DOCUMENTS, Renderer, renderer_for
 from provisioner.render.secrets import SecretValues
 from provisioner.secrets import (
@@ -37,7 +37,6 @@ from provisioner.sunat.profile import soap_profile
 TYPE: Final = "facturador:tenants:Tenant"
 MANAGED_BY: Final = "provisioner"
 BCRYPT_SALT_ALPHABET_EXTRA: Final = "./"  # with letters and digits: bcrypt's base64 alphabet
-BCRYPT_MAX_BYTES: Final = 72  # bcrypt's input limit; bcrypt>=5 raises ValueError past it
 
 
 @dataclass(frozen=True)
@@ -88,12 +87,10 @@ def check_admin_password_length(config: pulumi.Config, stack: str) -> None:
     bcrypt, be cut) inside an `Output.apply` half-way through an update. Checked when the
     program starts, from the config value itself, so preview and up stop before any step."""
     value = config.get(ADMIN_PASSWORD.key)
-    if value is not None and len(value.encode("utf-8")) > BCRYPT_MAX_BYTES:
-        raise StackError(
-            f"stack {stack!r}: the adminPassword stack secret is "
-            f"{len(value.encode('utf-8'))} bytes in UTF-8; bcrypt uses at most "
-            f"{BCRYPT_MAX_BYTES}. Set a shorter one with "
-            f"`{ADMIN_PASSWORD.command(stack)}`")
+    too_long = bcrypt_length_problem(value) if value is not None else None
+    if too_long:
+        raise StackError(f"stack {stack!r}: the adminPassword stack secret {too_long}. Set a "
+                         f"shorter one with `{ADMIN_PASSWORD.command(stack)}`")
 
 
 class Tenant(pulumi.ComponentResource):

@@ -122,7 +122,7 @@ def test_the_check_is_on_bytes_for_any_password(tmp_path: Path) -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from infra.tenant import BCRYPT_MAX_BYTES
+    from provisioner.render.passwords import BCRYPT_MAX_BYTES
 
     @settings(max_examples=25, deadline=None)
     @given(st.text(min_size=1, max_size=80).filter(lambda s: "\x00" not in s))
@@ -140,3 +140,21 @@ def test_explain_shows_a_demo_database_as_protected_and_retained(run_cli: object
     assert "mysql:index/database:Database  database  [protected, retained]" in out
     assert "mysql:index/user:User  database-user  [-]" in out
     assert "mysql:index/grant:Grant  database-grant  [-]" in out
+
+
+def test_render_reveal_refuses_an_admin_password_over_72_bytes(
+        run_cli: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The same limit outside the stack: one message, nothing written, never a traceback."""
+    long = "ñ" * 37  # 74 bytes
+    monkeypatch.setenv("PROVISIONER_SOL_PASSWORD", "sol-x")
+    monkeypatch.setenv("PROVISIONER_ADMIN_PASSWORD", long)
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli("--repo", EXAMPLES, "render", "contaapi", "--reveal",  # type: ignore[operator]
+                             "--out", out_dir)
+    assert code != 0 and "74 bytes" in err and "at most 72" in err
+    assert long not in out + err and "Traceback" not in err
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+    monkeypatch.setenv("PROVISIONER_ADMIN_PASSWORD", "ñ" * 36)  # 72 bytes: fine
+    code, _, err = run_cli("--repo", EXAMPLES, "render", "contaapi", "--reveal",  # type: ignore[operator]
+                           "--out", out_dir)
+    assert code == 0, err
