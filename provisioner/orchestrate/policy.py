@@ -88,11 +88,27 @@ class DatabaseMove:
                 "revert the change.")
 
 
+_CATALOGS: dict[str, Any] = {}
+
+
+def _plans_of(reseller: dict[str, Any]) -> dict[str, Any] | None:
+    """The reseller's plan catalog, built once per distinct `plans:` list (a platform change
+    asks for it once per tenant, 10,000 times)."""
+    from provisioner.orchestrate.changes import _catalog
+
+    key = repr(reseller.get("plans"))
+    if key not in _CATALOGS:
+        try:
+            _CATALOGS[key] = _catalog({"plans": reseller.get("plans")}).plans
+        except Exception:  # an invalid catalog: validation reports it
+            _CATALOGS[key] = None
+    return _CATALOGS[key]
+
+
 def database_identity(tenant: Any, reseller: Any) -> str | None:
     """`<tier>:<database name>` from a tenant's and the reseller's parsed YAML (None when
     either is unreadable or names an unknown plan)."""
     from provisioner import naming
-    from provisioner.orchestrate.changes import _catalog
     from provisioner.spec.models import ResellerSpec
 
     if not isinstance(tenant, dict) or not isinstance(reseller, dict):
@@ -101,10 +117,8 @@ def database_identity(tenant: Any, reseller: Any) -> str | None:
     if not isinstance(subdomain, str) or not isinstance(plan, str):
         return None
     prefix = reseller.get("database_prefix", ResellerSpec.model_fields["database_prefix"].default)
-    try:
-        found = _catalog(reseller).plans.get(plan.strip())
-    except Exception:  # an invalid catalog: validation reports it
-        return None
+    plans = _plans_of(reseller)
+    found = plans.get(plan.strip()) if plans is not None else None
     if found is None or not isinstance(prefix, str):
         return None
     return f"{found.tier.value}:{naming.database_name(prefix.strip(), subdomain.strip().lower())}"
@@ -131,12 +145,35 @@ def _why(old_t: Any, new_t: Any, old_r: Any, new_r: Any, old_id: str, new_id: st
     return ", ".join(reasons) or "database name"
 
 
+def _blob_ids(git: Any, rev: str, folder: str) -> dict[str, str]:
+    """path -> blob id of every file under `folder` at `rev`, from one `git ls-tree` (reading
+    `REV:path` for 10,000 paths makes git walk the tree each time)."""
+    out = git.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", folder)
+    ids = {}
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if path and len(parts) == 3 and parts[1] == "blob":
+            ids[path] = parts[2]
+    return ids
+
+
+def _tiers(reseller: Any) -> Any:
+    """What of a reseller file decides database identities: the prefix and the plans' tiers."""
+    if not isinstance(reseller, dict):
+        return None
+    plans = _plans_of(reseller)
+    return (reseller.get("database_prefix"),
+            None if plans is None else {n: p.tier for n, p in plans.items()})
+
+
 def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseMove]:
     """For each stack to `up`, whether its database identity at HEAD differs from BASE's (the
-    tenant's own file, or on a rename the file of the same RUC it leaves). Reads only the
-    files involved, in one `git cat-file` call; a change set without a BASE (--all) has none."""
+    tenant's own file, or on a rename the file of the same RUC it leaves). Reads only what can
+    differ: a tenant file unchanged between BASE and HEAD (same blob) is parsed only when the
+    reseller's prefix or plan tiers changed. A change set without a BASE (--all) has none."""
     from provisioner.orchestrate.changes import Git
-    from provisioner.spec.loader import RESELLER_FILENAMES
+    from provisioner.spec.loader import RESELLER_FILENAMES, TENANTS_DIRNAME
 
     ups = changeset.by_action("up")
     if not ups or changeset.base == "(none)":
@@ -145,37 +182,49 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
     prefix = git.prefix(spec_root)
     base, head = changeset.base, changeset.head
     resellers = [f"{rev}:{prefix}{n}" for rev in (base, head) for n in RESELLER_FILENAMES]
-    wanted = list(resellers)
-    for c in ups:
-        if c.path and c.old_text is None:
-            wanted.append(f"{base}:{c.path}")
-        if c.path and c.new_text is None:
-            wanted.append(f"{head}:{c.path}")
-    blobs = git.blobs(list(dict.fromkeys(wanted)))
+    texts = git.blobs(resellers)
 
     def reseller_at(rev: str) -> Any:
-        return _load(next((blobs[k] for k in resellers if k.startswith(f"{rev}:") and blobs[k]),
+        return _load(next((texts[k] for k in resellers if k.startswith(f"{rev}:") and texts[k]),
                           None))
 
     old_reseller, new_reseller = reseller_at(base), reseller_at(head)
+    reseller_same = _tiers(old_reseller) == _tiers(new_reseller)
+    unknown = [c for c in ups if c.path and (c.old_text is None or c.new_text is None)]
+    ids_at: dict[str, dict[str, str]] = {}
+    if unknown:
+        folder = f"{prefix}{TENANTS_DIRNAME}/"
+        ids_at = {base: _blob_ids(git, base, folder), head: _blob_ids(git, head, folder)}
+    wanted: set[str] = set()
+    for c in unknown:
+        old_id, new_id = ids_at[base].get(c.path or ""), ids_at[head].get(c.path or "")
+        if old_id == new_id and reseller_same:
+            continue  # same file, same prefix and tiers: same database
+        wanted.update(i for i in (old_id, new_id) if i)
+    blobs = git.blobs(sorted(wanted))
+
+    def text_at(rev: str, path: str | None) -> str | None:
+        blob = ids_at.get(rev, {}).get(path or "")
+        return blobs.get(blob) if blob else None
+
     leaving = {ruc: d for d in changeset.by_action("destroy")
                if (ruc := _ruc(_load(d.old_text))) is not None}
     moves: dict[str, DatabaseMove] = {}
     for c in ups:
-        new_t = _load(c.new_text if c.new_text is not None
-                      else blobs.get(f"{head}:{c.path}") if c.path else None)
+        new_text = c.new_text if c.new_text is not None else text_at(head, c.path)
+        new_t = _load(new_text)
         if not isinstance(new_t, dict):
             continue
         renamed_from = None
         old_text = c.old_text
         if old_text is None and (d := leaving.get(_ruc(new_t))) is not None:
             old_text, renamed_from = d.old_text, d.stack  # the same client, new subdomain
-        if old_text is None and c.path:  # a platform or catalog change: the file at BASE
-            old_text = blobs.get(f"{base}:{c.path}")
+        if old_text is None:  # a platform or catalog change: the file at BASE
+            old_text = text_at(base, c.path)
         if old_text is None:
-            continue  # a new tenant: nothing to lose
-        move = move_for(c.stack, _load(old_text), new_t, old_reseller, new_reseller,
-                        renamed_from)
+            continue  # a new tenant, or a file unchanged with nothing else changed
+        old_t = new_t if old_text == new_text else _load(old_text)
+        move = move_for(c.stack, old_t, new_t, old_reseller, new_reseller, renamed_from)
         if move is not None:
             moves[c.stack] = move
     return moves
