@@ -256,3 +256,11 @@ def test_a_replacement_for_any_other_reason_is_refused_and_explained(
     assert any(w.startswith("hotelsol: Pulumi refused to replace or delete a protected")
                for w in warnings)
     assert "docs/data-safety.md" in comment.read_text()
+
+
+def test_a_platform_change_moves_nothing(
+        gitrepo: Path, runner: FakeRunner, run_cli: Any) -> None:  # noqa: F811
+    (gitrepo / "tenant_templates" / "tenant.env.j2").write_text("X=2\n")
+    commit(gitrepo, "template")
+    code, _, _ = run_cli("--repo", gitrepo, "apply", "--base", "base")
+    assert code == 0 and {op for op, _ in runner.calls} == {"up"} and len(runner.calls) == 6
