@@ -168,10 +168,12 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
     # second final snapshot instead of colliding with the first one's name
     snapshot_suffix = random.RandomId("final-snapshot-suffix", byte_length=4,
                                       opts=options(protected=True))
-    # Production keeps a final snapshot (deliberately, until someone deletes it). A demo
-    # instance skips it: its automated backups are kept after a delete
-    # (delete_automated_backups=False) and expire with their retention period, so a deleted
-    # demo database can be restored for DEMO_BACKUP_DAYS and costs nothing after that.
+    # What a delete through the provider does (the engine itself never deletes the instance:
+    # it is retained, below; these apply if it is ever deleted through Pulumi after a state
+    # edit, and docs/data-safety.md gives the same choice for a delete by hand). Production
+    # keeps a final snapshot, deliberately, until someone deletes it. Demo skips it, so no
+    # snapshot piles up forever: its automated backups are kept after the delete
+    # (delete_automated_backups=False) and expire with their retention period, DEMO_BACKUP_DAYS.
     backup_days = PRODUCTION_BACKUP_DAYS if production else DEMO_BACKUP_DAYS
     instance = aws.rds.Instance(
         "database",
