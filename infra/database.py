@@ -28,6 +28,29 @@ SAFE_SPECIAL: Final = "-_.~"
 TENANT_PRIVILEGES: Final = ("ALL PRIVILEGES",)
 SILO_STORAGE_GB: Final = 20
 SILO_MAX_STORAGE_GB: Final = 100
+# Pinned deliberately to a major version in RDS standard support: MySQL 8.0's ended on
+# 2026-07-31 (after it, RDS enrols the instance in paid Extended Support); 8.4 is the LTS line
+# with standard support until 2029-07-31 (RDS for MySQL release calendar,
+# docs.aws.amazon.com/AmazonRDS/latest/UserGuide/MySQL.Concepts.VersionMgmt.html). A major
+# prefix lets auto_minor_version_upgrade move within 8.4 without a diff (the provider compares
+# the prefix with engine_version_actual); a major upgrade is a reviewed change of this constant.
+SILO_ENGINE_VERSION: Final = "8.4"
+# Never enrol in Extended Support silently: with it disabled, RDS refuses to create or keep an
+# instance past standard support instead of billing for it.
+SILO_LIFECYCLE_SUPPORT: Final = "open-source-rds-extended-support-disabled"
+# Days of automated backups: a deleted demo instance's backups are kept this long, then expire.
+PRODUCTION_BACKUP_DAYS: Final = 7
+DEMO_BACKUP_DAYS: Final = 3
+
+# TLS to the shared MySQL server, pulumi-mysql's provider `tls` argument (terraform-provider-mysql
+# accepts "true", "false" and "skip-verify"; its default is "false", i.e. the admin and tenant
+# passwords in clear, and refused by a server with require_secure_transport=ON). "true" verifies
+# the server certificate against the runner's trust store (add the RDS CA bundle there, see
+# docs/data-safety.md); "skip-verify" still encrypts (local mode's self-signed MySQL 8 certs).
+# "false" is not offered.
+TLS_CONFIG_KEY: Final = "sharedDatabaseTls"
+TLS_MODES: Final = ("true", "skip-verify")
+DEFAULT_TLS: Final = "true"
 
 Options = Callable[..., pulumi.ResourceOptions]
 
@@ -67,6 +90,16 @@ def shared_admin_password(platform: PlatformValues,
     return pulumi.Output.secret(version.secret_string.apply(admin_password_from))
 
 
+def shared_database_tls(config: pulumi.Config | None = None) -> str:
+    """The provider's `tls` mode from stack config `sharedDatabaseTls` (default "true")."""
+    value = (config or pulumi.Config()).get(TLS_CONFIG_KEY) or DEFAULT_TLS
+    if value not in TLS_MODES:
+        raise StackError(f"config {TLS_CONFIG_KEY}: {value!r} is not one of "
+                         f"{', '.join(TLS_MODES)} (TLS to the shared MySQL server cannot be "
+                         "turned off: the tenant's password would cross the network in clear)")
+    return value
+
+
 def pool_database(*, name: str, username: str, password: pulumi.Output[str],
                   platform: PlatformValues, parent: pulumi.Resource,
                   options: Options) -> Database:
@@ -78,19 +111,36 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
         endpoint=pulumi.Output.concat(host, ":", port.apply(str)),
         username=platform.shared_database_admin_user,
         password=shared_admin_password(platform, parent),
+        tls=shared_database_tls(),
         opts=options(secret_outputs=["password"]))
+    # The schema holds the tenant's data, so in every environment it is
+    # - retained: a delete, or the delete half of a replacement, only drops it from state
+    #   (the engine's DeleteStep skips the provider's Delete when retainOnDelete is set,
+    #   pulumi/pulumi pkg/resource/deploy/step.go), so DROP DATABASE never runs;
+    # - protected: the engine refuses to replace it (`new.Protect && old.Protect`,
+    #   step_generator.go, checked before the replacement is created) or delete it
+    #   (DeleteStep.Apply, in preview too), whatever the cause (a name, a character set, a
+    #   program change). The orchestrator unprotects it only for an acknowledged move or an
+    #   allowed destroy (provisioner/orchestrate/teardown.py).
     schema = mysql.Database(
         "database", name=name, default_character_set="utf8mb4",
         default_collation="utf8mb4_unicode_ci",
-        opts=options(protected=True, provider=provider))
+        opts=options(database=True, provider=provider))
     user = mysql.User(
         "database-user", user=username, host="%", plaintext_password=password,
         opts=options(protected=True, provider=provider,
                      secret_outputs=["plaintextPassword", "password"]))
+    # Neither protected nor retained: a grant holds no data, and every one of its arguments is
+    # ForceNew in the provider (no Update; terraform-provider-mysql resource_grant.go), so a
+    # privilege change is a replacement, which the engine refuses for a protected resource
+    # (`new.Protect && old.Protect`, pkg/resource/deploy/step_generator.go). Its id is
+    # user@host:database, the same before and after: replaced create-before-delete, the old
+    # one's REVOKE would strip the privileges the new GRANT just gave, so delete it first.
     mysql.Grant(
         "database-grant", user=user.user, host=user.host, database=schema.name,
         privileges=list(TENANT_PRIVILEGES),
-        opts=options(protected=True, provider=provider))
+        opts=pulumi.ResourceOptions.merge(options(provider=provider),
+                                          pulumi.ResourceOptions(delete_before_replace=True)))
     return Database(host, port, name, username)
 
 
@@ -118,11 +168,19 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
     # second final snapshot instead of colliding with the first one's name
     snapshot_suffix = random.RandomId("final-snapshot-suffix", byte_length=4,
                                       opts=options(protected=True))
+    # What a delete through the provider does (the engine itself never deletes the instance:
+    # it is retained, below; these apply if it is ever deleted through Pulumi after a state
+    # edit, and docs/data-safety.md gives the same choice for a delete by hand). Production
+    # keeps a final snapshot, deliberately, until someone deletes it. Demo skips it, so no
+    # snapshot piles up forever: its automated backups are kept after the delete
+    # (delete_automated_backups=False) and expire with their retention period, DEMO_BACKUP_DAYS.
+    backup_days = PRODUCTION_BACKUP_DAYS if production else DEMO_BACKUP_DAYS
     instance = aws.rds.Instance(
         "database",
         identifier=identifier,
         engine="mysql",
-        engine_version="8.0",
+        engine_version=SILO_ENGINE_VERSION,
+        engine_lifecycle_support=SILO_LIFECYCLE_SUPPORT,
         instance_class=instance_class,
         allocated_storage=SILO_STORAGE_GB,
         max_allocated_storage=SILO_MAX_STORAGE_GB,
@@ -135,14 +193,23 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         db_name=name,
         username=username,
         password=password,
-        skip_final_snapshot=False,
+        skip_final_snapshot=not production,
         final_snapshot_identifier=pulumi.Output.concat(identifier, "-final-",
-                                                       snapshot_suffix.hex),
+                                                       snapshot_suffix.hex)
+        if production else None,
+        delete_automated_backups=False,
         deletion_protection=production,
-        backup_retention_period=7 if production else 1,
+        backup_retention_period=backup_days,
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
+        allow_major_version_upgrade=False,
+        # Changes take effect at `up`, not at the next maintenance window: a deferred change
+        # leaves the instance differing from its state, which every nightly drift run would
+        # report. Merging a change to main is the moment it is meant to happen.
+        apply_immediately=True,
         region=platform.region,
         tags=tags,
-        opts=options(protected=True, secret_outputs=["password"]))
+        # protected and retained in every environment, like the pooled schema: a KMS key,
+        # subnet group or identifier change would otherwise replace it with an empty instance
+        opts=options(database=True, secret_outputs=["password"]))
     return Database(instance.address, instance.port, name, username)

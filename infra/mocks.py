@@ -96,6 +96,7 @@ class RecordedResource:
     additional_secret_outputs: tuple[str, ...]
     provider: str
     read: bool = False  # read (StackReference), not managed
+    delete_before_replace: bool = False
 
     @property
     def parent_name(self) -> str:
@@ -266,7 +267,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=unwrap(state),
             secret_outputs=frozenset(k for k, v in state.items() if _has_secret(v)),
             protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
-            additional_secret_outputs=extra_secrets, provider=request.provider))
+            additional_secret_outputs=extra_secrets, provider=request.provider,
+            delete_before_replace=bool(request.deleteBeforeReplace)))
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
             urn, resource_id, state)

@@ -14,7 +14,7 @@ import pulumi_random as random
 from provisioner import naming
 from provisioner.errors import ProvisionerError
 from provisioner.render.context import build_context
-from provisioner.render.passwords import API_TOKEN_LENGTH, to_php_bcrypt
+from provisioner.render.passwords import API_TOKEN_LENGTH, bcrypt_length_problem, to_php_bcrypt
 from provisioner.render.renderer import DOCUMENTS, Renderer, renderer_for
 from provisioner.render.secrets import SecretValues
 from provisioner.secrets import (
@@ -83,6 +83,17 @@ def bcrypt_with_salt(password: str, salt: str, cost: int) -> str:
     return to_php_bcrypt(bcrypt.hashpw(password.encode("utf-8"), full).decode("ascii"))
 
 
+def check_admin_password_length(config: pulumi.Config, stack: str) -> None:
+    """bcrypt reads at most 72 bytes: a longer adminPassword would fail (or, with older
+    bcrypt, be cut) inside an `Output.apply` half-way through an update. Checked when the
+    program starts, from the config value itself, so preview and up stop before any step."""
+    value = config.get(ADMIN_PASSWORD.key)
+    too_long = bcrypt_length_problem(value) if value is not None else None
+    if too_long:
+        raise StackError(f"stack {stack!r}: the adminPassword stack secret {too_long}. Set a "
+                         f"shorter one with `{ADMIN_PASSWORD.command(stack)}`")
+
+
 class Tenant(pulumi.ComponentResource):
     """One client account of the app; every child resource is parented here."""
 
@@ -98,17 +109,21 @@ class Tenant(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenantArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
         spec, reseller = args.spec, args.reseller
+        if spec.admin_password == "stack_secret":  # before anything is declared
+            check_admin_password_length(pulumi.Config(), spec.subdomain)
+        super().__init__(TYPE, name, None, opts)
         plan = plan_of(spec, args.catalog)
         production = spec.is_production
         prefix = reseller.database_prefix
         tags = tenant_tags(spec, reseller, plan)
 
-        def options(*, protected: bool = False, secret_outputs: list[str] | None = None,
+        def options(*, protected: bool = False, database: bool = False,
+                    secret_outputs: list[str] | None = None,
                     provider: pulumi.ProviderResource | None = None) -> pulumi.ResourceOptions:
-            """Children's options: production data is protected and survives a stack delete."""
-            guard = protected and production
+            """Children's options: production data is protected and survives a stack delete;
+            the tenant's `database` is, in every environment (docs/data-safety.md)."""
+            guard = (protected and production) or database
             return pulumi.ResourceOptions(
                 parent=self, protect=guard, retain_on_delete=guard,
                 additional_secret_outputs=secret_outputs, provider=provider)

@@ -161,7 +161,7 @@ def test_the_silo_tenant_gets_its_own_encrypted_rds_instance(runs: dict[str, Sta
     db = run.one(RDS).inputs
     assert {k: db[k] for k in ("engine", "engineVersion", "instanceClass", "dbName",
                                "username", "identifier")} == {
-        "engine": "mysql", "engineVersion": "8.0", "instanceClass": "db.t4g.micro",
+        "engine": "mysql", "engineVersion": "8.4", "instanceClass": "db.t4g.micro",
         "dbName": "tenancy_hotelsol", "username": "tenancyhotelsol",
         "identifier": "tenancy-hotelsol"}
     assert db["storageEncrypted"] is True
@@ -280,15 +280,17 @@ def test_every_secret_input_and_the_published_config_are_secret(runs: dict[str, 
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_production_data_is_protected_and_retained_demo_is_not(runs: dict[str, StackRun],
-                                                               name: str) -> None:
+def test_production_data_is_protected_and_retained_the_database_always_retained(
+        runs: dict[str, StackRun], name: str) -> None:
     run = runs[name]
-    data = {(t, n) for t, n in EXPECTED[name] if t in (MYSQL_DB, MYSQL_USER, MYSQL_GRANT, RDS,
+    data = {(t, n) for t, n in EXPECTED[name] if t in (MYSQL_DB, MYSQL_USER, RDS,
                                                         SECRET, PASSWORD, STRING, RANDOM_ID)}
     for r in run.managed:
         must = name in PRODUCTION and (r.type, r.name) in data
-        assert (r.protect, r.retain_on_delete) == (must, must), r.name
+        database = r.type in (MYSQL_DB, RDS)  # the tenant's data: kept in every environment
+        assert (r.protect, r.retain_on_delete) == (must or database, must or database), r.name
     assert not any(r.protect for r in run.of_type(RECORD) + run.of_type(VERSION))
+    assert not any(r.protect or r.retain_on_delete for r in run.of_type(MYSQL_GRANT))
 
 
 def test_demo_silo_tenant_can_be_deleted(repo: Path) -> None:
@@ -299,8 +301,13 @@ def test_demo_silo_tenant_can_be_deleted(repo: Path) -> None:
     run = run_example("hotelsol", spec_dir=repo)
     assert run.error is None
     db = run.one(RDS)
-    assert db.inputs["deletionProtection"] is False and not db.protect
-    assert db.inputs["skipFinalSnapshot"] is False  # a final snapshot even for demo
+    assert db.inputs["deletionProtection"] is False  # Pulumi's protect guards it instead
+    # a delete through the provider keeps the automated backups, which expire; no final
+    # snapshot kept forever; and the engine itself never deletes it (retain_on_delete)
+    assert db.inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in db.inputs
+    assert db.inputs["deleteAutomatedBackups"] is False
+    assert 1 <= db.inputs["backupRetentionPeriod"] < 7
+    assert db.retain_on_delete and db.protect
 
 
 def test_admin_password_is_a_secret_output_matching_its_hash(runs: dict[str, StackRun]) -> None:

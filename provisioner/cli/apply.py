@@ -34,7 +34,13 @@ def run(args: argparse.Namespace) -> int:
         stack_runner,
         validated,
     )
-    from provisioner.orchestrate.policy import apply_waves, review
+    from provisioner.orchestrate.policy import (
+        apply_waves,
+        database_moves,
+        protect_warnings,
+        review,
+        with_moves,
+    )
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import run_waves
 
@@ -42,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     repo = validated(root)
     changes = changes_for(args, root, None if args.all else project_dir(root), repo)
     checked = review(changes, allow_destroy_production=args.allow_destroy_production,
-                     operation="up")
+                     operation="up", moves=database_moves(changes, root))
     environments = {t.spec.subdomain: t.spec.soap.environment.value for t in repo.tenants}
-    waves = apply_waves(checked.runnable, args.batch_size, environments)
+    waves = with_moves(apply_waves(checked.runnable, args.batch_size, environments),
+                       checked.moving)
     report = RunReport("apply", changeset=changes, warnings=checked.warnings)
     results = []
     if any(w.jobs for w in waves):
@@ -53,5 +60,7 @@ def run(args: argparse.Namespace) -> int:
             results = run_waves(runner, waves, parallel=args.parallel, reporter=reporter(args),
                                 redactor=redactor)
     report.results = [*results, *checked.blocked]
+    for stack, extra in protect_warnings(results).items():
+        report.warnings.setdefault(stack, []).extend(extra)
     emit(report, args.format)
     return exit_code(report)

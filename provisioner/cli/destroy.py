@@ -1,5 +1,5 @@
-"""`provisioner destroy TENANT`: delete one tenant's stack resources; production needs
---allow-destroy-production."""
+"""`provisioner destroy TENANT`: delete one tenant's stack resources, keeping its data;
+production needs --allow-destroy-production, checked before any step runs."""
 
 from __future__ import annotations
 
@@ -45,6 +45,15 @@ def last_spec_text(root: Path, tenant: str) -> str | None:
     return None
 
 
+def kept_message(tenant: str, production: bool) -> str:
+    """What a destroy leaves behind: the runner unprotects, then the engine only drops the
+    retained resources from state (provisioner.orchestrate.teardown)."""
+    kept = ("its database, secrets and generated values" if production else "its database")
+    return (f"{tenant}: {kept} are kept (retain_on_delete) and no longer managed by the stack; "
+            "its DNS record is removed last. Drop the data by hand when it is no longer "
+            "needed (docs/data-safety.md).")
+
+
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.stacks_common import (
         emit,
@@ -76,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
                                       f"no spec found for {tenant}, so it may be production; "
                                       "pass --allow-destroy-production to destroy it")]
     else:
+        report.warnings = {tenant: [kept_message(tenant, was_production(change))]}
         repo = load_repository(root)
         redactor = redactor_for()
         with stack_runner(args, root, repo, redactor) as runner:

@@ -141,7 +141,7 @@ def _protection(resource: dict[str, Any]) -> str:
         return "read"
     if resource["protect"]:
         return "protected" + (", retained" if resource["retain_on_delete"] else "")
-    return "-"
+    return "retained" if resource["retain_on_delete"] else "-"
 
 
 def format_text(data: dict[str, Any]) -> str:

@@ -37,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
         validated,
     )
     from provisioner.errors import UsageError
-    from provisioner.orchestrate.policy import review
+    from provisioner.orchestrate.policy import (
+        PREVIEW_MOVE_OPERATION,
+        database_moves,
+        protect_warnings,
+        review,
+    )
     from provisioner.orchestrate.report import RunReport, markdown_comment
     from provisioner.orchestrate.results import StackResult
     from provisioner.orchestrate.scheduler import Job, run_jobs
@@ -60,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
     assert repo is not None
     redactor = redactor_for()
-    checked = review(changes, allow_destroy_production=True, operation="preview")
+    checked = review(changes, allow_destroy_production=True, operation="preview",
+                     moves=database_moves(changes, root))
     report = RunReport("plan", changeset=changes, warnings=checked.warnings)
-    previews = [Job(c.stack, "preview") for c in checked.runnable if c.action == "up"]
+    previews = [Job(c.stack, PREVIEW_MOVE_OPERATION if c.stack in checked.moving else "preview")
+                for c in checked.runnable if c.action == "up"]
     results: dict[str, StackResult] = {r.stack: r for r in checked.blocked}
     if previews:
         with stack_runner(args, root, repo, redactor) as runner:
@@ -73,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         if c.action == "destroy":
             results[c.stack] = StackResult(c.stack, "destroy", ok=True)
     report.results = [results[c.stack] for c in changes.changes if c.stack in results]
+    for stack, extra in protect_warnings(report.results).items():
+        report.warnings.setdefault(stack, []).extend(extra)
     if args.comment_file:
         args.comment_file.write_text(markdown_comment(report, redactor), encoding="utf-8")
     emit(report, args.format)

@@ -247,7 +247,25 @@ class AutomationRunner:
         return self._run(stack, "up", on_step, lambda s, c: s.up(on_event=c))
 
     def destroy(self, stack: str, on_step: StepCallback) -> StackResult:
-        return self._run(stack, "destroy", on_step, lambda s, c: s.destroy(on_event=c))
+        """Unprotect what retain_on_delete keeps, then destroy with the DNS records last
+        (provisioner.orchestrate.teardown says why, from the engine's source)."""
+        from provisioner.orchestrate.teardown import destroy_dns_last
+
+        return self._run(stack, "destroy", on_step, destroy_dns_last)
+
+    def preview_move(self, stack: str, on_step: StepCallback) -> StackResult:
+        """The preview of an acknowledged database move, protection ignored (read-only)."""
+        from provisioner.orchestrate.teardown import preview_ignoring_protect
+
+        return self._run(stack, "preview", on_step, preview_ignoring_protect)
+
+    def move_database(self, stack: str, on_step: StepCallback) -> StackResult:
+        """An `up` whose old database leaves the program (an acknowledged tier, prefix or
+        subdomain change): retained resources unprotected first, so the engine drops them
+        from state instead of failing half-way."""
+        from provisioner.orchestrate.teardown import up_after_unprotect
+
+        return self._run(stack, "up", on_step, up_after_unprotect)
 
     def refresh(self, stack: str, on_step: StepCallback) -> StackResult:
         """Drift check: a refresh that only previews. `Stack.preview_refresh` (pulumi >= 3.150)

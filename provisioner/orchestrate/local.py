@@ -1,5 +1,11 @@
 """Local mode: provision without an AWS account. Pulumi state in .pulumi-local/ (file backend,
-passphrase secrets), AWS served by moto on 127.0.0.1, pooled databases on a local MySQL/MariaDB.
+passphrase secrets), AWS served by moto on 127.0.0.1, pooled databases on a local MySQL 8.
+
+Not MariaDB: pulumi-mysql is built on terraform-provider-mysql, whose `serverVersion` runs
+`SELECT @@GLOBAL.innodb_version` before creating a grant or a user (mysql/provider.go,
+resource_grant.go); MariaDB dropped that variable in 10.10 (Debian 12 ships 10.11), so the first
+grant would fail inside `pulumi up`. `check_mysql_server` asks the server the same question
+before any stack runs.
 
 The local stacks' config (moto endpoints, placeholder ids) is written in a project copy under
 .pulumi-local/project/ whose Pulumi.yaml points `main` at the real program, so the
@@ -33,6 +39,79 @@ ENDPOINT_SERVICES: Final = ("route53", "secretsmanager", "rds", "kms", "sts")
 KMS_ALIAS: Final = "alias/provisioner-local"
 DEFAULT_DB_ENDPOINT: Final = "127.0.0.1:3306"
 DEFAULT_DB_ADMIN_PASSWORD: Final = "provisioner-local"
+# MySQL 8 makes a self-signed certificate at first start: encrypted, not verifiable.
+LOCAL_DB_TLS: Final = "skip-verify"
+MYSQL_8_HINT: Final = ("run MySQL 8, e.g. `docker run -d --name provisioner-mysql -p "
+                       "127.0.0.1:3306:3306 -e MYSQL_ROOT_PASSWORD=provisioner-local mysql:8.4` "
+                       "(docs/data-safety.md, 'Local mode')")
+
+
+class LocalDatabaseError(ProvisionerError):
+    """The local MySQL server cannot serve the mysql provider; says what to run instead."""
+
+
+def server_problem(version: str, innodb_version: str | None, tls_cipher: str) -> str | None:
+    """Why a server (its @@version, @@innodb_version or None when the variable is unknown,
+    and the session's Ssl_cipher) cannot serve the provider; None when it can."""
+    if "mariadb" in version.lower() or innodb_version is None:
+        return (f"it is {version}: the mysql provider reads @@GLOBAL.innodb_version, which "
+                "MariaDB removed in 10.10, so creating a grant fails")
+    major = version.split(".", 1)[0]
+    if not major.isdigit() or int(major) < 8:
+        return f"it is MySQL {version}; the tenants' grants and users need MySQL 8"
+    if not tls_cipher:
+        return ("it does not offer TLS, which the provider always uses (sharedDatabaseTls); "
+                "MySQL 8 creates its own certificate unless started with --tls-version=''")
+    return None
+
+
+def check_mysql_server(endpoint: str, user: str, password: str, timeout: float = 5.0) -> str:
+    """Ask the local server what the provider will ask (over TLS, like the provider); return
+    its version, or raise LocalDatabaseError naming the server to run instead."""
+    import ssl
+
+    import pymysql
+
+    host, _, port = endpoint.rpartition(":")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # as tls=skip-verify
+    def connect(tls: bool) -> Any:
+        return pymysql.connect(host=host, port=int(port), user=user, password=password,
+                               connect_timeout=timeout, read_timeout=timeout,
+                               ssl=context if tls else None)
+
+    try:
+        try:
+            conn = connect(tls=True)
+        except pymysql.err.OperationalError as exc:
+            if "SSL is required" not in str(exc):  # PyMySQL: the server offers no TLS
+                raise
+            conn = connect(tls=False)  # to say what else is wrong with it; cipher stays ""
+    except pymysql.MySQLError as exc:
+        raise LocalDatabaseError(
+            f"local mode: cannot sign in to the MySQL server at {endpoint} as {user!r} "
+            f"({type(exc).__name__}: {exc.args[-1] if exc.args else ''}); {MYSQL_8_HINT}, "
+            "or point PROVISIONER_LOCAL_DB at one") from None
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.version")
+            version = str(cur.fetchone()[0])
+            try:
+                cur.execute("SELECT @@GLOBAL.innodb_version")  # the provider's own query
+                innodb: str | None = str(cur.fetchone()[0])
+            except pymysql.MySQLError:
+                innodb = None
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            row = cur.fetchone()
+            cipher = str(row[1]) if row else ""
+    finally:
+        conn.close()
+    problem = server_problem(version, innodb, cipher)
+    if problem:
+        raise LocalDatabaseError(f"local mode: the server at {endpoint} cannot be used: "
+                                 f"{problem}; {MYSQL_8_HINT}")
+    return version
 
 
 @dataclass(frozen=True)
@@ -64,6 +143,7 @@ class LocalPlatform:
             "sharedDatabaseEndpoint": (self.db_endpoint, False),
             "sharedDatabaseAdminUser": (self.db_admin_user, False),
             "sharedDatabaseAdminPassword": (self.db_admin_password, True),
+            "sharedDatabaseTls": (LOCAL_DB_TLS, False),
         }
 
     def endpoint_paths(self) -> dict[str, str]:
@@ -187,14 +267,18 @@ class LocalSession:
 
 @contextmanager
 def local_session(project_dir: Path, reseller: ResellerSpec, *, endpoint: str | None = None,
-                  environ: Mapping[str, str] | None = None) -> Iterator[LocalSession]:
-    """Everything local mode needs, torn down (the in-process moto) on exit."""
+                  environ: Mapping[str, str] | None = None,
+                  check_database: bool = True) -> Iterator[LocalSession]:
+    """Everything local mode needs, torn down (the in-process moto) on exit. The MySQL server
+    is checked first, so a MariaDB or a stopped server fails here, not inside a stack."""
     env = os.environ if environ is None else environ
     db_user = env.get("PROVISIONER_LOCAL_DB_ADMIN_USER") or (
         reseller.platform.shared_database.admin_user if reseller.platform.shared_database
         else "admin")
     db_password = env.get("PROVISIONER_LOCAL_DB_ADMIN_PASSWORD") or DEFAULT_DB_ADMIN_PASSWORD
     db_endpoint = env.get("PROVISIONER_LOCAL_DB") or DEFAULT_DB_ENDPOINT
+    if check_database:
+        check_mysql_server(db_endpoint, db_user, db_password)
 
     def session(url: str) -> LocalSession:
         platform = bootstrap(url, reseller, db_endpoint=db_endpoint, db_admin_user=db_user,

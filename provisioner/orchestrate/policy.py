@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
 
 from provisioner.orchestrate.changes import (
     ChangeSet,
     StackChange,
+    _load,
     acknowledges_demo_history,
     environment_of,
 )
@@ -15,6 +18,11 @@ from provisioner.orchestrate.results import StackResult
 from provisioner.orchestrate.scheduler import Job, Wave
 
 PRODUCTION = "production"
+ACK_FIELD: Final = "acknowledge_new_database"
+# The up of a tenant whose database moves: its retained resources are unprotected first, so
+# the engine may drop the old ones from state (AutomationRunner.move_database).
+MOVE_OPERATION: Final = "move_database"
+PREVIEW_MOVE_OPERATION: Final = "preview_move"  # its plan: a preview that ignores protect
 
 
 def demo_to_production_message(stack: str) -> str:
@@ -25,8 +33,9 @@ def demo_to_production_message(stack: str) -> str:
 
 
 def production_destroy_message(stack: str) -> str:
-    return (f"{stack} is a production tenant: destroying it deletes its database and secrets. "
-            "Not destroyed; run again with --allow-destroy-production if that is intended.")
+    return (f"{stack} is a production tenant: destroying it takes it offline (its DNS record "
+            "goes; its database, secrets and generated values are kept, retain_on_delete). Not "
+            "destroyed; run again with --allow-destroy-production if that is intended.")
 
 
 def moves_to_production(change: StackChange) -> bool:
@@ -42,11 +51,205 @@ def was_production(change: StackChange) -> bool:
     return env is None or env == PRODUCTION
 
 
+# -- database moves: a change after which the tenant's data is somewhere else -----------------
+
+
+@dataclass(frozen=True)
+class DatabaseMove:
+    """A tenant whose database would be a different one after this change: another tier
+    (pool <-> silo), another name (database_prefix, subdomain). `old`/`new` are identities,
+    `<tier>:<name>`; `renamed_from` is the stack the tenant leaves on a subdomain rename."""
+
+    stack: str
+    old: str
+    new: str
+    why: str
+    acknowledged: bool
+    renamed_from: str | None = None
+
+    def data_message(self) -> str:
+        """What happens to the data, for the plan comment and the apply log."""
+        where = ("a new RDS instance" if self.new.startswith("silo:")
+                 else "a new schema on the shared MySQL server")
+        kept = ("its RDS instance keeps running" if self.old.startswith("silo:")
+                else "its schema stays on the shared MySQL server")
+        return (f"{self.stack}'s database moves from {self.old} to {self.new} ({self.why}): "
+                f"{where} is created EMPTY and the published config points the app at it; the "
+                f"old database is not dropped ({kept}, retain_on_delete) and nothing is copied. "
+                "Copy the data across right after the apply, before the tenant is used "
+                "(scripts/copy-tenant-database.sh; docs/data-safety.md, 'Moving a tenant's "
+                "database').")
+
+    def blocked_message(self) -> str:
+        return (f"{self.stack}: this change would give the tenant a new, empty database "
+                f"({self.why}: {self.old} -> {self.new}); its data would stay behind in "
+                f"{self.old}. Not run. If that is intended, set `{ACK_FIELD}: {self.new}` in "
+                f"{self.stack}'s spec and copy the data as docs/data-safety.md shows; or "
+                "revert the change.")
+
+
+_CATALOGS: dict[str, Any] = {}
+
+
+def _plans_of(reseller: dict[str, Any]) -> dict[str, Any] | None:
+    """The reseller's plan catalog, built once per distinct `plans:` list (a platform change
+    asks for it once per tenant, 10,000 times)."""
+    from provisioner.orchestrate.changes import _catalog
+
+    key = repr(reseller.get("plans"))
+    if key not in _CATALOGS:
+        try:
+            _CATALOGS[key] = _catalog({"plans": reseller.get("plans")}).plans
+        except Exception:  # an invalid catalog: validation reports it
+            _CATALOGS[key] = None
+    return _CATALOGS[key]
+
+
+def database_identity(tenant: Any, reseller: Any) -> str | None:
+    """`<tier>:<database name>` from a tenant's and the reseller's parsed YAML (None when
+    either is unreadable or names an unknown plan)."""
+    from provisioner import naming
+    from provisioner.spec.models import ResellerSpec
+
+    if not isinstance(tenant, dict) or not isinstance(reseller, dict):
+        return None
+    subdomain, plan = tenant.get("subdomain"), tenant.get("plan")
+    if not isinstance(subdomain, str) or not isinstance(plan, str):
+        return None
+    prefix = reseller.get("database_prefix", ResellerSpec.model_fields["database_prefix"].default)
+    plans = _plans_of(reseller)
+    found = plans.get(plan.strip()) if plans is not None else None
+    if found is None or not isinstance(prefix, str):
+        return None
+    return f"{found.tier.value}:{naming.database_name(prefix.strip(), subdomain.strip().lower())}"
+
+
+def _ruc(data: Any) -> str | None:
+    ruc = data.get("ruc") if isinstance(data, dict) else None
+    return str(ruc).strip() if isinstance(ruc, (str, int)) and not isinstance(ruc, bool) else None
+
+
+def _why(old_t: Any, new_t: Any, old_r: Any, new_r: Any, old_id: str, new_id: str) -> str:
+    reasons = []
+    if old_id.split(":")[0] != new_id.split(":")[0]:
+        reasons.append(f"plan tier {old_id.split(':')[0]} -> {new_id.split(':')[0]}")
+    from provisioner.spec.models import ResellerSpec
+
+    default = ResellerSpec.model_fields["database_prefix"].default
+    old_prefix = old_r.get("database_prefix", default) if isinstance(old_r, dict) else None
+    new_prefix = new_r.get("database_prefix", default) if isinstance(new_r, dict) else None
+    if old_prefix != new_prefix:
+        reasons.append(f"database_prefix {old_prefix} -> {new_prefix}")
+    if str(old_t.get("subdomain", "")).lower() != str(new_t.get("subdomain", "")).lower():
+        reasons.append(f"subdomain {old_t.get('subdomain')} -> {new_t.get('subdomain')}")
+    return ", ".join(reasons) or "database name"
+
+
+def _blob_ids(git: Any, rev: str, folder: str) -> dict[str, str]:
+    """path -> blob id of every file under `folder` at `rev`, from one `git ls-tree` (reading
+    `REV:path` for 10,000 paths makes git walk the tree each time)."""
+    out = git.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", folder)
+    ids = {}
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if path and len(parts) == 3 and parts[1] == "blob":
+            ids[path] = parts[2]
+    return ids
+
+
+def _tiers(reseller: Any) -> Any:
+    """What of a reseller file decides database identities: the prefix and the plans' tiers."""
+    if not isinstance(reseller, dict):
+        return None
+    plans = _plans_of(reseller)
+    return (reseller.get("database_prefix"),
+            None if plans is None else {n: p.tier for n, p in plans.items()})
+
+
+def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseMove]:
+    """For each stack to `up`, whether its database identity at HEAD differs from BASE's (the
+    tenant's own file, or on a rename the file of the same RUC it leaves). Reads only what can
+    differ: a tenant file unchanged between BASE and HEAD (same blob) is parsed only when the
+    reseller's prefix or plan tiers changed. A change set without a BASE (--all) has none."""
+    from provisioner.orchestrate.changes import Git
+    from provisioner.spec.loader import RESELLER_FILENAMES, TENANTS_DIRNAME
+
+    ups = changeset.by_action("up")
+    if not ups or changeset.base == "(none)":
+        return {}
+    git = Git(spec_root)
+    prefix = git.prefix(spec_root)
+    base, head = changeset.base, changeset.head
+    resellers = [f"{rev}:{prefix}{n}" for rev in (base, head) for n in RESELLER_FILENAMES]
+    texts = git.blobs(resellers)
+
+    def reseller_at(rev: str) -> Any:
+        return _load(next((texts[k] for k in resellers if k.startswith(f"{rev}:") and texts[k]),
+                          None))
+
+    old_reseller, new_reseller = reseller_at(base), reseller_at(head)
+    reseller_same = _tiers(old_reseller) == _tiers(new_reseller)
+    unknown = [c for c in ups if c.path and (c.old_text is None or c.new_text is None)]
+    ids_at: dict[str, dict[str, str]] = {}
+    if unknown:
+        folder = f"{prefix}{TENANTS_DIRNAME}/"
+        ids_at = {base: _blob_ids(git, base, folder), head: _blob_ids(git, head, folder)}
+    wanted: set[str] = set()
+    for c in unknown:
+        old_id, new_id = ids_at[base].get(c.path or ""), ids_at[head].get(c.path or "")
+        if old_id == new_id and reseller_same:
+            continue  # same file, same prefix and tiers: same database
+        wanted.update(i for i in (old_id, new_id) if i)
+    blobs = git.blobs(sorted(wanted))
+
+    def text_at(rev: str, path: str | None) -> str | None:
+        blob = ids_at.get(rev, {}).get(path or "")
+        return blobs.get(blob) if blob else None
+
+    leaving = {ruc: d for d in changeset.by_action("destroy")
+               if (ruc := _ruc(_load(d.old_text))) is not None}
+    moves: dict[str, DatabaseMove] = {}
+    for c in ups:
+        new_text = c.new_text if c.new_text is not None else text_at(head, c.path)
+        new_t = _load(new_text)
+        if not isinstance(new_t, dict):
+            continue
+        renamed_from = None
+        old_text = c.old_text
+        if old_text is None and (d := leaving.get(_ruc(new_t))) is not None:
+            old_text, renamed_from = d.old_text, d.stack  # the same client, new subdomain
+        if old_text is None:  # a platform or catalog change: the file at BASE
+            old_text = text_at(base, c.path)
+        if old_text is None:
+            continue  # a new tenant, or a file unchanged with nothing else changed
+        old_t = new_t if old_text == new_text else _load(old_text)
+        move = move_for(c.stack, old_t, new_t, old_reseller, new_reseller, renamed_from)
+        if move is not None:
+            moves[c.stack] = move
+    return moves
+
+
+def move_for(stack: str, old_tenant: Any, new_tenant: Any, old_reseller: Any,
+             new_reseller: Any, renamed_from: str | None = None) -> DatabaseMove | None:
+    """The move, if the tenant's database identity differs between BASE and HEAD (parsed
+    YAML of the tenant and reseller files at each); acknowledged only by the exact new one."""
+    old_id = database_identity(old_tenant, old_reseller)
+    new_id = database_identity(new_tenant, new_reseller)
+    if old_id is None or new_id is None or old_id == new_id:
+        return None
+    ack = new_tenant.get(ACK_FIELD)
+    return DatabaseMove(stack, old_id, new_id,
+                        _why(old_tenant, new_tenant, old_reseller, new_reseller, old_id, new_id),
+                        isinstance(ack, str) and ack.strip() == new_id, renamed_from)
+
+
 @dataclass
 class Review:
     runnable: list[StackChange] = field(default_factory=list)
     blocked: list[StackResult] = field(default_factory=list)
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    moving: set[str] = field(default_factory=set)  # acknowledged database moves
 
     def warn(self, stack: str, message: str) -> None:
         self.warnings.setdefault(stack, []).append(message)
@@ -56,10 +259,33 @@ class Review:
 
 
 def review(changeset: ChangeSet, *, allow_destroy_production: bool,
-           operation: str) -> Review:
-    """Split the changes into what may run and what a guard blocks, with warnings."""
+           operation: str, moves: Mapping[str, DatabaseMove] | None = None) -> Review:
+    """Split the changes into what may run and what a guard blocks, with warnings.
+
+    `moves` (from `database_moves`) blocks, in every environment, a change that would give a
+    tenant a new database unless its spec acknowledges that exact new database; on a rename,
+    the old stack's destroy is held with it."""
     out = Review()
+    moves = moves or {}
+    held = {m.renamed_from: m for m in moves.values()
+            if m.renamed_from and not m.acknowledged}
     for change in changeset.changes:
+        move = moves.get(change.stack) if change.action == "up" else None
+        if move is not None:
+            if not move.acknowledged:
+                message = move.blocked_message()
+                out.warn(change.stack, message)
+                out.blocked.append(StackResult(change.stack, operation, ok=False,
+                                               skipped=True, error=message))
+                continue
+            out.warn(change.stack, move.data_message())
+            out.moving.add(change.stack)
+        if change.action == "destroy" and change.stack in held:
+            message = (f"{change.stack} is not destroyed: its tenant moves to "
+                       f"{held[change.stack].stack}, which is blocked (see there)")
+            out.blocked.append(StackResult(change.stack, "destroy", ok=False, skipped=True,
+                                           error=message))
+            continue
         if moves_to_production(change):
             if not acknowledges_demo_history(change.new_text):
                 message = demo_to_production_message(change.stack)
@@ -77,7 +303,9 @@ def review(changeset: ChangeSet, *, allow_destroy_production: bool,
                                                error=message))
                 continue
             out.warn(change.stack, f"production tenant {change.stack} will be destroyed "
-                                   "(--allow-destroy-production)")
+                                   "(--allow-destroy-production): protected resources are "
+                                   "unprotected first, the database, secrets and generated "
+                                   "values are kept (retain_on_delete), DNS goes last")
         out.runnable.append(change)
     return out
 
@@ -107,3 +335,30 @@ def apply_waves(changes: Sequence[StackChange], batch_size: int,
     if late:
         waves.append(Wave("production destroys", late))
     return waves
+
+
+def with_moves(waves: Sequence[Wave], moving: set[str]) -> list[Wave]:
+    """The same waves, the acknowledged moves' ups run as MOVE_OPERATION (unprotect the
+    retained resources, then up)."""
+    return [Wave(w.name, [replace(j, operation=MOVE_OPERATION)  # type: ignore[arg-type]
+                          if j.operation == "up" and j.stack in moving else j
+                          for j in w.jobs]) for w in waves]
+
+
+# The engine's own words when a step would replace or delete a protected resource
+# (pulumi/pulumi pkg/resource/deploy: step_generator.go "unable to replace resource %q\nas it
+# is currently marked for protection", step.go "resource %q cannot be deleted\nbecause it is
+# protected"); the first line is enough, as describe_error keeps only the error lines.
+_PROTECT_ERRORS: Final = ("marked for protection", "because it is protected",
+                          "unable to replace resource", "cannot be deleted")
+
+
+def protect_warnings(results: Sequence[StackResult]) -> dict[str, list[str]]:
+    """For each stack the engine stopped on a protected resource, what that means here."""
+    return {r.stack: [f"{r.stack}: Pulumi refused to replace or delete a protected resource "
+                      "(the tenant's database, in every environment, or production data); "
+                      "nothing was changed by it. If the database really must change, follow "
+                      "docs/data-safety.md ('Moving a tenant's database'); otherwise revert "
+                      "the change that causes it."]
+            for r in results if not r.ok and r.error
+            and any(e in r.error for e in _PROTECT_ERRORS)}

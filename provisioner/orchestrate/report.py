@@ -128,8 +128,9 @@ def _step_line(step: Any) -> str:
 def _details(r: StackResult, destroy: StackChange | None) -> str:
     lines: list[str] = []
     if destroy is not None:
-        lines.append(f"- **destroy every resource of stack `{r.stack}` (database and secrets "
-                     f"included)** — {_md(destroy.reason)}")
+        lines.append(f"- **destroy stack `{r.stack}`: DNS record last; the database is kept "
+                     "(retain_on_delete), in production its secrets and generated values "
+                     f"too** — {_md(destroy.reason)}")
     if r.error:
         lines.append(f"- error: {_md(r.error)}")
     lines += [_step_line(s) for s in r.steps]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
-Operation = Literal["preview", "up", "destroy", "refresh"]
+Operation = Literal["preview", "up", "destroy", "refresh", "move_database", "preview_move"]
 CHANGE_OPS: Final = ("create", "update", "replace", "delete")
 
 # Resource types whose replacement or deletion loses data or credentials: called out in bold.
@@ -94,6 +94,14 @@ class StackRunner(Protocol):
     def up(self, stack: str, on_step: StepCallback) -> StackResult: ...
 
     def destroy(self, stack: str, on_step: StepCallback) -> StackResult: ...
+
+    def move_database(self, stack: str, on_step: StepCallback) -> StackResult:
+        """An `up` after unprotecting the retained resources (an acknowledged database move)."""
+        ...
+
+    def preview_move(self, stack: str, on_step: StepCallback) -> StackResult:
+        """The preview of such a move, protection ignored; changes nothing."""
+        ...
 
     def refresh(self, stack: str, on_step: StepCallback) -> StackResult:
         """A refresh in preview mode: reports drift without changing state."""

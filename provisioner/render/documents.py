@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 from provisioner.errors import MissingSecretError
 from provisioner.render.context import build_context
-from provisioner.render.passwords import new_api_token, new_password, php_bcrypt
+from provisioner.render.passwords import (
+    bcrypt_length_problem,
+    new_api_token,
+    new_password,
+    php_bcrypt,
+)
 from provisioner.render.renderer import Renderer
 from provisioner.render.secrets import SecretValues
 from provisioner.secrets import (
@@ -80,6 +85,10 @@ def revealed_secrets(spec: TenantSpec, reseller: ResellerSpec,
 
     admin_password = (environ[ADMIN_PASSWORD.env] if spec.admin_password == "stack_secret"
                       else generated_or(ADMIN_PASSWORD.env, new_password()))
+    too_long = bcrypt_length_problem(admin_password)
+    if too_long:
+        raise MissingSecretError(f"{ADMIN_PASSWORD.env} {too_long}: set a shorter one; "
+                                 "nothing was rendered")
     values = SecretValues(
         db_password=generated_or(DB_PASSWORD_ENV, new_password()),
         admin_password=admin_password,

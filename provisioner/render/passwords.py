@@ -6,6 +6,9 @@ import secrets
 import string
 
 API_TOKEN_LENGTH = 50  # the app's clients.token
+# bcrypt reads at most 72 bytes of a password; bcrypt>=5 raises ValueError past that (older
+# versions silently cut it). Every path that hashes an admin password checks this first.
+BCRYPT_MAX_BYTES = 72
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -15,6 +18,14 @@ def php_bcrypt(password: str, cost: int) -> str:
 
     hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=cost)).decode("ascii")
     return to_php_bcrypt(hashed)
+
+
+def bcrypt_length_problem(password: str) -> str | None:
+    """Why bcrypt cannot take this password (None when it can), without quoting it."""
+    size = len(password.encode("utf-8", "surrogatepass"))
+    if size <= BCRYPT_MAX_BYTES:
+        return None
+    return f"is {size} bytes in UTF-8; bcrypt uses at most {BCRYPT_MAX_BYTES}"
 
 
 def to_php_bcrypt(hashed: str) -> str:

@@ -28,6 +28,8 @@ from provisioner.spec.rules import (
 )
 
 SCHEMA_BASE = "https://provisioner.invalid/schema"
+# `<tier>:<database name>`: where a tenant's data lives (provisioner.orchestrate.policy)
+DATABASE_IDENTITY_PATTERN = r"^(pool|silo):[a-z][a-z0-9_]{0,79}$"
 
 
 def _int_to_str(value: Any) -> Any:
@@ -178,6 +180,12 @@ class TenantSpec(Strict):
     acknowledge_demo_history: bool = Field(
         False, description="Confirms that a tenant moving from demo to production keeps its "
                            "demo data")
+    acknowledge_new_database: str | None = Field(
+        None, pattern=DATABASE_IDENTITY_PATTERN,
+        description="Confirms a change that gives this tenant a new, empty database (plan tier "
+                    "pool<->silo, database_prefix, subdomain): the new database as "
+                    "`provisioner plan` names it, e.g. 'silo:tenancy_hotelsol'. The old one is "
+                    "kept, not copied (docs/data-safety.md)")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
 
     @field_validator("subdomain", mode="after")
