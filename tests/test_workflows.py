@@ -84,7 +84,8 @@ def _ups(r: Rehearsal, since: int = 0) -> list[dict[str, Any]]:
     return [c for c in r.pulumi_calls()[since:] if c["cmd"] == "up"]
 
 
-def _assert_engine_saw_a_ready_program(calls: list[dict[str, Any]]) -> None:
+def _assert_engine_saw_a_ready_program(calls: list[dict[str, Any]],
+                                       proxy: str | None = None) -> None:
     """What the engine checks before running the program, and the secrets it would use."""
     for call in calls:
         if call["cmd"] in ("preview", "up", "refresh"):
@@ -94,6 +95,7 @@ def _assert_engine_saw_a_ready_program(calls: list[dict[str, Any]]) -> None:
             assert call["secrets_manager"] == KMS, call  # never a default or empty passphrase
         assert call["passphrase"] == "unset", call
         assert call["backend"] == VARS["PULUMI_BACKEND_URL"]
+        assert call["all_proxy"] == proxy, call
 
 
 @pytest.mark.parametrize("rehearsal", ["2"], indirect=True)
@@ -244,6 +246,7 @@ def test_drift_and_validate_run_on_a_fresh_runner(rehearsal: Rehearsal) -> None:
     # production tenants were applied, demo ones never were
     stacks = {s: {"provider": KMS, "resources": 3, "updates": 1} for s in PRODUCTION}
     (r.state / "stacks.json").write_text(json.dumps(stacks))
+    r.vars["PROVISIONER_DB_PROXY"] = "socks5://127.0.0.1:1080"  # a tunnel to a private database
     run = r.run("drift.yml", {"event_name": "schedule", "ref": "refs/heads/main", "sha": sha,
                               "checkout_default": sha})
     early, production = run.jobs["drift"]
@@ -257,7 +260,7 @@ def test_drift_and_validate_run_on_a_fresh_runner(rehearsal: Rehearsal) -> None:
     assert all("--preview-only" in c["argv"] for c in refreshed), refreshed[0]["argv"]
     assert {c["role"] for c in refreshed} == {VARS["AWS_PLAN_ROLE_ARN"]}
     assert {c["environment"] for c in refreshed} == {"drift"}
-    _assert_engine_saw_a_ready_program(refreshed)
+    _assert_engine_saw_a_ready_program(refreshed, proxy="socks5://127.0.0.1:1080")
 
 
 def test_workflow_files_are_the_same_for_every_repository() -> None:

@@ -130,6 +130,7 @@ def main():
         "backend": os.environ.get("PULUMI_BACKEND_URL"),
         "passphrase": "unset" if passphrase is None else ("empty" if passphrase == "" else "set"),
         "passphrase_file": bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")),
+        "all_proxy": os.environ.get("ALL_PROXY"),
     }
     if argv[:1] == ["up"]:
         record["head"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd,
