@@ -224,6 +224,7 @@ def test_pull_requests_plan_spec_changes_at_once_and_code_after_approval(
     (comment,) = r.comments()
     assert comment["body"].startswith("<!-- provisioner-plan -->")
     assert "nuevo" in comment["body"] and "new stack" in comment["body"]
+    assert "provisioner explain nuevo" in comment["body"]
 
     # a PR changing code: its code runs only in the plan job, in `plan-review` (approval)
     run = _pr(r, 7, {"provisioner/__init__.py": evil, **_edit(r, "nandu", "# code pr\n")})
