@@ -123,6 +123,8 @@ def test_first_push_applies_every_tenant_waves_kept_then_moves_the_marker(
     assert sorted(c["stack"] for c in inits) == sorted(DEMO | PRODUCTION)
     assert all(c["argv"][-2:] == ["--secrets-provider", KMS] for c in inits)
     assert r.tag_in_origin(MARKER) == r.head()
+    report = json.loads((run.jobs["early"][0].workdir / "apply.json").read_text())
+    assert "first apply" in report["everything"]  # the base: no marker yet
 
     # a later push: only the edited tenant; its Pulumi.<stack>.yaml was written on another
     # runner, so the CLI reads the provider from the state (never the default passphrase)
@@ -149,6 +151,8 @@ def test_cancelled_run_then_new_push_applies_both(rehearsal: Rehearsal) -> None:
     run = _push(r)
     assert run.result("marker") == "success", run.log()
     assert sorted(c["stack"] for c in _ups(r, since)) == ["nandu", "pruebademo"]
+    report = json.loads((run.jobs["early"][0].workdir / "apply.json").read_text())
+    assert report["base"].startswith("last applied ")  # the marker, not event.before
     assert r.tag_in_origin(MARKER) == r.head()
 
 
@@ -273,3 +277,31 @@ def test_workflow_files_are_the_same_for_every_repository() -> None:
             assert needle not in text, (path.name, needle)
         data = yaml.safe_load(text)
         assert data.get("permissions") is not None, f"{path.name}: default token permissions"
+
+
+def _standin(tmp: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "standins" / "pulumi.py"),
+                           *args], cwd=tmp, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "REHEARSAL_DIR": str(tmp), **env})
+
+
+def test_the_pulumi_standin_fails_where_the_engine_would(tmp_path: Path) -> None:
+    """The checks the rehearsal relies on can fail: no .venv (the engine would make an empty
+    one), and a stack without its settings file read with the default passphrase manager."""
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: t\nruntime: {name: python, options: {toolchain: pip, virtualenv: .venv}}\n"
+        "main: infra/\n")
+    (tmp_path / "stacks.json").write_text(json.dumps({"nandu": {"provider": KMS,
+                                                                "resources": 3, "updates": 1}}))
+    proc = _standin(tmp_path, ["preview", "--stack", "nandu"], {
+        "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true"})
+    assert proc.returncode == 1 and "Pulumi SDK has not been installed" in proc.stderr
+    proc = _standin(tmp_path, ["up", "--yes", "--stack", "nandu"],
+                    {"PULUMI_CONFIG_PASSPHRASE": ""})  # no fallback: default manager
+    (call,) = [c for c in map(json.loads, (tmp_path / "pulumi.log").read_text().splitlines())
+               if c["cmd"] == "up"]
+    assert call["secrets_manager"] == "passphrase (default) EMPTY"
+    with pytest.raises(AssertionError):
+        _assert_engine_saw_a_ready_program([call])
