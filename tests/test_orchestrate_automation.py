@@ -276,3 +276,26 @@ def test_a_stack_file_must_match_the_provider(fakes: dict[str, Any], tmp_path: P
         with pytest.raises(SecretsSettingsError, match=r"Pulumi\.nandu\.yaml"):
             runner.preview("nandu", _noop)
         auto.Stack.select.assert_not_called()  # type: ignore[attr-defined]
+
+
+def test_cli_refuses_missing_or_empty_secrets_settings_before_any_stack_op(
+        repo: Path, run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the Pulumi CLI present, `apply` stops at the settings (exit 2) and never reaches a
+    stack: the recording `pulumi` below sees no call at all."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\necho v3.200.0\n")
+    fake.chmod(0o755)
+    (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\nmain: infra/\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.delenv("PROVISIONER_SECRETS_PROVIDER", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    code, _, err = run_cli("--repo", repo, "apply", "--all")
+    assert code == 2 and "PROVISIONER_SECRETS_PROVIDER is not set" in err
+    monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", KMS)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    code, _, err = run_cli("--repo", repo, "drift")
+    assert code == 2 and "set but empty" in err
+    assert not log.exists()
