@@ -109,19 +109,21 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--parallel", type=int, default=Settings.parallel)
+    parser.add_argument("--batch-size", type=int, default=Settings.batch_size)
     parser.add_argument("--cores", type=int, default=Settings.cores)
     parser.add_argument("--setup", type=float, default=Settings.setup)
     parser.add_argument("--max-jobs", type=int, default=Settings.max_jobs)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
-    st = Settings(parallel=args.parallel, cores=args.cores, setup=args.setup,
-                  max_jobs=args.max_jobs)
+    st = Settings(parallel=args.parallel, batch_size=args.batch_size, cores=args.cores,
+                  setup=args.setup, max_jobs=args.max_jobs)
     rows = [predict(n, s, sc, st) for sc in SCENARIOS for n in args.tenants
             for s in args.shards]
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return
-    print(f"model: --parallel {st.parallel} per runner, {st.cores} cores, {st.setup:.0f} s "
+    print(f"model: --parallel {st.parallel} per runner, batches of {st.batch_size}, "
+          f"{st.cores} cores, {st.setup:.0f} s "
           f"setup per shard job, at most {st.max_jobs} jobs at once, {st.demo_share:.0%} demo "
           f"tenants first, Route53 {ROUTE53_RPS:g} req/s per account")
     for sc in SCENARIOS:
