@@ -12,6 +12,8 @@ from pulumi import automation as auto
 from provisioner.orchestrate.automation import (
     AutomationRunner,
     EventCollector,
+    SecretsSettingsError,
+    check_secrets_settings,
     plugin_versions,
 )
 from provisioner.orchestrate.local import LocalPlatform
@@ -19,6 +21,7 @@ from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import Step
 from provisioner.secrets import MASK
 
+KMS = "awskms://alias/pulumi?region=us-east-1"
 REAL_WORKSPACE = auto.LocalWorkspace
 REAL_STACK = auto.Stack
 
@@ -27,6 +30,7 @@ REAL_STACK = auto.Stack
 def fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     workspaces: list[Any] = []
     stacks: dict[str, Any] = {}
+    existing: set[str] = set()  # stacks `select` finds; `create_or_select` adds to it
 
     def new_workspace(**kwargs: Any) -> Any:
         ws = mock.create_autospec(REAL_WORKSPACE, instance=True)
@@ -44,14 +48,27 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         stack.destroy.return_value = mock.Mock(summary=mock.Mock(resource_changes={"delete": 4}))
         stack.preview_refresh.return_value = mock.Mock(change_summary={"same": 5})
         stacks[name] = stack
+        existing.add(name)
         return stack
+
+    def select(name: str, workspace: Any) -> Any:
+        if name not in existing:
+            raise auto.StackNotFoundError(auto.CommandResult(
+                stdout="", stderr=f"error: no stack named '{name}' found", code=255))
+        return create_or_select(name, workspace)
 
     workspace_cls = mock.create_autospec(REAL_WORKSPACE, side_effect=new_workspace)
     monkeypatch.setattr(auto, "LocalWorkspace", workspace_cls)
     monkeypatch.setattr(auto.Stack, "create_or_select",
                         mock.create_autospec(auto.Stack.create_or_select,
                                              side_effect=create_or_select))
-    return {"cls": workspace_cls, "workspaces": workspaces, "stacks": stacks}
+    monkeypatch.setattr(auto.Stack, "select",
+                        mock.create_autospec(auto.Stack.select, side_effect=select))
+    monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", KMS)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    return {"cls": workspace_cls, "workspaces": workspaces, "stacks": stacks,
+            "existing": existing}
 
 
 def _noop(stack: str, step: Step) -> None:
@@ -60,16 +77,21 @@ def _noop(stack: str, step: Step) -> None:
 
 def test_one_workspace_per_stack_on_the_repository_project(fakes: dict[str, Any],
                                                            tmp_path: Path) -> None:
-    runner = AutomationRunner(tmp_path, env={"PROVISIONER_SPEC_ROOT": "x"}, plugins={})
+    fakes["existing"].add("alpha")
+    runner = AutomationRunner(tmp_path, env={"PROVISIONER_SPEC_ROOT": "x"}, plugins={},
+                              secrets_provider=KMS, create_stacks=True)
     a = runner.preview("alpha", _noop)
     runner.up("beta", _noop)
-    create = auto.Stack.create_or_select
-    assert [c.args[0] for c in create.call_args_list] == ["alpha", "beta"]  # type: ignore[attr-defined]
+    select, create = auto.Stack.select, auto.Stack.create_or_select
+    assert [c.args[0] for c in select.call_args_list] == ["alpha"]  # type: ignore[attr-defined]
+    assert [c.args[0] for c in create.call_args_list] == ["beta"]  # type: ignore[attr-defined]
     assert len(fakes["workspaces"]) == 2
     assert fakes["workspaces"][0] is not fakes["workspaces"][1]
     for ws in fakes["workspaces"]:
         assert ws.kwargs["work_dir"] == str(tmp_path)
-        assert ws.kwargs["env_vars"] == {"PROVISIONER_SPEC_ROOT": "x"}
+        assert ws.kwargs["secrets_provider"] == KMS
+        assert ws.kwargs["env_vars"] == {"PROVISIONER_SPEC_ROOT": "x",
+                                         "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true"}
         ws.select_stack.assert_not_called()
     alpha = fakes["stacks"]["alpha"]
     alpha.preview.assert_called_once()
@@ -81,7 +103,8 @@ def test_one_workspace_per_stack_on_the_repository_project(fakes: dict[str, Any]
 
 
 def test_up_destroy_and_drift_counts(fakes: dict[str, Any], tmp_path: Path) -> None:
-    runner = AutomationRunner(tmp_path, plugins={})
+    fakes["existing"].update({"b", "c"})
+    runner = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS, create_stacks=True)
     assert runner.up("a", _noop).changes["update"] == 1
     assert runner.destroy("b", _noop).changes["delete"] == 4
     drift = runner.refresh("c", _noop)
@@ -97,7 +120,7 @@ def test_plugins_are_installed_once_from_the_installed_sdks(fakes: dict[str, Any
     import pulumi_aws
 
     assert versions["aws"] == pulumi_aws._utilities.get_version()  # type: ignore[attr-defined]
-    runner = AutomationRunner(tmp_path)
+    runner = AutomationRunner(tmp_path, secrets_provider=KMS)
     runner.prepare()
     ws = fakes["workspaces"][0]
     assert sorted(c.args for c in ws.install_plugin.call_args_list) == sorted(
@@ -108,6 +131,7 @@ def test_local_mode_sets_the_stack_config(fakes: dict[str, Any], tmp_path: Path)
     platform = LocalPlatform("http://127.0.0.1:5555", "ZLOCAL1", "key-1", "arn:secret",
                              "127.0.0.1:3306", "admin", "dbpass")
     runner = AutomationRunner(tmp_path, secrets_provider="passphrase", plugins={},
+                              env={"PULUMI_CONFIG_PASSPHRASE": "local-pass"}, create_stacks=True,
                               stack_config=lambda s: platform.stack_config(),
                               path_config=lambda s: platform.endpoint_paths())
     runner.up("nandu", _noop)
@@ -162,7 +186,7 @@ def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    inner = auto.Stack.create_or_select
+    inner = auto.Stack.select
     state = {"active": 0, "most": 0}
     guard = threading.Lock()
 
@@ -177,11 +201,101 @@ def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any
             with guard:
                 state["active"] -= 1
 
-    monkeypatch.setattr(auto.Stack, "create_or_select", tracked)
-    runner = AutomationRunner(tmp_path, plugins={})
+    monkeypatch.setattr(auto.Stack, "select", tracked)
+    runner = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS)
     names = [f"t{i}" for i in range(6)]
+    fakes["existing"].update(names)
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda n: runner.preview(n, _noop), names))
     assert [r.stack for r in results] == names
     assert len(fakes["workspaces"]) == 6  # still one workspace per stack
     assert state["most"] == 1
+
+
+def test_preview_and_drift_never_create_a_stack(fakes: dict[str, Any], tmp_path: Path) -> None:
+    """A pull request or a nightly run selects stacks; a missing one is reported as new."""
+    runner = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS, create_stacks=False)
+    for result in (runner.preview("fresh", _noop), runner.refresh("fresh", _noop)):
+        assert result.ok and result.new_stack and result.status == "new stack"
+        assert "apply" in result.warnings[0]
+    gone = runner.destroy("fresh", _noop)
+    assert gone.ok and gone.skipped and not gone.new_stack
+    auto.Stack.create_or_select.assert_not_called()  # type: ignore[attr-defined]
+    assert fakes["stacks"] == {}
+    # even `up` only selects unless the runner may create stacks (apply)
+    assert runner.up("fresh", _noop).new_stack
+    auto.Stack.create_or_select.assert_not_called()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("provider", "environ", "needle"), [
+    (None, {}, "PROVISIONER_SECRETS_PROVIDER is not set"),
+    ("", {"PULUMI_CONFIG_PASSPHRASE": "x"}, "is not set"),
+    (KMS, {"PULUMI_CONFIG_PASSPHRASE": ""}, "set but empty"),
+    ("passphrase", {"PULUMI_CONFIG_PASSPHRASE": ""}, "set but empty"),
+    ("passphrase", {}, "needs a non-empty"),
+    ("default", {"PULUMI_BACKEND_URL": "s3://state"}, "means a passphrase"),
+    ("s3://bucket", {}, "not a secrets provider"),
+])
+def test_secrets_settings_never_fall_back(provider: str | None, environ: dict[str, str],
+                                          needle: str, tmp_path: Path) -> None:
+    with pytest.raises(SecretsSettingsError, match=needle):
+        AutomationRunner(tmp_path, plugins={}, secrets_provider=provider, environ=environ)
+
+
+def test_secrets_settings_accepted(tmp_path: Path) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse\n")
+    assert check_secrets_settings(KMS, {}) == KMS
+    assert check_secrets_settings("passphrase", {"PULUMI_CONFIG_PASSPHRASE": "p"}) == "passphrase"
+    assert check_secrets_settings(
+        "passphrase", {"PULUMI_CONFIG_PASSPHRASE_FILE": str(phrase)}) == "passphrase"
+    assert check_secrets_settings("default", {}) == "default"  # Pulumi Cloud backend
+    phrase.write_text("  \n")
+    with pytest.raises(SecretsSettingsError):
+        check_secrets_settings("passphrase", {"PULUMI_CONFIG_PASSPHRASE_FILE": str(phrase)})
+
+
+@pytest.mark.parametrize(("content", "provider", "ok"), [
+    ("secretsprovider: awskms://alias/pulumi?region=us-east-1\nencryptedkey: AQ==\n", KMS, True),
+    ("secretsprovider: awskms://alias/pulumi\nencryptedkey: AQ==\n", KMS, True),
+    ("secretsprovider: awskms://alias/other\nencryptedkey: AQ==\n", KMS, False),
+    ("encryptionsalt: v1:abc:def\nconfig: {}\n", KMS, False),
+    ("encryptionsalt: v1:abc:def\n", "passphrase", True),
+    ("secretsprovider: awskms://alias/pulumi\n", "passphrase", False),
+    ("config:\n  aws:region: us-east-1\n", KMS, True),
+])
+def test_a_stack_file_must_match_the_provider(fakes: dict[str, Any], tmp_path: Path,
+                                              content: str, provider: str, ok: bool) -> None:
+    (tmp_path / "Pulumi.nandu.yaml").write_text(content)
+    fakes["existing"].add("nandu")
+    runner = AutomationRunner(tmp_path, plugins={}, secrets_provider=provider,
+                              environ={"PULUMI_CONFIG_PASSPHRASE": "p"})
+    if ok:
+        assert runner.preview("nandu", _noop).ok
+    else:
+        with pytest.raises(SecretsSettingsError, match=r"Pulumi\.nandu\.yaml"):
+            runner.preview("nandu", _noop)
+        auto.Stack.select.assert_not_called()  # type: ignore[attr-defined]
+
+
+def test_cli_refuses_missing_or_empty_secrets_settings_before_any_stack_op(
+        repo: Path, run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the Pulumi CLI present, `apply` stops at the settings (exit 2) and never reaches a
+    stack: the recording `pulumi` below sees no call at all."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\necho v3.200.0\n")
+    fake.chmod(0o755)
+    (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\nmain: infra/\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.delenv("PROVISIONER_SECRETS_PROVIDER", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    code, _, err = run_cli("--repo", repo, "apply", "--all")
+    assert code == 2 and "PROVISIONER_SECRETS_PROVIDER is not set" in err
+    monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", KMS)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    code, _, err = run_cli("--repo", repo, "drift")
+    assert code == 2 and "set but empty" in err
+    assert not log.exists()

@@ -36,6 +36,7 @@ class FakeRunner:
         self.steps = steps or []
         self.calls: list[tuple[str, str]] = []
         self.prepared = 0
+        self.created: list[bool] = []  # create_stacks of each runner asked for
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
@@ -179,7 +180,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
     import provisioner.cli.stacks_common as common
 
     @contextmanager
-    def fake_runner(args: Any, root: Path, repo: Any, redactor: Any) -> Iterator[FakeRunner]:
+    def fake_runner(args: Any, root: Path, repo: Any, redactor: Any,
+                    create_stacks: bool = False) -> Iterator[FakeRunner]:
+        runner.created.append(create_stacks)
         runner.prepare()
         yield runner
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     if any(w.jobs for w in waves):
         redactor = redactor_for()
-        with stack_runner(args, root, repo, redactor) as runner:
+        with stack_runner(args, root, repo, redactor, create_stacks=True) as runner:
             results = run_waves(runner, waves, parallel=args.parallel, reporter=reporter(args),
                                 redactor=redactor)
     report.results = [*results, *checked.blocked]

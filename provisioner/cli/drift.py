@@ -51,13 +51,17 @@ def run(args: argparse.Namespace) -> int:
                                       parallel=args.parallel, reporter=reporter(args),
                                       redactor=redactor, title="drift")
     drifted = [r.stack for r in report.results if r.ok and r.total_changes]
+    # a tenant in git without a stack was never applied: reported (and exit 3), never created
+    new = [r.stack for r in report.results if r.new_stack]
     if args.format == "json":
         from provisioner.cli.output import print_json
 
-        print_json({**report.as_dict(), "drifted": drifted})
+        print_json({**report.as_dict(), "drifted": drifted, "new_stacks": new})
     else:
         emit(report, "text")
         print(f"drifted: {', '.join(drifted)}" if drifted else "no drift")
+        if new:
+            print(f"not provisioned (no stack yet): {', '.join(new)}")
     if not report.ok:
         return EXIT_FAILED
-    return EXIT_DRIFT if drifted else EXIT_OK
+    return EXIT_DRIFT if drifted or new else EXIT_OK

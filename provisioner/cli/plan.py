@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provisioner.orchestrate.changes import ChangeSet
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
-    from provisioner.cli.stacks_common import add_base, add_local, add_parallel
+    from provisioner.cli.stacks_common import add_base, add_local, add_parallel, positive_int
 
     add_base(parser)
     parser.add_argument("--list", action="store_true",
                         help="print the affected stacks and their action without previewing "
                              "(no Pulumi CLI needed); JSON is a CI job matrix")
     add_format(parser)
+    parser.add_argument("--shards", type=positive_int, default=None, metavar="N",
+                        help="with --list: split the stacks over N CI runners per wave (demo "
+                             "and internal first, then production), balanced and deterministic")
     parser.add_argument("--comment-file", type=Path, metavar="F",
                         help="write a Markdown report for a pull-request comment")
+    parser.add_argument("--comment-limit", type=positive_int, default=None, metavar="CHARS",
+                        help="cap the comment's size (one shard's part of a shared comment)")
     add_parallel(parser)
     add_local(parser)
     parser.epilog = ("exit codes: 0 planned, 1 invalid specs or a tenant's preview failed or "
@@ -54,7 +63,19 @@ def run(args: argparse.Namespace) -> int:
         pulumi_dir = None
     # --list of a diff needs no specs; --all and previews do: validate them once
     repo = validated(root) if args.all or not args.list else None
+    if args.shards is not None and not args.list:
+        raise UsageError("--shards goes with --list (each shard job then runs --stacks)")
     changes = changes_for(args, root, pulumi_dir, repo)
+    if args.list and args.shards is not None:
+        from provisioner.orchestrate.shards import matrix, split
+
+        shards = split(changes.changes, args.shards, environments_at(root, changes, args.head))
+        if args.format == "json":
+            print_json(matrix(shards))
+        else:
+            for shard in shards:
+                print(f"{shard.wave} {shard.index}/{shard.count}: {' '.join(shard.stacks)}")
+        return 0
     if args.list:
         if args.format == "json":
             print_json(changes.matrix())
@@ -83,6 +104,27 @@ def run(args: argparse.Namespace) -> int:
     for stack, extra in protect_warnings(report.results).items():
         report.warnings.setdefault(stack, []).extend(extra)
     if args.comment_file:
-        args.comment_file.write_text(markdown_comment(report, redactor), encoding="utf-8")
+        limit = {"limit": args.comment_limit} if args.comment_limit else {}
+        args.comment_file.write_text(markdown_comment(report, redactor, **limit),
+                                     encoding="utf-8")
     emit(report, args.format)
     return exit_code(report)
+
+
+def environments_at(root: Path, changes: ChangeSet, head: str) -> dict[str, str]:
+    """soap.environment of each changed tenant at `head`, read from git (the working tree may
+    be another commit: a pull request's list job runs the base branch's code)."""
+    from provisioner.orchestrate.changes import Git, environment_of
+
+    missing = [c for c in changes.changes if c.new_text is None and c.path]
+    texts: dict[str, str | None] = {}
+    if missing:
+        git = Git(root)
+        texts = git.blobs([f"{head}:{c.path}" for c in missing])
+    out: dict[str, str] = {}
+    for c in changes.changes:
+        text = c.new_text if c.new_text is not None else texts.get(f"{head}:{c.path}")
+        env = environment_of(text)
+        if env is not None:
+            out[c.stack] = env
+    return out

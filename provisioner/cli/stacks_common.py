@@ -46,18 +46,58 @@ def add_base(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true",
                         help="every valid tenant instead of a diff: a first provisioning or a "
                              "recovery (never destroys)")
+    parser.add_argument("--since-applied", action="store_true",
+                        help="compare the last-applied marker tag with HEAD (tree to tree; no "
+                             "tag yet: every tenant) instead of --base: what CI applies")
+    parser.add_argument("--marker", default=os.environ.get("PROVISIONER_APPLIED_MARKER",
+                                                           "provisioner-applied"),
+                        metavar="TAG", help="the last-applied tag (default: provisioner-applied)")
+    parser.add_argument("--stacks", default=None, metavar="NAMES",
+                        help="only these stacks of the change set (space or comma separated): "
+                             "one shard of `plan --list --shards N`")
 
 
 def changes_for(args: argparse.Namespace, root: Path, project: Path | None,
                 repo: Repository | None = None) -> ChangeSet:
     """The change set to act on: a git diff, or with --all every valid tenant (`repo`, when
     already validated, saves loading it again)."""
-    from provisioner.orchestrate.changes import detect_changes, every_tenant
+    from provisioner.orchestrate.changes import choose_applied_base, detect_changes, every_tenant
 
-    if args.all:
+    changes: ChangeSet
+    if getattr(args, "since_applied", False) and not args.all:
+        choice = choose_applied_base(root, args.marker, args.head)
+        if choice.base is None:
+            tenants = (repo or validated(root)).tenants
+            changes = every_tenant((t.spec.subdomain, t.source.path, t.source.text)
+                                   for t in tenants)
+            changes.everything = choice.reason
+        else:
+            changes = detect_changes(root, choice.base, args.head, project, direct=True)
+            changes.base = choice.reason
+    elif args.all:
         tenants = (repo or validated(root)).tenants
-        return every_tenant((t.spec.subdomain, t.source.path, t.source.text) for t in tenants)
-    return detect_changes(root, args.base, args.head, project)
+        changes = every_tenant((t.spec.subdomain, t.source.path, t.source.text) for t in tenants)
+    else:
+        changes = detect_changes(root, args.base, args.head, project)
+    return only_stacks(changes, getattr(args, "stacks", None))
+
+
+def only_stacks(changes: ChangeSet, names: str | None) -> ChangeSet:
+    """The change set cut to one shard's stacks; a named stack outside it is a usage error
+    (the shard list was computed from another change set)."""
+    if names is None:
+        return changes
+    from provisioner.errors import UsageError
+
+    wanted = [n for n in names.replace(",", " ").split() if n]
+    known = {c.stack for c in changes.changes}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise UsageError(f"--stacks names stacks this change does not touch: "
+                         f"{', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
+    keep = set(wanted)
+    changes.changes = [c for c in changes.changes if c.stack in keep]
+    return changes
 
 
 def add_local(parser: argparse.ArgumentParser) -> None:
@@ -97,9 +137,11 @@ def project_dir(root: Path) -> Path:
 
 @contextmanager
 def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
-                 redactor: Redactor) -> Iterator[AutomationRunner]:
+                 redactor: Redactor, *, create_stacks: bool = False
+                 ) -> Iterator[AutomationRunner]:
     """The Automation API runner, plugins installed once; in local mode, moto is up for as long
-    as the runner is used."""
+    as the runner is used. Only `apply` passes `create_stacks`: previews and drift checks
+    select stacks and report missing ones as new."""
     from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
     from provisioner.spec.loader import SPEC_ROOT_ENV
 
@@ -119,11 +161,11 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
             runner = AutomationRunner(
                 session.work_dir, env={**env, **session.env}, secrets_provider="passphrase",
                 redactor=redactor, stack_config=lambda _s: platform.stack_config(),
-                path_config=lambda _s: platform.endpoint_paths())
+                path_config=lambda _s: platform.endpoint_paths(), create_stacks=create_stacks)
             runner.prepare()
             yield runner
         return
-    runner = AutomationRunner(work, env=env, redactor=redactor,
+    runner = AutomationRunner(work, env=env, redactor=redactor, create_stacks=create_stacks,
                               secrets_provider=os.environ.get("PROVISIONER_SECRETS_PROVIDER"))
     runner.prepare()
     yield runner

@@ -5,13 +5,29 @@ The CLI keeps a project's "current stack" in one file per project under PULUMI_H
 (`workspaces/<project>-<sha1 of Pulumi.yaml's path>-workspace.json`), shared by every
 `LocalWorkspace` object and every process on that work_dir, and rewritten in place by each
 `pulumi stack select` / `stack init`. A separate `LocalWorkspace` per stack does not isolate that
-file, so the select/init that `Stack.create_or_select` runs is serialised here; the commands that
-follow pass `--stack` explicitly and never depend on the current stack.
+file, so the select/init that `Stack.select` / `Stack.create_or_select` runs is serialised here; the
+commands that follow pass `--stack` explicitly and never depend on the current stack.
+
+Only `up` creates a stack (`create_stacks=True`, used by `apply`): a preview or a drift check
+selects it and reports a missing one as a new stack, so a pull request or a nightly run never
+creates stacks (nor needs the right to).
+
+Secrets: the settings are checked before any stack operation (`check_secrets_settings`), and a
+stack's own `Pulumi.<stack>.yaml` must name the same provider (`check_stack_secrets`). The Pulumi
+CLI would otherwise fall back silently: with no `secretsprovider`/`encryptionsalt` in the stack
+file, it uses the DIY backend's default, a passphrase manager
+(pkg/cmd/pulumi/stack/secrets.go `GetSecretsManager`, pkg/backend/diy/stack.go
+`DefaultSecretManager`), and it takes an empty `PULUMI_CONFIG_PASSPHRASE` as the passphrase
+(pkg/secrets/passphrase/manager.go `readPassphrase`: only "is it set" is asked).
+`PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER=true` makes it use the provider recorded in the stack's
+state instead, for stacks whose `Pulumi.<stack>.yaml` was written on a CI runner and never
+committed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -20,6 +36,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.orchestrate.redact import Redactor
@@ -33,6 +50,110 @@ _OP_ALIASES = {"create": "create", "import": "create", "update": "update", "repl
                "delete": "delete"}
 # `stack select` / `stack init` rewrite the project's workspace file (see above): one at a time.
 _SELECT_LOCK = threading.Lock()
+SECRETS_PROVIDER_ENV = "PROVISIONER_SECRETS_PROVIDER"
+PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
+PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
+FALLBACK_ENV = "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"
+CLOUD_SECRETS_SCHEMES = ("awskms", "gcpkms", "azurekeyvault", "hashivault")
+NEW_STACK_NOTE = "new stack: it does not exist yet; `apply` creates it"
+NO_STACK_NOTE = "no such stack: nothing to destroy"
+
+
+class SecretsSettingsError(UsageError):
+    """The secrets provider is missing, empty, or differs from the one a stack was made with."""
+
+
+def _is_cloud_backend(backend_url: str) -> bool:
+    return not backend_url or backend_url.startswith(("https://", "http://"))
+
+
+def check_secrets_settings(provider: str | None, environ: Mapping[str, str]) -> str:
+    """The secrets provider to create stacks with, refusing every setting under which the CLI
+    would pick a default or an empty passphrase. Returns the provider."""
+    passphrase = environ.get(PASSPHRASE_ENV)
+    if passphrase is not None and passphrase == "":
+        raise SecretsSettingsError(
+            f"{PASSPHRASE_ENV} is set but empty: the Pulumi CLI would accept the empty string as "
+            "the passphrase. Unset it (a KMS provider needs none) or set the real passphrase; in "
+            "GitHub Actions, export it only when the secret is not empty.")
+    provider = (provider or "").strip()
+    if not provider:
+        raise SecretsSettingsError(
+            f"{SECRETS_PROVIDER_ENV} is not set: name the secrets provider the tenant stacks use "
+            "(e.g. awskms://alias/pulumi?region=us-east-1, or passphrase); stacks are never "
+            "created or read with a default provider.")
+    if provider == "default":
+        if not _is_cloud_backend(environ.get("PULUMI_BACKEND_URL", "")):
+            raise SecretsSettingsError(
+                f"{SECRETS_PROVIDER_ENV}=default with the self-managed backend "
+                f"{environ.get('PULUMI_BACKEND_URL')} means a passphrase; name the provider "
+                "(awskms://... or passphrase).")
+        return provider
+    if provider == "passphrase":
+        file = environ.get(PASSPHRASE_FILE_ENV, "")
+        has_file = bool(file) and Path(file).is_file() and Path(file).read_text(
+            encoding="utf-8", errors="replace").strip() != ""
+        if not passphrase and not has_file:
+            raise SecretsSettingsError(
+                f"{SECRETS_PROVIDER_ENV}=passphrase needs a non-empty {PASSPHRASE_ENV} (or "
+                f"{PASSPHRASE_FILE_ENV} naming a non-empty file).")
+        return provider
+    if urlsplit(provider).scheme not in CLOUD_SECRETS_SCHEMES:
+        raise SecretsSettingsError(
+            f"{SECRETS_PROVIDER_ENV}={provider!r} is not a secrets provider Pulumi knows: use "
+            f"passphrase or a URL of {', '.join(s + '://' for s in CLOUD_SECRETS_SCHEMES)}.")
+    return provider
+
+
+def _same_provider(a: str, b: str) -> bool:
+    """Cloud provider URLs name the same key when scheme, host and path match (the query
+    only carries options such as the region)."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.netloc, pa.path.rstrip("/")) == (pb.scheme, pb.netloc,
+                                                           pb.path.rstrip("/"))
+
+
+def check_stack_secrets(work_dir: Path, stack: str, provider: str) -> None:
+    """A committed `Pulumi.<stack>.yaml` must have been made with the configured provider;
+    without one, the CLI reads the provider from the stack's state (FALLBACK_ENV)."""
+    import yaml
+
+    for suffix in ("yaml", "yml"):
+        path = work_dir / f"Pulumi.{stack}.{suffix}"
+        if path.is_file():
+            break
+    else:
+        return
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SecretsSettingsError(f"{path.name}: not readable YAML ({type(exc).__name__})"
+                                   ) from None
+    if not isinstance(data, dict):
+        raise SecretsSettingsError(f"{path.name}: not a stack settings file")
+    own = str(data.get("secretsprovider") or "").strip()
+    salted = bool(data.get("encryptionsalt"))
+    if provider == "default":
+        return
+    if provider == "passphrase":
+        if own and own not in ("passphrase", "default"):
+            raise SecretsSettingsError(
+                f"{path.name} uses the secrets provider {own}, but {SECRETS_PROVIDER_ENV} is "
+                "passphrase: set it to the stack's provider.")
+        return
+    if own and own not in ("passphrase", "default"):
+        if not _same_provider(own, provider):
+            raise SecretsSettingsError(
+                f"{path.name} uses the secrets provider {own}, not {provider} "
+                f"({SECRETS_PROVIDER_ENV}): migrate it with `pulumi stack "
+                f"change-secrets-provider --stack {stack}` or fix the variable.")
+        return
+    if salted or own == "passphrase":
+        raise SecretsSettingsError(
+            f"{path.name} was made with the passphrase provider (encryptionsalt), but "
+            f"{SECRETS_PROVIDER_ENV} is {provider}: the stack's secrets would be read with a "
+            f"passphrase. Run `pulumi stack change-secrets-provider \"{provider}\" --stack "
+            f"{stack}` and commit the file.")
 
 
 class PulumiCliMissing(UsageError):
@@ -173,10 +294,15 @@ class AutomationRunner:
                  secrets_provider: str | None = None, redactor: Redactor | None = None,
                  stack_config: Callable[[str], Mapping[str, tuple[str, bool]]] | None = None,
                  path_config: Callable[[str], Mapping[str, str]] | None = None,
-                 plugins: Mapping[str, str] | None = None) -> None:
+                 plugins: Mapping[str, str] | None = None, create_stacks: bool = False,
+                 environ: Mapping[str, str] | None = None) -> None:
         self.work_dir = Path(work_dir)
         self.env = dict(env or {})
-        self.secrets_provider = secrets_provider
+        # checked before any stack operation: never a default or an empty passphrase
+        self.secrets_provider = check_secrets_settings(
+            secrets_provider, {**(os.environ if environ is None else environ), **self.env})
+        self.env.setdefault(FALLBACK_ENV, "true")
+        self.create_stacks = create_stacks
         self.redactor = redactor or Redactor()
         self.stack_config = stack_config
         self.path_config = path_config
@@ -190,14 +316,19 @@ class AutomationRunner:
         return auto.LocalWorkspace(work_dir=str(self.work_dir), env_vars=self.env,
                                    secrets_provider=self.secrets_provider)
 
-    def stack(self, name: str) -> Any:
-        """A fresh workspace for this stack only, then create-or-select it there (serialised:
-        the select/init rewrites the project's shared workspace file)."""
+    def stack(self, name: str, *, create: bool = False) -> Any:
+        """A fresh workspace for this stack only, then select it there, or create it when
+        `create` (serialised: the select/init rewrites the project's shared workspace file).
+        Raises `auto.StackNotFoundError` for a missing stack that may not be created."""
         from pulumi import automation as auto
 
+        check_stack_secrets(self.work_dir, name, self.secrets_provider)
         workspace = self.workspace()
         with _SELECT_LOCK:
-            stack = auto.Stack.create_or_select(name, workspace)
+            if create:
+                stack = auto.Stack.create_or_select(name, workspace)
+            else:
+                stack = auto.Stack.select(name, workspace)
         if self.stack_config is not None:
             config = self.stack_config(name)
             if config:
@@ -226,10 +357,18 @@ class AutomationRunner:
     # -- operations ------------------------------------------------------------------------
 
     def _run(self, name: str, operation: str, on_step: StepCallback,
-             call: Callable[[Any, EventCollector], Any]) -> StackResult:
+             call: Callable[[Any, EventCollector], Any], *, create: bool = False) -> StackResult:
+        from pulumi import automation as auto
+
         collector = EventCollector(name, on_step, self.redactor)
         started = time.monotonic()
-        stack = self.stack(name)
+        try:
+            stack = self.stack(name, create=create)
+        except auto.StackNotFoundError:
+            note = NO_STACK_NOTE if operation == "destroy" else NEW_STACK_NOTE
+            return StackResult(name, operation, True, skipped=True,
+                               new_stack=operation != "destroy", warnings=[note],
+                               seconds=time.monotonic() - started)
         outcome = call(stack, collector)
         opmap = getattr(outcome, "change_summary", None)  # PreviewResult
         if not isinstance(opmap, Mapping):  # UpResult, DestroyResult, RefreshResult
@@ -244,7 +383,8 @@ class AutomationRunner:
                          lambda s, c: s.preview(on_event=c, diff=True))
 
     def up(self, stack: str, on_step: StepCallback) -> StackResult:
-        return self._run(stack, "up", on_step, lambda s, c: s.up(on_event=c))
+        return self._run(stack, "up", on_step, lambda s, c: s.up(on_event=c),
+                         create=self.create_stacks)
 
     def destroy(self, stack: str, on_step: StepCallback) -> StackResult:
         """Unprotect what retain_on_delete keeps, then destroy with the DNS records last

@@ -133,6 +133,9 @@ def _details(r: StackResult, destroy: StackChange | None) -> str:
                      f"too** — {_md(destroy.reason)}")
     if r.error:
         lines.append(f"- error: {_md(r.error)}")
+    if r.new_stack:
+        lines.append(f"- new stack: not created yet; `apply` creates it with everything it "
+                     f"declares (`provisioner explain {_md(r.stack)}` lists it)")
     lines += [_step_line(s) for s in r.steps]
     if not lines:
         lines.append("- no changes")

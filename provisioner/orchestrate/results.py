@@ -53,6 +53,7 @@ class StackResult:
     seconds: float = 0.0
     skipped: bool = False  # not run: blocked by a guard or an earlier failing wave
     warnings: list[str] = field(default_factory=list)
+    new_stack: bool = False  # the stack does not exist yet: only `apply` creates stacks
 
     @property
     def total_changes(self) -> int:
@@ -60,6 +61,8 @@ class StackResult:
 
     @property
     def status(self) -> str:
+        if self.new_stack:
+            return "new stack"
         if self.skipped:
             return "skipped" if self.ok else "blocked"
         return "ok" if self.ok else "failed"
@@ -74,6 +77,7 @@ class StackResult:
             "steps": [s.as_dict() for s in self.steps],
             "error": self.error,
             "warnings": list(self.warnings),
+            "new_stack": self.new_stack,
             "seconds": round(self.seconds, 3),
         }
 
