@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
         _print(args, report)
         return 0
 
-    alternate = args.alternate_server or bool(repo.reseller
-                                              and repo.reseller.sunat_alternate_server)
+    alternate = args.alternate_server or spec.uses_alternate_server(
+        bool(repo.reseller and repo.reseller.sunat_alternate_server))
     profile = soap_profile(spec, alternate_server=alternate)
     endpoint = args.endpoint or profile.endpoints[Service.INVOICES]
     if endpoint is None:  # the endpoint table always has billService; guard the type

@@ -634,6 +634,7 @@ class Repository:
     tenants: list[LoadedTenant] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
+    tenant_files: int = 0  # every tenant file, valid or not: what counts against max_accounts
 
     @property
     def errors(self) -> list[Finding]:
@@ -910,6 +911,7 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
                 loaded, _ = load_tenant(path, repo.reseller, repo.catalog)
                 if loaded is not None:
                     context.append(loaded)
+    repo.tenant_files = accounts
     cross = crossfile.check_repository([*repo.tenants, *context], repo.reseller, reseller_path,
                                        reseller_source=reseller_source, account_count=accounts)
     others = {t.source.name for t in context}
