@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provisioner.orchestrate.changes import ChangeSet
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     # --list of a diff needs no specs; --all and previews do: validate them once
     repo = validated(root) if args.all or not args.list else None
     changes = changes_for(args, root, pulumi_dir, repo)
+    _check_stack_names(changes)
     if args.list:
         if args.format == "json":
             print_json(changes.matrix())
@@ -77,3 +82,17 @@ def run(args: argparse.Namespace) -> int:
         args.comment_file.write_text(markdown_comment(report, redactor), encoding="utf-8")
     emit(report, args.format)
     return exit_code(report)
+
+
+def _check_stack_names(changes: ChangeSet) -> None:
+    """Every stack name goes into a CI matrix (job names, `--stack` arguments, log lines): a
+    name read from a changed or deleted file that is not a valid subdomain stops the run here,
+    before anything prints it."""
+    from provisioner.errors import Finding, SpecErrors
+    from provisioner.spec.rules import subdomain_syntax_problem
+
+    bad = [Finding(c.path or c.old_path or "tenants", 1, 1, "subdomain",
+                   f"stack name {c.stack[:80]!r} {problem}")
+           for c in changes.changes if (problem := subdomain_syntax_problem(c.stack))]
+    if bad:
+        raise SpecErrors(bad)
