@@ -55,6 +55,9 @@ _SAME_IN_YAML12: Final = {
 }
 
 
+_YAML11_YN: Final = {"y": True, "Y": True, "n": False, "N": False}
+
+
 @dataclass(frozen=True)
 class Ambiguous:
     """A plain scalar read as text that YAML 1.1 would have read as `yaml11` (a bool or number)."""
@@ -143,7 +146,8 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
             return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
         found = self._resolved.get(value)
         if found is None:
-            tag = super().resolve(kind, value, implicit)
+            # y/n are YAML 1.1 booleans too, though PyYAML leaves them text
+            tag = _BOOL if value in _YAML11_YN else super().resolve(kind, value, implicit)
             same = _SAME_IN_YAML12.get(tag)
             found = (_STR, tag) if same is not None and not same.fullmatch(value) else (tag, None)
             if len(value) < 64 and len(self._resolved) < 10_000:
@@ -162,7 +166,7 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
         seen: set[int] = set()
 
         def check(node: yaml.Node, path: tuple[str | int, ...], is_key: bool) -> None:
-            if (node.__class__ is yaml.ScalarNode and node.style is None
+            if (node.__class__ is yaml.ScalarNode and not node.style  # plain: None or ""
                     and node.tag == _STR and node.value in texts):
                 out.append(Ambiguous(path, node.value, _yaml11_value(node.value), is_key))
 
@@ -202,7 +206,9 @@ MAX_FINDINGS_PER_FILE = 50
 
 
 def _yaml11_value(text: str) -> Any:
-    """What PyYAML (YAML 1.1) makes of a plain scalar, for messages."""
+    """What YAML 1.1 makes of a plain scalar, for messages."""
+    if text in _YAML11_YN:
+        return _YAML11_YN[text]
     try:
         return yaml.load(text, Loader=_Loader)
     except Exception:  # only called on scalars PyYAML already resolved as bool or number

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -208,20 +209,20 @@ class TenantSpec(Strict):
         description="generate: the stack creates one; stack_secret: "
                     "`pulumi config set --secret adminPassword`")
     plan: str = Field(min_length=1, description="A plan name from the catalog")
-    limit_emission: bool = Field(False, description="Limitar emisión de documentos")
+    limit_emission: StrictBool = Field(False, description="Limitar emisión de documentos")
     modules: Modules = Field(default_factory=lambda: Modules(preset="basico"))
     soap: Soap = Field(default_factory=Soap)
     smtp: Smtp | None = None
-    certificate: bool = Field(
+    certificate: StrictBool = Field(
         False, description="A signing certificate (PEM) and its password come as stack secrets")
-    allow_production_switch: bool = Field(
+    allow_production_switch: StrictBool = Field(
         True, description="The client may switch itself from demo to production "
                           "(the app's config_system_env)")
-    acknowledge_demo_history: bool = Field(
+    acknowledge_demo_history: StrictBool = Field(
         False, description="Confirms that a tenant moving from demo to production keeps its "
                            "demo data")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    sunat_alternate_server: bool | None = Field(
+    sunat_alternate_server: StrictBool | None = Field(
         None, description="Send production documents to SUNAT's alternate server (the app's "
                           "per-tenant configurations.sunat_alternate_server); absent: the "
                           "reseller's sunat_alternate_server")
@@ -273,7 +274,7 @@ class Platform(Strict):
     region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
     hosted_zone_id: str | None = Field(None, pattern=r"^Z[A-Z0-9]{4,32}$")
     load_balancer: LoadBalancer | None = None
-    ipv6: bool = False
+    ipv6: StrictBool = False
     shared_database: SharedDatabase | None = None
     kms_key_id: str | None = Field(
         None, pattern=r"^(arn:aws[a-z\-]*:kms:[a-z0-9\-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9_/\-]+"
@@ -312,7 +313,7 @@ class ResellerSpec(Strict):
                     "adminPassword stack secret, render --reveal); a generated password's hash "
                     "is pulumi-random's bcrypt_hash, cost 10. At most 15 (about a second or "
                     "two per hash; each step doubles it, 31 would take days)")
-    sunat_alternate_server: bool = Field(
+    sunat_alternate_server: StrictBool = Field(
         False, description="Production tenants send to SUNAT's alternate server "
                            "(the app's SUNAT_ALTERNATE_SERVER)")
     ruc_lookup_url: HttpsUrl | None = Field(
