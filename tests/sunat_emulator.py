@@ -177,7 +177,7 @@ class Emulator:
             return 500, "application/soap+xml; charset=utf-8", body.encode()
         if scenario == "echo-password":  # a fault string that quotes what it was sent
             pw = escape(received.password or "")
-            return raw_fault("soap-env:Client", "Error interno" + " ." * 120
+            return raw_fault("soap-env:Client", "Error interno" + " ." * 78
                              + f" clave   recibida:\n {pw}  fin")
         if scenario == "http401":
             return 401, "text/html", b"<html><body>401 Unauthorized</body></html>"
