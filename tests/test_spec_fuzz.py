@@ -199,7 +199,7 @@ def same_but_text(ours: Any, theirs: Any) -> bool:
     if isinstance(ours, list) and isinstance(theirs, list):
         return len(ours) == len(theirs) and all(
             same_but_text(a, b) for a, b in zip(ours, theirs, strict=True))
-    if isinstance(ours, str) and isinstance(theirs, bool | int | float) or (
+    if (isinstance(ours, str) and isinstance(theirs, bool | int | float)) or (
             ours in ("y", "Y", "n", "N") and theirs == ours):
         return True
     return repr(ours) == repr(theirs)
