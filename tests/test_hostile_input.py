@@ -427,8 +427,15 @@ def test_one_more_problems_line_whatever_the_mix(tmp_path: Path) -> None:
     assert f"and {80 + 30 - shown:,} more" in more[0].message
 
 
+def test_a_file_of_generated_lines_is_refused_before_parsing() -> None:
+    for text in ("k: 1\n" * 20_000, "{" + "k: 1, " * 20_000 + "}\n"):
+        loaded, findings = parse(text)
+        assert loaded is None and len(findings) == 1
+        assert "a spec file holds at most 10,000" in findings[0].message
+
+
 def test_many_duplicate_keys_are_counted_not_each_walked() -> None:
-    text = PRODUCTION + "k: 1\n" * 20_000
+    text = PRODUCTION + "k: 1\n" * 9_000
     _, findings = parse(text)
     more = [f for f in findings if "more problems" in f.message]
     assert len(more) == 1 and len(findings) <= 51

@@ -129,7 +129,8 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
                     if firsts is None:  # once per mapping: thousands of duplicates stay linear
                         firsts = {}
                         for k2, _ in node.value:
-                            firsts.setdefault(self._build(k2), k2)
+                            if k2.__class__ is yaml.ScalarNode:  # others: _Fallback later
+                                firsts.setdefault(self._build(k2), k2)
                     self.duplicates.append((k.value, k.start_mark, firsts[key].start_mark))
                 out[key] = self._build(v)
             return out
@@ -203,6 +204,10 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
 
 MAX_EXPANDED_VALUES = 100_000  # after expanding aliases; a tenant spec has about 40
 MAX_FINDINGS_PER_FILE = 50
+# Lines plus commas (flow items) a spec file may have. A reseller file with a large catalog is
+# a few hundred; the cap keeps a hostile 1 MiB file (130,000 duplicate keys) from costing
+# seconds of node building before any rule runs.
+MAX_ITEMS = 10_000
 
 
 def _yaml11_value(text: str) -> Any:
@@ -503,6 +508,11 @@ def _yaml_error(source: Source, exc: Exception) -> Finding:
 def parse_mapping(source: Source) -> dict[str, Any] | Finding:
     """The file's top-level mapping, or the one finding that stops it being read. Duplicate
     keys are left in `source.duplicates` for the caller to report with the other findings."""
+    items = source.text.count("\n") + source.text.count(",")
+    if items > MAX_ITEMS:  # before libyaml builds ~20 us of nodes per item: a hostile file
+        return Finding(source.name, 1, 1, "", (
+            f"{items:,} lines or flow items; a spec file holds at most {MAX_ITEMS:,} (a tenant "
+            "spec has about 30): remove the repeated or generated lines"))
     loader = _SpecLoader(source.text)
     try:
         data = loader.get_single_data()
