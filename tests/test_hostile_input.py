@@ -539,3 +539,19 @@ def test_plan_list_refuses_a_stack_name_that_is_not_a_subdomain(repo: Path, run_
     assert "stack name" in err
     for line in err.splitlines():
         assert not line.startswith("::")
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(key=st.text(min_size=1, max_size=12), value=st.text(max_size=12),
+       fmt=st.sampled_from(["text", "json"]))
+def test_validate_output_is_printable_whatever_the_keys(repo: Path, run_cli: Run, key: str,
+                                                       value: str, fmt: str) -> None:
+    path = repo / "tenants" / "nandu.yaml"
+    base = (EXAMPLES / "tenants" / "nandu.yaml").read_text(encoding="utf-8")
+    path.write_text(base + f"{json.dumps('::' + key)}: {json.dumps(value)}\n"
+                    f"labels: {{{json.dumps(key)}: {json.dumps(value)}}}\n", encoding="utf-8")
+    code, out, err = run_cli("--repo", repo, "validate", "--format", fmt)
+    assert code in (0, 1)
+    for line in (out + err).splitlines():
+        assert line.isprintable() and not line.startswith("::"), line

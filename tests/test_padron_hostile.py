@@ -101,3 +101,8 @@ def test_damaged_member_from_the_cli_is_a_message(tmp_path: Path, run_cli) -> No
     src.write_bytes(bytes(damaged))
     code, _, err = run_cli("ruc", "import", src, "--index", tmp_path / "i.sqlite3")
     assert code == 1 and "internal error" not in err and "damaged" in err
+
+
+def test_a_utf8_line_with_a_bidi_override_is_skipped() -> None:
+    line = "20131312955|SUNAT \u202eCAS\u202c".encode() + ROW
+    assert parse_line(line) == "invisible or format characters (e.g. bidi overrides)"

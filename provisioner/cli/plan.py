@@ -59,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             print_json(changes.matrix())
         else:
-            for c in changes.changes:
-                print(f"{c.action:<8} {c.stack}  ({c.reason})")
+            from provisioner.safe_text import safe_line
+
+            for c in changes.changes:  # reasons quote file paths, which git allows to hold \n
+                print(safe_line(f"{c.action:<8} {c.stack}  ({c.reason})"))
         return 0
 
     assert repo is not None

@@ -28,6 +28,7 @@ from typing import IO, Final
 
 from provisioner.errors import ProvisionerError
 from provisioner.ruc import COLUMNS
+from provisioner.safe_text import unprintable_chars
 
 MEMBER_NAME: Final = "padron_reducido_ruc.txt"
 INDEX_FORMAT: Final = "provisioner-padron-1"
@@ -123,6 +124,8 @@ def parse_line(raw: bytes) -> tuple[object, ...] | str:
     text = decode_line(raw.rstrip(b"\r\n"))
     if _CONTROL.search(text):
         return "not ISO-8859-1 text (control bytes)"
+    if not text.isprintable() and unprintable_chars(text.replace("\t", " ")):
+        return "invisible or format characters (e.g. bidi overrides)"  # UTF-8 lines only
     text = restore_enye(text)
     fields = text.split("|")
     if len(fields) == 16 and not fields[15].strip():
