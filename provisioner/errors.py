@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from provisioner.safe_text import escape_controls, safe_line
+
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -16,12 +18,20 @@ class Finding:
     message: str
     severity: str = "error"  # "error" | "warning"
 
+    def __post_init__(self) -> None:
+        # file names, keys and messages may quote a hostile spec: never a raw control character
+        # (a newline would let a pull request write `::error ...` workflow commands in CI logs)
+        for name in ("file", "field", "message"):
+            value = getattr(self, name)
+            if not value.isprintable():
+                object.__setattr__(self, name, escape_controls(value))
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
         label = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {label}{self.field}: {self.message}" if self.field else (
+        return safe_line(f"{where}: {label}{self.field}: {self.message}" if self.field else (
             f"{where}: {label}{self.message}"
-        )
+        ))
 
     def as_dict(self) -> dict[str, object]:
         return {

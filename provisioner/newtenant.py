@@ -184,8 +184,10 @@ def check_new_tenant(repo: Repository, path: Path, text: str,
     source = Source(path, text)
     loaded, findings = parse_tenant(source, repo.reseller, repo.catalog)
     if loaded is not None:
+        # every tenant file counts against max_accounts, valid or not, as in `validate`
         cross = crossfile.check_repository([*repo.tenants, loaded], repo.reseller,
-                                           repo.reseller_path)
+                                           repo.reseller_path,
+                                           account_count=repo.tenant_files + 1)
         findings += [f for f in cross if f.file == source.name or f.field == "max_accounts"]
         if any(f.severity == "error" for f in findings):
             loaded = None

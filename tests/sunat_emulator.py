@@ -11,10 +11,12 @@ import threading
 import xml.etree.ElementTree as ET
 from collections import deque
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
@@ -39,6 +41,12 @@ FAULT_TEXT = {
     "0200": "No se pudo procesar su solicitud",
 }
 
+# Shapes of SUNAT's real answers that do not fit its own WSDL (beta and production captures):
+# a status whose base64 `content` is plain text, an extra statusMessage, a code only in the
+# text, an `Internal Error` fault without a code, a SOAP 1.2 fault, a fault echoing the request.
+SHAPES = ("status-text", "status-message", "status-code-in-text", "internal-error",
+          "soap12-fault", "echo-password", "http401")
+
 
 @dataclass
 class Received:
@@ -57,7 +65,9 @@ class Received:
 @dataclass
 class Emulator:
     """Scenarios: "auth" (check the account: 0127 if valid, else 0102), "fault:NNNN",
-    "status:NNNN" (a normal getStatus answer), "cdr:NNNN" (a billConsultService getStatusCdr
+    "status:NNNN" (a normal getStatus answer), the SHAPES below ("status-text:NNNN",
+    "status-message:NNNN", "status-code-in-text:NNNN", "internal-error", "soap12-fault:NNNN",
+    "echo-password", "http401"), "cdr:NNNN" (a billConsultService getStatusCdr
     answer), "empty" (HTTP 200, no body), "slow" (answers after `slow_seconds`), "http500"
     (HTML error page), "http500-empty", "malformed" (broken XML), "not-soap" (well-formed
     XML, no envelope), "bad-utf8", "http404". `queue` scenarios are used
@@ -147,6 +157,30 @@ class Emulator:
                               "<br:getStatusResponse").encode()
         if scenario == "bad-utf8":
             return 200, xml, b"<?xml version='1.0' encoding='utf-8'?><a>\xff</a>"
+        if kind == "status-text":  # beta, unknown ticket: content is text, not base64
+            return status_raw(f"<statusCode>{code}</statusCode>"
+                              f"<content>{FAULT_TEXT.get(code, 'Error')}</content>")
+        if kind == "status-message":  # statusMessage beside content, as billConsultService
+            return status_raw(f"<content>{FAULT_TEXT.get(code, 'Error')}</content>"
+                              f"<statusCode>{code}</statusCode>"
+                              f"<statusMessage>{FAULT_TEXT.get(code, 'Error')}</statusMessage>")
+        if kind == "status-code-in-text":  # no statusCode: "0126 - El ticket no le pertenece"
+            return status_raw(f"<content>{code} - {FAULT_TEXT.get(code, 'Error')}</content>")
+        if scenario == "internal-error":
+            return raw_fault("env:Client", "Internal Error")
+        if kind == "soap12-fault":
+            body = (f'<env:Envelope xmlns:env="{SOAP12_ENV}"><env:Body><env:Fault>'
+                    "<env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>"
+                    f"ns:{code}</env:Value></env:Subcode></env:Code><env:Reason><env:Text "
+                    f'xml:lang="es">{FAULT_TEXT.get(code, "Error")}</env:Text></env:Reason>'
+                    "</env:Fault></env:Body></env:Envelope>")
+            return 500, "application/soap+xml; charset=utf-8", body.encode()
+        if scenario == "echo-password":  # a fault string that quotes what it was sent
+            pw = escape(received.password or "")
+            return raw_fault("soap-env:Client", "Error interno" + " ." * 78
+                             + f" clave   recibida:\n {pw}  fin")
+        if scenario == "http401":
+            return 401, "text/html", b"<html><body>401 Unauthorized</body></html>"
         if scenario == "not-soap":
             return 200, xml, b"<?xml version='1.0'?><status><code>0127</code></status>"
         raise ValueError(f"unknown scenario {scenario!r}")
@@ -193,3 +227,20 @@ def status_answer(code: str, message: str | None = None, element: str = "getStat
             f"<{child}><statusCode>{code}</statusCode>{extra}</{child}></ns2:{element}>"
             "</S:Body></S:Envelope>")
     return 200, "text/xml; charset=utf-8", body.encode()
+
+
+def status_raw(inner: str) -> tuple[int, str, bytes]:
+    """A getStatus answer whose `status` holds `inner` as is."""
+    body = (f'<S:Envelope xmlns:S="{SOAP_ENV}"><S:Body><ns2:getStatusResponse '
+            f'xmlns:ns2="{SUNAT_NS}"><status>{inner}</status></ns2:getStatusResponse>'
+            "</S:Body></S:Envelope>")
+    return 200, "text/xml; charset=utf-8", body.encode()
+
+
+def raw_fault(faultcode: str, faultstring: str) -> tuple[int, str, bytes]:
+    """A SOAP 1.1 fault with any faultcode (SUNAT's `Internal Error` has no number)."""
+    body = (f'<soap-env:Envelope xmlns:soap-env="{SOAP_ENV}" xmlns:env="{SOAP_ENV}">'
+            f"<soap-env:Body><soap-env:Fault><faultcode>{faultcode}</faultcode>"
+            f"<faultstring>{faultstring}</faultstring></soap-env:Fault></soap-env:Body>"
+            "</soap-env:Envelope>")
+    return 500, "text/xml; charset=utf-8", body.encode()

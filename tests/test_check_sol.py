@@ -153,7 +153,7 @@ def test_wrong_password_exits_3_and_says_so(run_cli: RunCli, repo: Path, sunat: 
     ("fault:0111", 4, "no_profile"),
     ("empty", 6, "rejected"),
     ("malformed", 8, "malformed"),
-    ("fault:0125", 9, "unexpected"),
+    ("fault:0999", 9, "unexpected"),
 ])
 def test_json_report_carries_verdict_and_exit_code(run_cli: RunCli, repo: Path,
                                                    sunat: Emulator, scenario: str,

@@ -102,6 +102,10 @@ def stacks(monkeypatch: pytest.MonkeyPatch) -> Stacks:
 KMS = "awskms://alias/pulumi?region=us-east-1"
 
 
+def _runner(tmp_path: Path) -> AutomationRunner:
+    return AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS)
+
+
 def _noop(stack: str, step: Step) -> None:
     pass
 
@@ -112,7 +116,7 @@ def _by_name(state: auto.Deployment) -> dict[str, dict[str, Any]]:
 
 def test_destroy_unprotects_retained_first_and_removes_dns_last(stacks: dict[str, Any],
                                                                 tmp_path: Path) -> None:
-    result = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS).destroy("bodegaperez", _noop)
+    result = _runner(tmp_path).destroy("bodegaperez", _noop)
     assert result.ok and result.changes["delete"] == 6 + 4  # both phases counted
     stack = stacks["bodegaperez"]
     kinds = [k for k, _ in stack.calls]
@@ -134,7 +138,7 @@ def test_destroy_unprotects_retained_first_and_removes_dns_last(stacks: dict[str
 
 def test_a_protected_resource_that_is_not_retained_stops_the_destroy_before_any_step(
         stacks: Stacks, tmp_path: Path) -> None:
-    runner = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS)
+    runner = _runner(tmp_path)
     real = production_state()
     _by_name(real)["dns-a"]["protect"] = True  # e.g. protected by hand
     stacks.initial = lambda: real  # type: ignore[method-assign]
@@ -157,14 +161,14 @@ def test_unprotect_refusal_is_a_clear_error() -> None:
 
 
 def test_a_database_move_unprotects_then_ups(stacks: dict[str, Any], tmp_path: Path) -> None:
-    result = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS).move_database("bodegaperez", _noop)
+    result = _runner(tmp_path).move_database("bodegaperez", _noop)
     assert result.ok and result.operation == "up"
     assert [k for k, _ in stacks["bodegaperez"].calls] == ["export", "import", "up"]
 
 
 def test_the_plan_of_a_move_previews_with_protect_ignored_and_changes_no_state(
         stacks: Stacks, tmp_path: Path) -> None:
-    result = AutomationRunner(tmp_path, plugins={}, secrets_provider=KMS).preview_move("bodegaperez", _noop)
+    result = _runner(tmp_path).preview_move("bodegaperez", _noop)
     stack = stacks["bodegaperez"]
     assert result.ok and result.operation == "preview" and result.changes["delete"] == 3
     # the CLI got --ignore-protect for the preview only; no export or import: no state change

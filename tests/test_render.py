@@ -259,7 +259,7 @@ def test_env_quote_round_trips_dotenv_and_bash(values: list[str], tmp_path_facto
     assert _bash_reads(values, path) == values
 
 
-name_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+name_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn", "Zl", "Zp")),
                     min_size=1, max_size=80).map(str.strip).filter(bool)
 
 

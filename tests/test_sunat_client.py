@@ -55,7 +55,7 @@ def check(emulator: Emulator, retries: int = 0, password: str = PASSWORD,
 A, B, P, U = Verdict.ACCEPTED, Verdict.BAD_CREDENTIALS, Verdict.NO_PROFILE, Verdict.UNAVAILABLE
 FAULT_TABLE = {  # shared/reference/sunat.md, "Fault codes"
     "0100": U, "0101": B, "0102": B, "0103": B, "0104": B, "0105": B, "0106": B, "0109": U,
-    "0110": B, "0111": P, "0112": P, "0113": P, "0125": Verdict.UNEXPECTED, "0126": A,
+    "0110": U, "0111": P, "0112": P, "0113": P, "0125": A, "0126": A,
     "0127": A, **{f"{n:04d}": U for n in range(130, 139)}, "0200": U,
 }
 

@@ -85,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not as noise at interpreter exit
         return code
     except ProvisionerError as exc:
-        print(f"provisioner {args.command}: {exc}", file=sys.stderr)
+        from provisioner.safe_text import safe_line
+
+        text = "\n".join(safe_line(line) for line in str(exc).split("\n"))
+        print(f"provisioner {args.command}: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -94,8 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return code
     except OSError as exc:  # a file or directory the user named could not be used
+        from provisioner.safe_text import escape_controls
+
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"provisioner {args.command}:{where}: {exc.strerror or exc}", file=sys.stderr)
+        print(escape_controls(f"provisioner {args.command}:{where}: {exc.strerror or exc}"),
+              file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         if os.environ.get("PROVISIONER_DEBUG"):

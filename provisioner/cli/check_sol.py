@@ -19,10 +19,11 @@ if TYPE_CHECKING:  # annotations only: the real imports happen in run(), keeping
     from provisioner.sunat.profile import SoapProfile
 
 EPILOG = """\
-exit codes: 0 accepted (or nothing to check: internal environment), 1 invalid specs,
-2 usage error, 3 wrong SOL user or password (0101-0106, 0110), 4 user cannot send
-documents (0111-0113), 5 SUNAT unavailable after retries (0100, 0109, 0130-0138, 0200,
-HTTP 5xx), 6 rejected without a reason (HTTP 200, empty body), 7 unreachable (DNS,
+exit codes: 0 accepted (0125-0127; or nothing to check: internal environment), 1 invalid
+specs, 2 usage error, 3 wrong SOL user or password (0101-0106), 4 user cannot send
+documents (0111-0113), 5 SUNAT unavailable after retries (0100, 0109, 0110, 0130-0138,
+0200, 'Internal Error' faults, HTTP 401 and 5xx), 6 rejected without a reason (HTTP 200,
+empty body), 7 unreachable (DNS,
 connection, timeout, TLS), 8 malformed answer, 9 unexpected answer, 10 no SOL password found.
 Password, in order: $PROVISIONER_SOL_PASSWORD, `pulumi config get solPassword --stack
 <subdomain>` (if pulumi is on PATH), Secrets Manager <prefix>/tenants/<subdomain>/sol."""
@@ -78,7 +79,10 @@ def check_endpoint(url: str) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise UsageError(f"--endpoint {url!r} is not a valid URL") from None
+        raise UsageError("--endpoint is not a valid URL") from None
+    if "@" in parts.netloc:  # never echoed: the part before @ may be a password
+        raise UsageError("--endpoint must not hold a user or password (user:password@host); "
+                         "the SOL credentials come from the tenant and its secrets")
     if parts.scheme == "https" and host:
         return url
     if parts.scheme == "http" and host:
@@ -116,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         _print(args, report)
         return 0
 
-    alternate = args.alternate_server or bool(repo.reseller
-                                              and repo.reseller.sunat_alternate_server)
+    alternate = args.alternate_server or spec.uses_alternate_server(
+        bool(repo.reseller and repo.reseller.sunat_alternate_server))
     profile = soap_profile(spec, alternate_server=alternate)
     endpoint = args.endpoint or profile.endpoints[Service.INVOICES]
     if endpoint is None:  # the endpoint table always has billService; guard the type

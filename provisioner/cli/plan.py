@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if args.shards is not None and not args.list:
         raise UsageError("--shards goes with --list (each shard job then runs --stacks)")
     changes = changes_for(args, root, pulumi_dir, repo)
+    _check_stack_names(changes)
     if args.list and args.shards is not None:
         from provisioner.orchestrate.shards import matrix, split
 
@@ -80,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             print_json(changes.matrix())
         else:
-            for c in changes.changes:
-                print(f"{c.action:<8} {c.stack}  ({c.reason})")
+            from provisioner.safe_text import safe_line
+
+            for c in changes.changes:  # reasons quote file paths, which git allows to hold \n
+                print(safe_line(f"{c.action:<8} {c.stack}  ({c.reason})"))
         return 0
 
     assert repo is not None
@@ -128,3 +131,17 @@ def environments_at(root: Path, changes: ChangeSet, head: str) -> dict[str, str]
         if env is not None:
             out[c.stack] = env
     return out
+
+
+def _check_stack_names(changes: ChangeSet) -> None:
+    """Every stack name goes into a CI matrix (job names, `--stack` arguments, log lines): a
+    name read from a changed or deleted file that is not a valid subdomain stops the run here,
+    before anything prints it."""
+    from provisioner.errors import Finding, SpecErrors
+    from provisioner.spec.rules import subdomain_syntax_problem
+
+    bad = [Finding(c.path or c.old_path or "tenants", 1, 1, "subdomain",
+                   f"stack name {c.stack[:80]!r} {problem}")
+           for c in changes.changes if (problem := subdomain_syntax_problem(c.stack))]
+    if bad:
+        raise SpecErrors(bad)

@@ -55,20 +55,76 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_all(out: Path, docs: dict[str, str], private: bool) -> None:
-    """All files or none: each goes to a temporary file first, then they are renamed."""
+    """All files or none, and only the files named.
+
+    Each document goes to a temporary file that `mkstemp` creates (O_EXCL, a random name, so
+    never through a symlink someone planted), mode 600 for revealed secrets. Every target is
+    checked before the first rename; if a rename still fails, the documents already renamed
+    are put back as they were (the previous file, or none).
+    """
     import os
+    import stat
+    import tempfile
+
+    from provisioner.errors import ProvisionerError
 
     out.mkdir(parents=True, exist_ok=True)
-    temps = []
+    for name in docs:
+        try:
+            st = os.lstat(out / name)
+        except FileNotFoundError:
+            continue
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            raise ProvisionerError(f"{out / name}: exists and is not a file; nothing written")
+    temps: list[tuple[Path, Path]] = []
+    backups: dict[Path, Path | None] = {}  # final -> hard link to what it was (None: absent)
+    done: list[Path] = []
     try:
         for name, text in docs.items():
-            tmp = out / f".{name}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-            temps.append((tmp, out / name))  # before writing: a failed write is removed too
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            temps.append((Path(tmp_name), out / name))  # before writing: removed on failure
+            os.fchmod(fd, 0o600 if private else 0o644 & ~_umask())
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-        for tmp, final in temps:
-            tmp.replace(final)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for _, final in temps:
+            backups[final] = _backup(final, out)
+        try:
+            for tmp, final in temps:
+                os.replace(tmp, final)  # a symlink at `final` is replaced, not followed
+                done.append(final)
+        except OSError:
+            for final in reversed(done):
+                backup = backups.get(final)
+                if backup is None:
+                    final.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, final)
+            raise
     finally:
         for tmp, _ in temps:
             tmp.unlink(missing_ok=True)
+        for backup in backups.values():
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _backup(final: Path, out: Path) -> Path | None:
+    """A second name for the file `final` holds now (a hard link: no copy, same inode)."""
+    import os
+    import tempfile
+
+    if not os.path.lexists(final):
+        return None
+    name = tempfile.mktemp(prefix=f".{final.name}.", suffix=".bak", dir=out)
+    os.link(final, name, follow_symlinks=False)  # fails rather than overwrite: name is new
+    return Path(name)

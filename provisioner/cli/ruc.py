@@ -91,9 +91,9 @@ def _n(count: int, noun: str) -> str:
 def reseller_lookup_url(repo: Path | None) -> str | None:
     """`ruc_lookup_url` from the repository's reseller file, if there is one."""
     from provisioner.errors import SpecErrors
-    from provisioner.spec.loader import RESELLER_FILENAMES, find_root, load_reseller
+    from provisioner.spec.loader import RESELLER_FILENAMES, load_reseller, repository_root
 
-    root = find_root(repo or Path.cwd())
+    root = repository_root(repo)
     path = next((root / n for n in RESELLER_FILENAMES if (root / n).is_file()), None)
     if path is None:
         return None

@@ -111,13 +111,13 @@ def add_local(parser: argparse.ArgumentParser) -> None:
 
 def spec_root(args: argparse.Namespace) -> Path:
     """The spec repository; every stack command starts here, so its flags are checked too."""
-    from provisioner.spec.loader import find_root
+    from provisioner.spec.loader import repository_root
 
     if getattr(args, "local_endpoint", None) and not getattr(args, "local", False):
         from provisioner.errors import UsageError
 
         raise UsageError("--local-endpoint only goes with --local")
-    return find_root(args.repo or Path.cwd())
+    return repository_root(args.repo)
 
 
 def validated(root: Path) -> Repository:

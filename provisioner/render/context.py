@@ -43,7 +43,8 @@ def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
     prefix = reseller.database_prefix
     plan = plan_of(spec, catalog)
     choice = resolve_modules(spec, catalog)
-    profile = soap_profile(spec, alternate_server=reseller.sunat_alternate_server)
+    alternate = spec.uses_alternate_server(reseller.sunat_alternate_server)
+    profile = soap_profile(spec, alternate_server=alternate)
     soap_password = profile.public_password or secrets.sol_password
     smtp = spec.smtp
     return {
@@ -79,6 +80,7 @@ def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
             "password": soap_password,
             "endpoints": {k.value: v for k, v in sorted(profile.endpoints.items())},
             "ose_url": spec.soap.ose_url,
+            "alternate_server": alternate,  # the tenant's configurations.sunat_alternate_server
         },
         "mail": None if smtp is None else {
             "host": smtp.host,

@@ -28,6 +28,7 @@ from provisioner.secrets import (
 )
 from provisioner.spec.catalog import Catalog, DatabaseTier
 from provisioner.spec.models import ResellerSpec, TenantSpec
+from provisioner.spec.rules import ADMIN_PASSWORD_MIN_LENGTH
 from provisioner.spec.semantics import plan_of
 
 # Generated values that Pulumi keeps in state; `render --reveal` takes them from here or makes
@@ -72,6 +73,11 @@ def revealed_secrets(spec: TenantSpec, reseller: ResellerSpec,
     if undecodable:
         raise MissingSecretError(f"{', '.join(undecodable)}: not valid UTF-8 text (check the "
                                  "encoding of the value); nothing was rendered")
+    given_admin = environ.get(ADMIN_PASSWORD.env)
+    if given_admin and len(given_admin) < ADMIN_PASSWORD_MIN_LENGTH:
+        raise MissingSecretError(
+            f"{ADMIN_PASSWORD.env} has {len(given_admin)} characters; the app requires at least "
+            f"{ADMIN_PASSWORD_MIN_LENGTH} for the admin password; nothing was rendered")
     generated = []
 
     def generated_or(env: str, make: str) -> str:

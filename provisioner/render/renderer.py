@@ -87,6 +87,13 @@ def _template_line(tb: TracebackType | None, filename: str) -> int | str:
 
 
 def renderer_for(reseller: ResellerSpec, root: Path) -> Renderer:
-    """The renderer for a repository, honouring the reseller file's `templates_dir`."""
-    override = (root / reseller.templates_dir) if reseller.templates_dir else None
+    """The renderer for a repository, honouring the reseller file's `templates_dir`, which
+    must be a directory inside the repository (validation says so too; this is the guard for
+    callers that did not validate)."""
+    if not reseller.templates_dir:
+        return Renderer(None)
+    base = root.resolve()
+    override = (base / reseller.templates_dir).resolve()
+    if not override.is_relative_to(base):
+        raise TemplateError("templates_dir must be a directory inside the spec repository")
     return Renderer(override)

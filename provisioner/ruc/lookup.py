@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.ruc import COLUMNS, TOKEN_ENV, Taxpayer, default_index_path
+from provisioner.safe_text import unprintable_chars
 from provisioner.spec.rules import ruc_problem
 
 HTTP_TIMEOUT: Final = 10.0
@@ -116,7 +117,11 @@ def _text(value: Any) -> str:
         value = value[-1] if value else ""
     if value is None or isinstance(value, dict | bool):
         return ""
-    text = str(value).strip()
+    text = str(value)
+    if not text.isprintable():  # a service's control characters would reach the terminal
+        bad = set(unprintable_chars(text))
+        text = "".join(" " if c in bad else c for c in text)
+    text = text.strip()
     return "" if not text.strip("-") else text
 
 

@@ -9,10 +9,13 @@ interrupted import leaves the previous index as it was.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import lzma
 import os
 import re
 import sqlite3
+import struct
 import tempfile
 import time
 import zipfile
@@ -25,6 +28,7 @@ from typing import IO, Final
 
 from provisioner.errors import ProvisionerError
 from provisioner.ruc import COLUMNS
+from provisioner.safe_text import unprintable_chars
 
 MEMBER_NAME: Final = "padron_reducido_ruc.txt"
 INDEX_FORMAT: Final = "provisioner-padron-1"
@@ -37,6 +41,11 @@ READ_BUFFER: Final = 1 << 20
 # garbage or a different encoding, not a row we can trust.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LOST = re.compile("[?\ufffd]")
+_C1 = re.compile("[\x80-\x9f]")
+# What a damaged or truncated zip member raises while it is read, besides BadZipFile:
+# inflate errors, an early end, an unsupported or encrypted member, a bad header field.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            lzma.LZMAError, struct.error, OverflowError, ValueError)
 
 
 class PadronError(ProvisionerError):
@@ -94,12 +103,20 @@ def _enye_if_in_word(match: re.Match[str]) -> str:
 
 def decode_line(raw: bytes) -> str:
     """ISO-8859-1 as SUNAT declares it; UTF-8 when the line is valid UTF-8 (mixed files exist,
-    and a Latin-1 Spanish name is practically never valid UTF-8)."""
+    and a Latin-1 Spanish name is practically never valid UTF-8); Windows-1252 where Latin-1
+    would give C1 control characters: real files carry cp1252 bytes such as 0x96 (–) and 0x93
+    (“), which Latin-1 maps to controls. The two agree on every other byte."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        # a U+FFFD written as UTF-8 inside a Latin-1 line
-        return raw.decode("latin-1").replace("ï¿½", "\ufffd")
+        pass
+    text = raw.decode("latin-1")
+    if _C1.search(text):
+        # 0x81, 0x8d, 0x8f, 0x90, 0x9d are undefined in cp1252 too: those lines stay Latin-1
+        with contextlib.suppress(UnicodeDecodeError):
+            text = raw.decode("cp1252")
+    # a U+FFFD written as UTF-8 inside a Latin-1 line
+    return text.replace("ï¿½", "\ufffd")
 
 
 def parse_line(raw: bytes) -> tuple[object, ...] | str:
@@ -107,6 +124,8 @@ def parse_line(raw: bytes) -> tuple[object, ...] | str:
     text = decode_line(raw.rstrip(b"\r\n"))
     if _CONTROL.search(text):
         return "not ISO-8859-1 text (control bytes)"
+    if not text.isprintable() and unprintable_chars(text.replace("\t", " ")):
+        return "invisible or format characters (e.g. bidi overrides)"  # UTF-8 lines only
     text = restore_enye(text)
     fields = text.split("|")
     if len(fields) == 16 and not fields[15].strip():
@@ -132,20 +151,27 @@ def open_padron(path: Path) -> Iterator[tuple[IO[bytes], int]]:
         is_zip = zipfile.is_zipfile(path)
         if not is_zip:
             with open(path, "rb", buffering=READ_BUFFER) as f:
+                if f.read(4) == b"PK\x03\x04":  # a zip whose end (central directory) is gone
+                    raise PadronError(f"{path}: truncated or damaged zip file (its end is "
+                                      "missing; download it again); the index was not replaced")
+                f.seek(0)
                 yield f, os.fstat(f.fileno()).st_size
             return
         with zipfile.ZipFile(path) as zf:
             member = _pick_member(zf, path)
             with zf.open(member) as raw:
                 yield io.BufferedReader(raw, READ_BUFFER), member.file_size  # type: ignore[arg-type]
+    except PadronError:
+        raise
     except FileNotFoundError:
         raise PadronError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise PadronError(f"{path}: is a directory, not the padrón file") from None
     except PermissionError:
         raise PadronError(f"{path}: permission denied") from None
-    except zipfile.BadZipFile as exc:
-        raise PadronError(f"{path}: damaged zip file ({exc}); the index was not replaced") from None
+    except _DAMAGED as exc:
+        raise PadronError(f"{path}: damaged zip file ({type(exc).__name__}: "
+                          f"{str(exc)[:120]}); the index was not replaced") from None
 
 
 def _pick_member(zf: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
@@ -250,17 +276,17 @@ def _fill(con: sqlite3.Connection, path: Path, result: ImportResult,
         con.execute(statement)
     con.execute("BEGIN")
     with open_padron(path) as (stream, total):
-        header = stream.readline(MAX_LINE_BYTES)
-        if not header:
-            raise PadronError(f"{path}: the file is empty")
-        _check_header(header, path)
-        done = len(header)
         try:
+            header = stream.readline(MAX_LINE_BYTES)
+            if not header:
+                raise PadronError(f"{path}: the file is empty")
+            _check_header(header, path)
+            done = len(header)
             _load_rows(con, stream, result, done, total, progress)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PadronError(
-                f"{path}: damaged file after line {result.lines + 1:,} ({exc}); "
-                "the index was not replaced") from None
+                f"{path}: damaged file after line {result.lines + 1:,} "
+                f"({type(exc).__name__}: {str(exc)[:120]}); the index was not replaced") from None
     if result.lines == result.bad:
         raise PadronError(f"{path}: no valid rows ({result.bad:,} bad lines); "
                           "the index was not replaced")

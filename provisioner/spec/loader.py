@@ -7,20 +7,22 @@ parse) for files that have problems, so a clean repository validates near parse 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import Finding, SpecErrors, UsageError
+from provisioner.safe_text import redact_userinfo
 from provisioner.spec import crossfile
 from provisioner.spec.catalog import DEFAULT_MODULES, Catalog, build_catalog
 from provisioner.spec.models import ResellerSpec, TenantSpec
-from provisioner.spec.rules import close_matches
+from provisioner.spec.rules import SECRET_HINT, close_matches, looks_like_secret_name
 from provisioner.spec.semantics import PathIssue, check_tenant
 
 MAX_FILE_BYTES = 1024 * 1024  # a tenant spec is well under 2 KiB
@@ -39,6 +41,31 @@ class _Fallback(Exception):
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
+_BOOL, _INT, _FLOAT = _TAG + "bool", _TAG + "int", _TAG + "float"
+
+# A plain scalar that YAML 1.1 (PyYAML) and YAML 1.2 (editors' schema checks, most other
+# tools) read as different things: `yes`/`no`/`on`/`off`/`y`/`n` are booleans only in 1.1,
+# `0755` is octal only in 1.1, `1_000`, `0b101` and `1:30` are numbers only in 1.1. The loader
+# reads them as the text they are and reports them (see `ambiguity_findings`).
+_SAME_IN_YAML12: Final = {
+    _BOOL: re.compile(r"true|True|TRUE|false|False|FALSE"),
+    _INT: re.compile(r"[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+"),
+    _FLOAT: re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"),
+}
+
+
+_YAML11_YN: Final = {"y": True, "Y": True, "n": False, "N": False}
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """A plain scalar read as text that YAML 1.1 would have read as `yaml11` (a bool or number)."""
+
+    path: tuple[str | int, ...]
+    text: str
+    yaml11: Any
+    is_key: bool
 
 
 class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
@@ -64,9 +91,11 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
         super().__init__(stream)
         self.duplicates: list[tuple[str, yaml.Mark, yaml.Mark]] = []
         self._seen: set[int] = set()
+        self.ambiguous_texts: dict[str, str] = {}  # plain scalar text -> its YAML 1.1 tag
+        self.root: yaml.Node | None = None
 
     def get_single_data(self) -> Any:
-        node = self.get_single_node()
+        node = self.root = self.get_single_node()
         if node is None:
             return None
         try:
@@ -91,30 +120,75 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
             return [self._build(child) for child in node.value]
         if cls is yaml.MappingNode and node.tag == _MAP:
             out: dict[Any, Any] = {}
+            firsts: dict[Any, yaml.Node] | None = None
             for k, v in node.value:
                 if k.__class__ is not yaml.ScalarNode:
                     raise _Fallback
                 key = self._build(k)
                 if key in out:
-                    first = next(k2 for k2, _ in node.value if self._build(k2) == key)
-                    self.duplicates.append((k.value, k.start_mark, first.start_mark))
+                    if firsts is None:  # once per mapping: thousands of duplicates stay linear
+                        firsts = {}
+                        for k2, _ in node.value:
+                            if k2.__class__ is yaml.ScalarNode:  # others: _Fallback later
+                                firsts.setdefault(self._build(k2), k2)
+                    self.duplicates.append((k.value, k.start_mark, firsts[key].start_mark))
                 out[key] = self._build(v)
             return out
         raise _Fallback
 
-    _resolved: ClassVar[dict[str, str]] = {}  # plain scalar -> implicit tag, shared by all files
+    # plain scalar -> (implicit tag, its YAML 1.1 tag when that differs), shared by all files
+    _resolved: ClassVar[dict[str, tuple[str, str | None]]] = {}
 
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
-        """PyYAML's resolver, memoized for plain scalars: keys and enum values repeat across
-        thousands of files, and the regex tests cost a tenth of the parse."""
-        if kind is yaml.ScalarNode and implicit[0] and len(value) < 64:
-            tag = self._resolved.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(self._resolved) < 10_000:
-                    self._resolved[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        """PyYAML's resolver with YAML 1.2's reading of the scalars where 1.1 differs (text),
+        memoized for plain scalars: keys and enum values repeat across thousands of files, and
+        the regex tests cost a tenth of the parse."""
+        if kind is not yaml.ScalarNode or not implicit[0]:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        found = self._resolved.get(value)
+        if found is None:
+            # y/n are YAML 1.1 booleans too, though PyYAML leaves them text
+            tag = _BOOL if value in _YAML11_YN else super().resolve(kind, value, implicit)
+            same = _SAME_IN_YAML12.get(tag)
+            found = (_STR, tag) if same is not None and not same.fullmatch(value) else (tag, None)
+            if len(value) < 64 and len(self._resolved) < 10_000:
+                self._resolved[value] = found
+        if found[1] is not None:
+            self.ambiguous_texts[value] = found[1]
+        return found[0]
+
+    def ambiguous(self) -> list[Ambiguous]:
+        """Where the plain scalars YAML 1.1 reads differently are, found in one walk."""
+        if not self.ambiguous_texts or self.root is None:
+            return []
+        texts = self.ambiguous_texts
+        out: list[Ambiguous] = []
+        stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(self.root, ())]
+        seen: set[int] = set()
+
+        def check(node: yaml.Node, path: tuple[str | int, ...], is_key: bool) -> None:
+            if (node.__class__ is yaml.ScalarNode and not node.style  # plain: None or ""
+                    and node.tag == _STR and node.value in texts):
+                out.append(Ambiguous(path, node.value, _yaml11_value(node.value), is_key))
+
+        while stack and len(out) <= MAX_FINDINGS_PER_FILE:
+            node, path = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    part = k.value if isinstance(k, yaml.ScalarNode) else "?"
+                    check(k, (*path, part), True)
+                    check(v, (*path, part), False)
+                    stack.append((v, (*path, part)))
+            elif isinstance(node, yaml.SequenceNode):
+                for i, v in enumerate(node.value):
+                    check(v, (*path, i), False)
+                    stack.append((v, (*path, i)))
+            elif path == ():
+                check(node, (), False)
+        return sorted(out, key=lambda a: (str(a.path), a.is_key))
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         pairs = node.value
@@ -130,6 +204,26 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
 
 MAX_EXPANDED_VALUES = 100_000  # after expanding aliases; a tenant spec has about 40
 MAX_FINDINGS_PER_FILE = 50
+# Lines plus commas (flow items) a spec file may have. A reseller file with a large catalog is
+# a few hundred; the cap keeps a hostile 1 MiB file (130,000 duplicate keys) from costing
+# seconds of node building before any rule runs.
+MAX_ITEMS = 10_000
+
+
+def _yaml11_value(text: str) -> Any:
+    """What YAML 1.1 makes of a plain scalar, for messages."""
+    if text in _YAML11_YN:
+        return _YAML11_YN[text]
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except Exception:  # only called on scalars PyYAML already resolved as bool or number
+        return text
+
+
+def _describe11(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def expanded_size(data: Any, limit: int = MAX_EXPANDED_VALUES) -> int | None:
@@ -169,6 +263,8 @@ class Source:
         self._root: yaml.Node | bool | None = False
         self._name: str | None = None
         self.duplicates: list[tuple[str, yaml.Mark, yaml.Mark]] = []
+        self.ambiguous: list[Ambiguous] = []
+        self.unreported = 0  # problems counted but not turned into findings (over the cap)
 
     @property
     def name(self) -> str:
@@ -211,10 +307,16 @@ class Source:
 
     def path_of_key(self, mark: yaml.Mark) -> tuple[str | int, ...]:
         """The path of the mapping key that starts at `mark` (walks each node once)."""
+        return self.paths_of_keys([mark]).get(mark.index, ())
+
+    def paths_of_keys(self, marks: Sequence[yaml.Mark]) -> dict[int, tuple[str | int, ...]]:
+        """The paths of the mapping keys that start at `marks`, by mark index, in one walk."""
+        wanted = {m.index for m in marks}
+        found: dict[int, tuple[str | int, ...]] = {}
         root = self._node()
         stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())] if root else []
         seen: set[int] = set()
-        while stack:
+        while stack and len(found) < len(wanted):
             node, path = stack.pop()
             if id(node) in seen:
                 continue
@@ -222,12 +324,12 @@ class Source:
             if isinstance(node, yaml.MappingNode):
                 for k, v in node.value:
                     part = k.value if isinstance(k, yaml.ScalarNode) else "?"
-                    if k.start_mark.index == mark.index:
-                        return (*path, part)
+                    if k.start_mark.index in wanted:
+                        found.setdefault(k.start_mark.index, (*path, part))
                     stack.append((v, (*path, part)))
             elif isinstance(node, yaml.SequenceNode):
                 stack.extend((v, (*path, i)) for i, v in enumerate(node.value))
-        return ()
+        return found
 
     def finding(self, loc: Sequence[str | int], message: str, severity: str = "error",
                 key: bool = False) -> Finding:
@@ -235,12 +337,72 @@ class Source:
         return Finding(self.name, line, column, dotted(loc), message, severity)
 
     def duplicate_findings(self) -> list[Finding]:
+        """The first duplicate keys as findings (the rest only counted): a hostile file with
+        a million duplicates costs one walk, not one walk per duplicate."""
+        shown = self.duplicates[:MAX_FINDINGS_PER_FILE + 1]
+        self.unreported += len(self.duplicates) - len(shown)
+        paths = self.paths_of_keys([mark for _, mark, _ in shown])
         return [
-            Finding(self.name, mark.line + 1, mark.column + 1, dotted(self.path_of_key(mark)),
+            Finding(self.name, mark.line + 1, mark.column + 1, dotted(paths.get(mark.index, ())),
                     f"duplicate key {short(key)} (first at line {first.line + 1}); YAML would "
                     "silently keep only this one")
-            for key, mark, first in self.duplicates
+            for key, mark, first in shown
         ]
+
+    def ambiguity_findings(self, validated: BaseModel | None,
+                           findings: list[Finding]) -> list[Finding]:
+        """`findings` with each YAML-1.1-ambiguous scalar reported: an error where the value
+        did not end up as text (a `yes` for a boolean, `0755` for a number), else a warning
+        to quote it. Without a `validated` model, only where validation already failed."""
+        if not self.ambiguous:
+            return findings
+        by_field = {f.field: i for i, f in enumerate(findings) if f.severity == "error"}
+        out = list(findings)
+        for amb in self.ambiguous:
+            where = dotted(amb.path)
+            was = _describe11(amb.yaml11)
+            text = short(amb.text)
+            if validated is None:
+                if where in by_field and not amb.is_key:
+                    out[by_field[where]] = self.finding(amb.path, _ambiguous_error(amb, was))
+                continue
+            value = _MISSING if amb.is_key else _value_at(validated, amb.path)
+            if value is _MISSING and not amb.is_key:
+                continue
+            if amb.is_key or isinstance(value, str):
+                out.append(self.finding(amb.path, (
+                    f"{text} is read as text; YAML 1.1 tools read it as {was}: quote it "
+                    f"('{amb.text}') to say it is text"), "warning", key=amb.is_key))
+            else:
+                out.append(self.finding(amb.path, _ambiguous_error(amb, was)))
+        return out
+
+
+_MISSING: Any = object()
+
+
+def _value_at(obj: Any, path: Sequence[str | int]) -> Any:
+    """The validated value at `path` (model fields, dict keys, list indexes), or _MISSING."""
+    for part in path:
+        if isinstance(obj, BaseModel) and isinstance(part, str):
+            obj = getattr(obj, part, _MISSING) if part in type(obj).model_fields else _MISSING
+        elif isinstance(obj, dict):
+            obj = obj.get(part, _MISSING)
+        elif isinstance(obj, list | tuple) and isinstance(part, int) and 0 <= part < len(obj):
+            obj = obj[part]
+        else:
+            return _MISSING
+    return obj
+
+
+def _ambiguous_error(amb: Ambiguous, was: str) -> str:
+    text = short(amb.text)
+    if isinstance(amb.yaml11, bool):
+        return (f"{text} is {was} in YAML 1.1 but text in YAML 1.2 (editors, other tools); "
+                f"write {was}")
+    return (f"{text} is the number {was} in YAML 1.1 (octal, binary, 1_000 or 1:30 forms) but "
+            f"text in YAML 1.2; write the number in plain decimal, or quote it ('{amb.text}') "
+            "if it is text such as a RUC")
 
 
 def display_path(path: Path) -> str:
@@ -253,12 +415,14 @@ def display_path(path: Path) -> str:
     if full == cwd:
         return "."
     prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
-    return full[len(prefix):] if full.startswith(prefix) else str(path)
+    shown = full[len(prefix):] if full.startswith(prefix) else str(path)
+    return f"./{shown}" if shown.startswith("::") else shown  # never a workflow command
 
 
 def short(value: object, limit: int = 60) -> str:
-    """repr() cut to `limit` characters: a message must not echo a megabyte of input."""
-    text = repr(value)
+    """repr() cut to `limit` characters: a message must not echo a megabyte of input. repr
+    escapes control characters; a URL's `user:password@` is removed before the cut."""
+    text = redact_userinfo(repr(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -288,6 +452,10 @@ def read_source(path: Path) -> Source | Finding:
         return Finding(display_path(path), 1, 1, "",
                        f"cannot read file: {exc.strerror or exc}")
     if b"\x00" in data:
+        wide = _wide_encoding(data)
+        if wide:
+            return Finding(display_path(path), 1, 1, "",
+                           f"{wide} text, not UTF-8 (save the file as UTF-8)")
         return Finding(display_path(path), 1, 1, "", "binary file, not YAML text")
     try:
         text = data.decode("utf-8-sig")
@@ -296,6 +464,24 @@ def read_source(path: Path) -> Source | Finding:
         return Finding(display_path(path), line, 1, "",
                        "not UTF-8 text (save the file as UTF-8)")
     return Source(path, text)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 (Windows editors save "Unicode" so), by BOM or by the NUL bytes that
+    ASCII characters leave in every other (or three of four) positions."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    sample = data[:4096]
+    if len(sample) >= 8:
+        quarters = [sample[i::4].count(0) / len(sample[i::4]) for i in range(4)]
+        if sum(q > 0.9 for q in quarters) == 3:
+            return "UTF-32"
+        if max(sample[0::2].count(0) / len(sample[0::2]),
+               sample[1::2].count(0) / len(sample[1::2])) > 0.6:
+            return "UTF-16"
+    return None
 
 
 def _yaml_error(source: Source, exc: Exception) -> Finding:
@@ -322,6 +508,11 @@ def _yaml_error(source: Source, exc: Exception) -> Finding:
 def parse_mapping(source: Source) -> dict[str, Any] | Finding:
     """The file's top-level mapping, or the one finding that stops it being read. Duplicate
     keys are left in `source.duplicates` for the caller to report with the other findings."""
+    items = source.text.count("\n") + source.text.count(",")
+    if items > MAX_ITEMS:  # before libyaml builds ~20 us of nodes per item: a hostile file
+        return Finding(source.name, 1, 1, "", (
+            f"{items:,} lines or flow items; a spec file holds at most {MAX_ITEMS:,} (a tenant "
+            "spec has about 30): remove the repeated or generated lines"))
     loader = _SpecLoader(source.text)
     try:
         data = loader.get_single_data()
@@ -330,6 +521,7 @@ def parse_mapping(source: Source) -> dict[str, Any] | Finding:
     finally:
         loader.dispose()
     source.duplicates = loader.duplicates
+    source.ambiguous = loader.ambiguous()
     if data is None:
         return Finding(source.name, 1, 1, "", "file is empty")
     if not isinstance(data, dict):
@@ -376,9 +568,7 @@ def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     return list(found.model_fields) if found is not None else []
 
 
-_PASSWORD_WORDS = ("password", "passwd", "contrasena", "contraseña", "clave", "secret")
-_SECRET_HINT = ("passwords never go in a spec file: they are stack secrets "
-                "(`pulumi config set --secret ...`; admin_password: stack_secret or generate)")
+_SECRET_HINT = SECRET_HINT
 
 
 def _error_finding(source: Source, model: type[BaseModel], err: Any) -> Finding:
@@ -391,7 +581,7 @@ def _error_finding(source: Source, model: type[BaseModel], err: Any) -> Finding:
                               key=True)
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        if any(w in name.lower() for w in _PASSWORD_WORDS):
+        if looks_like_secret_name(name):
             return source.finding(loc, f"unknown field: {_SECRET_HINT}", key=True)
         return source.finding(
             loc, f"unknown field{close_matches(name[:100], _fields_at(model, loc))}", key=True)
@@ -416,20 +606,22 @@ def _message(err: Any) -> str:
     if err["type"] == "string_pattern_mismatch":
         return (f"{short(err.get('input'))} does not match the expected format "
                 f"{err['ctx']['pattern']}")
-    return str(err["msg"])
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def validation_findings(source: Source, model: type[BaseModel],
                         exc: ValidationError) -> list[Finding]:
-    """Every error pydantic found, located in the file (at most MAX_FINDINGS_PER_FILE)."""
+    """Every error pydantic found, located in the file (the first MAX_FINDINGS_PER_FILE; the
+    rest counted in `source.unreported` for the one "and N more" line `_capped` writes)."""
     errors = exc.errors(include_url=False)
-    out = [_error_finding(source, model, err) for err in errors[:MAX_FINDINGS_PER_FILE]]
-    return _capped(source, out, len(errors))
+    source.unreported += max(0, len(errors) - MAX_FINDINGS_PER_FILE)
+    return [_error_finding(source, model, err) for err in errors[:MAX_FINDINGS_PER_FILE]]
 
 
-def _capped(source: Source, findings: list[Finding], total: int | None = None) -> list[Finding]:
-    """A file with thousands of problems is one problem: show the first ones and a count."""
-    total = len(findings) if total is None else total
+def _capped(source: Source, findings: list[Finding]) -> list[Finding]:
+    """A file with thousands of problems is one problem: show the first ones and a count.
+    Called once per file, on all of its findings."""
+    total = len(findings) + source.unreported
     if total <= MAX_FINDINGS_PER_FILE:
         return findings
     kept = sorted(findings)[:MAX_FINDINGS_PER_FILE]
@@ -458,6 +650,7 @@ class Repository:
     tenants: list[LoadedTenant] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
+    tenant_files: int = 0  # every tenant file, valid or not: what counts against max_accounts
 
     @property
     def errors(self) -> list[Finding]:
@@ -504,21 +697,63 @@ def _load_reseller(path: Path) -> tuple[
     try:
         reseller = ResellerSpec.model_validate(data)
     except ValidationError as exc:
-        return None, None, findings + validation_findings(source, ResellerSpec, exc), source
+        found = source.ambiguity_findings(
+            None, findings + validation_findings(source, ResellerSpec, exc))
+        return None, None, _capped(source, found), source
+    findings = source.ambiguity_findings(reseller, findings)
+    findings += _defined_twice(source, reseller)
     known = {m.value for m in [*DEFAULT_MODULES, *reseller.modules]}
     for preset, values in reseller.presets.items():
         for i, value in enumerate(values):
             if value not in known:
                 findings.append(source.finding(("presets", preset, i), (
                     f"unknown module {short(value)}{close_matches(value, known)}")))
-    if findings:
+    if any(f.severity == "error" for f in findings):
         return reseller, None, _capped(source, findings), source
     try:
         catalog = build_catalog(reseller.plans, reseller.modules, reseller.presets)
     except ValidationError as exc:
         msgs = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-        return reseller, None, [source.finding(("presets",), msgs)], source
-    return reseller, catalog, [], source
+        return reseller, None, [*findings, source.finding(("presets",), msgs)], source
+    return reseller, catalog, _capped(source, findings), source
+
+
+def _defined_twice(source: Source, reseller: ResellerSpec) -> list[Finding]:
+    """A plan or module named twice in the reseller file: the catalog would silently keep the
+    last one."""
+    out: list[Finding] = []
+    for key, attr, what in (("plans", "name", "plan"), ("modules", "value", "module")):
+        first: dict[str, int] = {}
+        for i, item in enumerate(getattr(reseller, key)):
+            name = getattr(item, attr)
+            if name in first:
+                out.append(source.finding((key, i, attr), (
+                    f"{what} {short(name)} is defined twice (first at {key}[{first[name]}]); "
+                    "give each one definition")))
+            else:
+                first[name] = i
+    return out
+
+
+def check_templates_dir(root: Path, reseller: ResellerSpec,
+                        source: Source | None) -> list[Finding]:
+    """templates_dir names a directory inside the spec repository: templates outside it
+    would be read from wherever the path leads (a symlink, `../..`) on every CI run."""
+    if reseller.templates_dir is None:
+        return []
+    where = ("templates_dir",)
+    base = root.resolve()
+    target = (base / reseller.templates_dir).resolve()
+    if not target.is_relative_to(base):
+        message = "must be a directory inside the spec repository (no absolute path, `..` " \
+                  "or symlink leading out of it)"
+    elif not target.is_dir():
+        message = f"{short(reseller.templates_dir)}: no such directory in the repository"
+    else:
+        return []
+    if source is None:
+        return [Finding(display_path(root), 1, 1, "templates_dir", message)]
+    return [source.finding(where, message)]
 
 
 def load_tenant(path: Path, reseller: ResellerSpec | None,
@@ -539,7 +774,10 @@ def parse_tenant(source: Source, reseller: ResellerSpec | None,
     try:
         spec = TenantSpec.model_validate(data)
     except ValidationError as exc:
-        return None, _capped(source, findings + validation_findings(source, TenantSpec, exc))
+        found = source.ambiguity_findings(
+            None, findings + validation_findings(source, TenantSpec, exc))
+        return None, _capped(source, found)
+    findings = source.ambiguity_findings(spec, findings)
     if source.path.suffix in YAML_SUFFIXES and source.path.stem != spec.subdomain:
         findings.append(source.finding(("subdomain",), (
             f"the file must be named {spec.subdomain}.yaml (a tenant's file, stack and "
@@ -559,6 +797,41 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def repository_root(explicit: Path | None) -> Path:
+    """`--repo DIR` is the repository itself (never a parent that happens to hold a reseller
+    file); without it, the nearest one from the working directory up."""
+    return explicit.resolve() if explicit is not None else find_root(Path.cwd())
+
+
+def _reseller_name_findings(root: Path) -> list[Finding]:
+    """reseller.yaml beside reseller.yml, or a reseller file in other letter case: one would
+    be silently ignored."""
+    try:
+        names = [n for n in os.listdir(root) if n.lower() in RESELLER_FILENAMES]
+    except OSError:
+        return []
+    out = []
+    exact = [n for n in RESELLER_FILENAMES if n in names]
+    if len(exact) > 1:
+        out.append(Finding(display_path(root / exact[1]), 1, 1, "", (
+            f"{exact[0]} and {exact[1]} both exist; only {exact[0]} is read: keep one")))
+    for n in sorted(set(names) - set(exact)):
+        out.append(Finding(display_path(root / n), 1, 1, "", (
+            "not read: the reseller file must be named reseller.yaml (lower case)")))
+    return out
+
+
+def _is_tenant_name(name: str) -> bool:
+    return name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES
+
+
+def _wrong_case(name: str) -> bool:
+    """x.YAML or x.Yml: a YAML file git and CI would carry but the loader would skip."""
+    lowered = name.lower()
+    return lowered.endswith(YAML_SUFFIXES) and not name.endswith(YAML_SUFFIXES) and (
+        lowered not in RESELLER_FILENAMES)
+
+
 def _reseller_path(root: Path) -> Path | None:
     for n in RESELLER_FILENAMES:
         if (root / n).is_file():
@@ -566,26 +839,38 @@ def _reseller_path(root: Path) -> Path | None:
     return None
 
 
-def _tenant_files(paths: Iterable[Path], empty_ok: bool = False
-                  ) -> tuple[list[Path], list[Finding]]:
-    """`empty_ok`: the repository's own tenants/ may be empty or absent (a new repository, as
-    `provisioner init` writes it); a directory the user named must hold tenants."""
+def _tenant_files(paths: Iterable[Path], default: bool = False) -> tuple[
+        list[Path], list[Finding]]:
+    """The tenant files under `paths`; `default`: the repository's own tenants/, which may be
+    empty or absent (a new reseller's first pull request)."""
     files: list[Path] = []
     problems: list[Finding] = []
     seen: set[str] = set()
     for p in paths:
+        if default and not p.exists():
+            continue
         if p.is_dir():
-            found = [Path(f) for f in sorted(
-                os.path.join(d, f) for d, _, names in os.walk(p) for f in names
-                if f.endswith(YAML_SUFFIXES) and f not in RESELLER_FILENAMES)]
-            if not found and not empty_ok:
+            found = []
+            for d, _, names in os.walk(p):
+                for f in names:
+                    if _is_tenant_name(f):
+                        found.append(os.path.join(d, f))
+                    elif _wrong_case(f):
+                        problems.append(Finding(display_path(Path(d, f)), 1, 1, "", (
+                            "not read: tenant files end in .yaml or .yml, in lower case; "
+                            "rename it")))
+            found = [Path(f) for f in sorted(found)]
+            if not found and not default:
                 problems.append(Finding(display_path(p), 1, 1, "",
-                                        "no tenant files (*.yaml, *.yml) here"))
+                                        "no tenant files (*.yaml, *.yml) here", "warning"))
         elif p.exists():
+            if _wrong_case(p.name):
+                problems.append(Finding(display_path(p), 1, 1, "", (
+                    "not read: tenant files end in .yaml or .yml, in lower case; rename it")))
+                continue
             found = [] if p.name in RESELLER_FILENAMES else [p]
         else:
-            if not empty_ok:
-                problems.append(Finding(display_path(p), 1, 1, "", "no such file or directory"))
+            problems.append(Finding(display_path(p), 1, 1, "", "no such file or directory"))
             continue
         for f in found:  # a file named twice, or inside a directory also named, counts once
             key = os.path.abspath(f)
@@ -601,12 +886,15 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
     With `paths`, the repository's other tenants are still read so that the cross-file rules
     (unique subdomain, RUC and company name; max_accounts) see every account, but only the
     named files' own problems are reported."""
-    if root is None and paths:
-        root = paths[0] if paths[0].is_dir() else paths[0].parent
-    root = find_root(root or Path.cwd())
+    if root is not None:  # named explicitly (--repo): that directory, never a parent
+        root = root.resolve()
+    else:
+        start = (paths[0] if paths[0].is_dir() else paths[0].parent) if paths else Path.cwd()
+        root = find_root(start)
     reseller_path = _reseller_path(root)
     repo = Repository(root, reseller_path, None, None)
     reseller_source: Source | None = None
+    repo.findings += _reseller_name_findings(root)
     if reseller_path is None:
         repo.findings.append(Finding(display_path(root), 1, 1, "", (
             "no reseller file: create reseller.yaml (see examples/reseller.yaml)")))
@@ -614,12 +902,14 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
         repo.reseller, repo.catalog, found, reseller_source = _load_reseller(reseller_path)
         repo.findings += found
         repo.files_checked += 1
+        if repo.reseller is not None:
+            repo.findings += check_templates_dir(root, repo.reseller, reseller_source)
     tenants_dir = root / TENANTS_DIRNAME
     if not paths and tenants_dir.exists() and not tenants_dir.is_dir():
         files, problems = [], [Finding(display_path(tenants_dir), 1, 1, "", (
             f"{TENANTS_DIRNAME} must be a directory holding one <subdomain>.yaml per tenant"))]
     else:
-        files, problems = _tenant_files(paths or [tenants_dir], empty_ok=not paths)
+        files, problems = _tenant_files(paths or [tenants_dir], default=not paths)
     repo.findings += problems
     for path in files:
         loaded, found = load_tenant(path, repo.reseller, repo.catalog)
@@ -637,6 +927,7 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
                 loaded, _ = load_tenant(path, repo.reseller, repo.catalog)
                 if loaded is not None:
                     context.append(loaded)
+    repo.tenant_files = accounts
     cross = crossfile.check_repository([*repo.tenants, *context], repo.reseller, reseller_path,
                                        reseller_source=reseller_source, account_count=accounts)
     others = {t.source.name for t in context}

@@ -6,8 +6,10 @@ Structural rules live here; rules that need the catalog or other files live in
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -15,15 +17,20 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from provisioner.safe_text import printable_problem
 from provisioner.spec.catalog import ModuleDef, Plan
 from provisioner.spec.rules import (
+    AWS_MAX_TAGS,
+    FIXED_TAG_KEYS,
     RESERVED_SUBDOMAINS,
     SUBDOMAIN_PATTERN,
+    tag_key_problem,
     validate_email_address,
 )
 
@@ -37,16 +44,46 @@ def _int_to_str(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-# The pattern goes before the validator: after it, pydantic leaves it out of the JSON Schema.
-Ruc = Annotated[str, Field(pattern=r"^\d{11}$", description="RUC, 11 digits"),
+def _printable(value: str) -> str:
+    """No control or invisible characters (NUL, ESC, CR, U+2028, bidi overrides): they break
+    tenant.env and logs, and a CR does not survive a round trip through an env file."""
+    problem = printable_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _no_userinfo(value: str) -> str:
+    """A URL never carries `user:password@`: it would be printed, logged and committed."""
+    if "@" in urlsplit(value).netloc:
+        raise ValueError("must not hold a user or password (user:password@host); credentials "
+                         "are secrets, given apart from the URL")
+    return value
+
+
+def _tag_key(value: str) -> str:
+    problem = tag_key_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Patterns say [0-9], never \d: pydantic's regex engine takes \d as any Unicode digit
+# (full-width, Arabic-Indic...). The pattern goes before the validator: after it, pydantic
+# leaves it out of the JSON Schema.
+Ruc = Annotated[str, Field(pattern=r"^[0-9]{11}$", description="RUC, 11 digits"),
                 BeforeValidator(_int_to_str)]
 Hostname = Annotated[str, Field(
     max_length=253, pattern=r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
     description="A lower-case DNS name")]
-HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
-LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@]{1,128}$")]
+HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048),
+                     AfterValidator(_printable), AfterValidator(_no_userinfo)]
+# AWS tag rules: keys 1-128, values 0-256 characters, `aws:` reserved; never a secret's name
+LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@]{1,128}$"),
+                     AfterValidator(_tag_key)]
 LabelValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{0,256}$")]
-Name = Annotated[str, Field(min_length=1, max_length=255)]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+SUNAT_SOL_USER = re.compile(r"[A-Za-z0-9]{1,30}")
 # pydantic's EmailStr, with a fast path for plain addresses (see `validate_email_address`)
 EmailAddress = Annotated[str, AfterValidator(validate_email_address),
                          WithJsonSchema({"type": "string", "format": "email"})]
@@ -80,9 +117,11 @@ class Soap(Strict):
 
     send: SoapSend = SoapSend.SUNAT
     environment: SoapEnvironment = SoapEnvironment.DEMO
-    sol_user: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,30}$"),
+    sol_user: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable),
                         BeforeValidator(_int_to_str)] | None = Field(
-        None, description="Secondary SOL user, without the RUC. The password is a stack secret.")
+        None, description="Secondary SOL user, without the RUC (SUNAT: 1 to 30 letters and "
+                          "digits; an OSE's username is free text, as the app's "
+                          "soap_username). The password is a stack secret.")
     ose_url: HttpsUrl | None = Field(None, description="The OSE's billService URL (https).")
     ose_username_format: Literal["ruc_user", "ruc"] = Field(
         "ruc_user", description="ruc_user: <RUC><SOL user>; ruc: the bare RUC (some OSEs).")
@@ -93,6 +132,10 @@ class Soap(Strict):
             raise ValueError("ose_url is required when send is 'ose'")
         if self.send is SoapSend.SUNAT and self.ose_url:
             raise ValueError("ose_url is only used when send is 'ose'")
+        if (self.send is SoapSend.SUNAT and self.sol_user is not None
+                and not SUNAT_SOL_USER.fullmatch(self.sol_user)):
+            raise ValueError("sol_user must be 1 to 30 letters and digits for SUNAT (an OSE's "
+                             "username may be any text)")
         if self.needs_sol_user and not self.sol_user:
             raise ValueError(
                 f"sol_user is required for {self.send.value} {self.environment.value}"
@@ -120,7 +163,7 @@ class Smtp(Strict):
 
     host: Hostname
     port: int = Field(465, ge=1, le=65535)
-    username: str = Field(min_length=1, max_length=255)
+    username: Annotated[str, AfterValidator(_printable)] = Field(min_length=1, max_length=255)
     encryption: Literal["ssl", "tls", "none"] = "ssl"
     from_address: EmailAddress | None = None
     from_name: Name | None = None
@@ -168,16 +211,16 @@ class TenantSpec(Strict):
         description="generate: the stack creates one; stack_secret: "
                     "`pulumi config set --secret adminPassword`")
     plan: str = Field(min_length=1, description="A plan name from the catalog")
-    limit_emission: bool = Field(False, description="Limitar emisión de documentos")
+    limit_emission: StrictBool = Field(False, description="Limitar emisión de documentos")
     modules: Modules = Field(default_factory=lambda: Modules(preset="basico"))
     soap: Soap = Field(default_factory=Soap)
     smtp: Smtp | None = None
-    certificate: bool = Field(
+    certificate: StrictBool = Field(
         False, description="A signing certificate (PEM) and its password come as stack secrets")
-    allow_production_switch: bool = Field(
+    allow_production_switch: StrictBool = Field(
         True, description="The client may switch itself from demo to production "
                           "(the app's config_system_env)")
-    acknowledge_demo_history: bool = Field(
+    acknowledge_demo_history: StrictBool = Field(
         False, description="Confirms that a tenant moving from demo to production keeps its "
                            "demo data")
     acknowledge_new_database: str | None = Field(
@@ -187,6 +230,10 @@ class TenantSpec(Strict):
                     "`provisioner plan` names it, e.g. 'silo:tenancy_hotelsol'. The old one is "
                     "kept, not copied (docs/data-safety.md)")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    sunat_alternate_server: StrictBool | None = Field(
+        None, description="Send production documents to SUNAT's alternate server (the app's "
+                          "per-tenant configurations.sunat_alternate_server); absent: the "
+                          "reseller's sunat_alternate_server")
 
     @field_validator("subdomain", mode="after")
     @classmethod
@@ -206,6 +253,11 @@ class TenantSpec(Strict):
     def is_production(self) -> bool:
         return self.soap.environment is SoapEnvironment.PRODUCTION
 
+    def uses_alternate_server(self, reseller_default: bool) -> bool:
+        """The tenant's own setting, else the reseller's."""
+        return (reseller_default if self.sunat_alternate_server is None
+                else self.sunat_alternate_server)
+
 
 class LoadBalancer(Strict):
     dns_name: Hostname
@@ -217,7 +269,7 @@ class SharedDatabase(Strict):
     port: int = Field(3306, ge=1, le=65535)
     admin_user: str = Field("admin", min_length=1, max_length=32)
     admin_secret_arn: str = Field(
-        pattern=r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:.+$",
+        pattern=r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:[0-9]{12}:secret:[!-~]+$",
         description="Secrets Manager secret holding the admin password (or JSON with 'password')")
 
 
@@ -225,16 +277,16 @@ class Platform(Strict):
     """What tenants need from the platform; absent values come from `stack_reference`."""
 
     stack_reference: str | None = Field(
-        None, pattern=r"^[\w.\-]+(/[\w.\-]+){0,2}$",
+        None, pattern=r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+){0,2}$",
         description="A platform stack (org/project/stack) whose outputs fill what is absent")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
     hosted_zone_id: str | None = Field(None, pattern=r"^Z[A-Z0-9]{4,32}$")
     load_balancer: LoadBalancer | None = None
-    ipv6: bool = False
+    ipv6: StrictBool = False
     shared_database: SharedDatabase | None = None
     kms_key_id: str | None = Field(
-        None, pattern=r"^(arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:(key|alias)/[\w/\-]+"
-                      r"|alias/[\w/\-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+        None, pattern=r"^(arn:aws[a-z\-]*:kms:[a-z0-9\-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9_/\-]+"
+                      r"|alias/[A-Za-z0-9_/\-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
     db_subnet_group: str | None = Field(None, pattern=r"^[a-zA-Z0-9 ._\-]{1,255}$")
     security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
         default_factory=list)
@@ -250,7 +302,8 @@ class ResellerSpec(Strict):
 
     base_domain: Hostname = Field(description="The app's APP_URL_BASE")
     max_accounts: int | None = Field(
-        999, ge=0, description="The app's LIMITE_RESELLER; null means unlimited")
+        999, description="The app's LIMITE_RESELLER: at most this many tenants; null, 0 or a "
+                         "negative number means no cap (as in the app)")
     database_prefix: str = Field("tenancy", pattern=r"^[a-z][a-z0-9]{0,15}$",
                                  description="The app's PREFIX_DATABASE")
     platform: Platform = Field(default_factory=Platform)
@@ -263,13 +316,27 @@ class ResellerSpec(Strict):
     templates_dir: str | None = Field(
         None, description="Directory whose templates override tenant_templates/ file by file")
     bcrypt_cost: int = Field(
-        10, ge=4, le=31,
+        10, ge=4, le=15,
         description="bcrypt cost of the admin password hashes the provisioner computes (an "
                     "adminPassword stack secret, render --reveal); a generated password's hash "
-                    "is pulumi-random's bcrypt_hash, cost 10")
-    sunat_alternate_server: bool = Field(
+                    "is pulumi-random's bcrypt_hash, cost 10. At most 15 (about a second or "
+                    "two per hash; each step doubles it, 31 would take days)")
+    sunat_alternate_server: StrictBool = Field(
         False, description="Production tenants send to SUNAT's alternate server "
                            "(the app's SUNAT_ALTERNATE_SERVER)")
     ruc_lookup_url: HttpsUrl | None = Field(
         None, description="HTTP RUC lookup service (token: PROVISIONER_RUC_LOOKUP_TOKEN)")
     tags: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+
+    @field_validator("tags", mode="after")
+    @classmethod
+    def _tags_fit(cls, value: dict[str, str]) -> dict[str, str]:
+        room = AWS_MAX_TAGS - len(FIXED_TAG_KEYS)
+        clash = sorted(k for k in value if k in FIXED_TAG_KEYS)
+        if clash:
+            raise ValueError(f"{', '.join(clash)}: set by the stack itself on every resource; "
+                             "choose other keys")
+        if len(value) > room:
+            raise ValueError(f"{len(value)} tags; AWS allows {AWS_MAX_TAGS} per resource and "
+                             f"the stack sets {len(FIXED_TAG_KEYS)}, so at most {room}")
+        return value

@@ -20,14 +20,34 @@ RESERVED_SUBDOMAINS: Final = frozenset({
     "blog", "billing", "pagos", "soporte", "dev", "test", "staging", "demo", "beta", "localhost",
 })
 
+SUBDOMAIN_MAX_LENGTH: Final = 63  # one DNS label
+
+
+def subdomain_syntax_problem(value: str) -> str | None:
+    """Why `value` cannot be a subdomain (and so a stack, file and CI matrix name), or None."""
+    if not value or len(value) > SUBDOMAIN_MAX_LENGTH:
+        return f"must be 1 to {SUBDOMAIN_MAX_LENGTH} characters"
+    if not SUBDOMAIN_PATTERN.fullmatch(value):
+        return "letters and digits only (no accents, ñ, dots, hyphens or spaces)"
+    return None
+
+
 # SUNAT issues RUCs with these prefixes; python-stdnum does not know 16 yet.
 RUC_PREFIXES: Final = ("10", "15", "16", "17", "20")
+RUC_LENGTH: Final = 11
+
+
+def is_ascii_digits(text: str, length: int | None = None) -> bool:
+    """Only 0-9. `str.isdigit` also takes full-width (１), Arabic-Indic (٣) and superscript
+    digits, which `int()` then reads as numbers: a RUC, a port or a code is ASCII or nothing."""
+    return (text.isascii() and text.isdigit()
+            and (length is None or len(text) == length))
 
 
 def ruc_problem(ruc: str) -> str | None:
     """Why `ruc` is not a RUC SUNAT could have issued, or None when it is."""
-    if len(ruc) != 11 or not ruc.isdigit():
-        return "must be 11 digits"
+    if not is_ascii_digits(ruc, RUC_LENGTH):
+        return "must be 11 digits (0-9)"
     if ruc[:2] not in RUC_PREFIXES:
         return f"prefix {ruc[:2]} is not one SUNAT issues ({', '.join(RUC_PREFIXES)})"
     expected = stdnum_ruc.calc_check_digit(ruc[:10])  # python-stdnum's SUNAT algorithm
@@ -38,6 +58,42 @@ def ruc_problem(ruc: str) -> str | None:
 
 def is_valid_ruc(ruc: str) -> bool:
     return ruc_problem(ruc) is None
+
+
+# Keys that name a secret: a spec, a tag or a label is never the place for its value.
+SECRET_WORDS: Final = ("password", "passwd", "pwd", "contrasena", "contraseña", "clave",
+                       "secret", "token", "apikey", "api_key", "api-key", "credential",
+                       "private_key", "privatekey")
+SECRET_HINT: Final = ("passwords never go in a spec file, nor do other secrets: they are stack "
+                      "secrets (`pulumi config set --secret ...`; admin_password: stack_secret "
+                      "or generate)")
+
+
+def looks_like_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+# AWS tags (every resource the stack tags): at most 50 per resource, keys 1-128 and values
+# 0-256 characters, and the `aws:` prefix is AWS's own.
+AWS_MAX_TAGS: Final = 50
+AWS_RESERVED_TAG_PREFIX: Final = "aws:"
+# The tags the stack itself puts on every resource (infra/tenant.py `tenant_tags`): they win
+# over a label or reseller tag of the same key.
+FIXED_TAG_KEYS: Final = ("tenant", "ruc", "environment", "plan", "managed-by")
+
+
+def tag_key_problem(key: str) -> str | None:
+    if key.lower().startswith(AWS_RESERVED_TAG_PREFIX):
+        return f"{key[:40]!r}: the prefix 'aws:' is reserved for AWS's own tags"
+    if looks_like_secret_name(key):
+        return f"{key[:40]!r} names a secret; tags are readable by anyone who can list " \
+               f"resources: {SECRET_HINT}"
+    return None
+
+
+# Newer app versions refuse an admin password shorter than this (ClientRequest: min:6).
+ADMIN_PASSWORD_MIN_LENGTH: Final = 6
 
 
 def close_matches(word: str, choices: list[str] | set[str] | frozenset[str]) -> str:

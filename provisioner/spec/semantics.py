@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from provisioner import naming
 from provisioner.spec.catalog import Catalog, Plan
 from provisioner.spec.models import ResellerSpec, SoapEnvironment, TenantSpec
-from provisioner.spec.rules import close_matches, ruc_problem
+from provisioner.spec.rules import AWS_MAX_TAGS, FIXED_TAG_KEYS, close_matches, ruc_problem
 
 Path = tuple[str | int, ...]
 
@@ -56,6 +56,7 @@ def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> 
                                 f"{close_matches(spec.plan, catalog.plans.keys())}"
                                 f"; plans: {', '.join(sorted(catalog.plans))}"))
     issues += _check_modules(spec, catalog)
+    issues += _check_tags(spec, reseller)
     if (spec.is_production and spec.soap.send.value == "sunat" and not spec.certificate):
         issues.append(PathIssue(("certificate",), "SUNAT production signs documents with the "
                                 "company's own certificate; set certificate: true and provide it "
@@ -96,6 +97,20 @@ def _check_ruc(spec: TenantSpec) -> list[PathIssue]:
             "demo history would stay and cannot be deleted; use an invented RUC for trials or "
             "set allow_production_switch: false"), "warning")]
     return []
+
+
+def _check_tags(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue]:
+    """AWS refuses a 51st tag on a resource (the whole `pulumi up` fails there), and a label
+    named like one of the stack's own tags would be silently overwritten."""
+    out = [PathIssue(("labels", key), f"{key!r} is a tag the stack sets itself; choose another "
+                     "key") for key in spec.labels if key in FIXED_TAG_KEYS]
+    total = len({*reseller.tags, *spec.labels, *FIXED_TAG_KEYS})
+    if total > AWS_MAX_TAGS:
+        out.append(PathIssue(("labels",), (
+            f"{total} tags on each resource ({len(FIXED_TAG_KEYS)} of the stack's, "
+            f"{len(reseller.tags)} from reseller.yaml, {len(spec.labels)} labels); AWS allows "
+            f"at most {AWS_MAX_TAGS}")))
+    return out
 
 
 def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:

@@ -22,9 +22,9 @@ from typing import Any, Final
 from provisioner.package_data import wsdl_path
 from provisioner.sunat.classify import (
     Outcome,
+    Redact,
     classify_exception,
-    classify_http,
-    classify_status,
+    classify_response,
 )
 
 NAMESPACE: Final = "http://service.sunat.gob.pe"
@@ -126,29 +126,32 @@ class CheckResult:
     attempts: int
 
 
-def probe(client: SoapClient, who: str = "SUNAT", ticket: str = MADE_UP_TICKET) -> Outcome:
-    """One getStatus with a made-up ticket, classified."""
+def probe(client: SoapClient, who: str = "SUNAT", ticket: str = MADE_UP_TICKET,
+          redact: Redact = None) -> Outcome:
+    """One getStatus with a made-up ticket, classified from the raw answer: zeep writes the
+    request, `classify_response` reads the answer leniently (SUNAT's real answers do not all
+    fit its WSDL)."""
     try:
-        result = client.call("getStatus", ticket=ticket)
+        with client.client.settings(raw_response=True):
+            response = client.call("getStatus", ticket=ticket)
+        return classify_response(response.status_code, response.content or b"", who, redact)
     except Exception as exc:  # classify_exception re-raises what it does not know
-        return classify_exception(exc, who, client.last_http_status)
-    status = client.last_http_status
-    if result is None and status is not None and status != 200:
-        return classify_http(status, who)  # zeep returns None for an empty 201/202
-    return classify_status(result, who)
+        return classify_exception(exc, who, client.last_http_status, redact)
 
 
 def check_credentials(address: str, username: str, password: str, *,
                       timeouts: Timeouts = Timeouts(), retry: RetryPolicy = RetryPolicy(),
                       who: str = "SUNAT",
                       sleep: Callable[[float], None] = time.sleep) -> CheckResult:
-    """Ask billService whether `username`/`password` may send documents, retrying while
-    SUNAT says it is unavailable (0100, 0109, 0130–0138, 0200, HTTP 5xx)."""
+    """Ask billService whether `username`/`password` are accepted, retrying while SUNAT says
+    it is unavailable (0100, 0109, 0110, 0130–0138, 0200, `Internal Error` faults, HTTP 401
+    and 5xx)."""
     client = bill_service(address, username, password, timeouts)
+    redact = RedactingFilter([password]).redact  # a fault may echo what it was sent
     try:
         attempts = 0
         while True:
-            outcome = probe(client, who)
+            outcome = probe(client, who, redact=redact)
             attempts += 1
             if not outcome.retryable or attempts > retry.retries:
                 return CheckResult(outcome, attempts)
