@@ -209,6 +209,10 @@ class Onboarding:
             import pymysql
 
             if isinstance(exc, pymysql.MySQLError):
+                import os
+
+                if os.environ.get("PROVISIONER_DEBUG"):
+                    raise
                 raise StepFailed(step, _reason(exc)) from None
             raise
         if self.fail_after == step:
@@ -632,11 +636,11 @@ def _values_of(cur, table: str, ids: Sequence[int]) -> list[str]:
 
 
 def _ids_of(cur, table: str, values: Sequence[str]) -> list[int]:
-    if not values:
+    unique = tuple(dict.fromkeys(values))
+    if not unique:
         return []
-    marks = ", ".join(["%s"] * len(values))
-    cur.execute(f"SELECT id FROM `{table}` WHERE value IN ({marks}) ORDER BY id",
-                tuple(dict.fromkeys(values)))
+    marks = ", ".join(["%s"] * len(unique))
+    cur.execute(f"SELECT id FROM `{table}` WHERE value IN ({marks}) ORDER BY id", unique)
     return [r["id"] for r in cur.fetchall()]
 
 
@@ -717,9 +721,9 @@ def remove_account(system: Server, uuid: str, *, production: bool, drop_database
                     cur.execute(f"DROP DATABASE IF EXISTS `{uuid}`")
                     done.append(f"database {uuid}")
                 if drop_user:
-                    cur.execute("SELECT host FROM mysql.user WHERE user = %s", (uuid,))
+                    cur.execute("SELECT Host AS h FROM mysql.user WHERE User = %s", (uuid,))
                     for r in cur.fetchall():
-                        cur.execute(f"DROP USER IF EXISTS `{uuid}`@'{r['host']}'")
+                        cur.execute(f"DROP USER IF EXISTS `{uuid}`@'{r['h']}'")
                     done.append(f"user {uuid}")
             admin.commit()
         finally:
