@@ -459,6 +459,9 @@ class Onboarding:
                 if cur.fetchone()["n"]:
                     tenant.commit()
                     return
+                if not self.password_hash:
+                    raise AppError("the admin user needs a password "
+                                   "(PROVISIONER_ADMIN_PASSWORD, or the stack's adminPassword)")
                 for sql, params in tenant_inserts(d, plan, self.password_hash, self.token):
                     if isinstance(params, list):
                         cur.executemany(sql, params)
@@ -543,8 +546,7 @@ def tenant_inserts(d: DesiredAccount, plan: dict[str, Any], password_hash: str,
 def _insert(table: str, row: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     cols = ", ".join(f"`{k}`" for k in row)
     marks = ", ".join(["%s"] * len(row))
-    return (f"INSERT INTO `{table}` ({cols}) VALUES ({marks})",
-            tuple(str(v) if isinstance(v, Secret) else v for v in row.values()))
+    return (f"INSERT INTO `{table}` ({cols}) VALUES ({marks})", tuple(row.values()))
 
 
 def sync_tenant(cur, d: DesiredAccount, plan: dict[str, Any], system_conn) -> list[str]:
