@@ -38,6 +38,7 @@ class Database:
     port: pulumi.Output[int]
     name: str
     username: str
+    resources: tuple[pulumi.Resource, ...] = ()  # what must exist before the app uses it
 
 
 def admin_password_from(secret_string: str | None) -> str:
@@ -87,11 +88,11 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
         "database-user", user=username, host="%", plaintext_password=password,
         opts=options(protected=True, provider=provider,
                      secret_outputs=["plaintextPassword", "password"]))
-    mysql.Grant(
+    grant = mysql.Grant(
         "database-grant", user=user.user, host=user.host, database=schema.name,
         privileges=list(TENANT_PRIVILEGES),
         opts=options(protected=True, provider=provider))
-    return Database(host, port, name, username)
+    return Database(host, port, name, username, (schema, user, grant))
 
 
 def silo_identifier(prefix: str, subdomain: str) -> str:
@@ -145,4 +146,4 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         region=platform.region,
         tags=tags,
         opts=options(protected=True, secret_outputs=["password"]))
-    return Database(instance.address, instance.port, name, username)
+    return Database(instance.address, instance.port, name, username, (instance,))

@@ -45,7 +45,7 @@ APP_DATABASE_PASSWORD = StackSecret("appDatabasePassword", "PROVISIONER_APP_DB_P
                                     "the password of reseller.yaml's app.system_database.user")
 
 ALL_SECRETS: Final = (SOL_PASSWORD, SMTP_PASSWORD, ADMIN_PASSWORD, CERTIFICATE,
-                      CERTIFICATE_PASSWORD)
+                      CERTIFICATE_PASSWORD, APP_KEY, APP_DATABASE_PASSWORD)
 
 
 def required_stack_secrets(spec: TenantSpec) -> list[StackSecret]:
