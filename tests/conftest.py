@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+# hypothesis imported up front: compiled lazily at session end (its terminal summary), after
+# failed mock runs, CPython 3.11 can raise "AST constructor recursion depth mismatch"
+import hypothesis  # noqa: F401
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
