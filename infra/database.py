@@ -61,6 +61,7 @@ class Database:
     port: pulumi.Output[int]
     name: str
     username: str
+    resources: tuple[pulumi.Resource, ...] = ()  # what must exist before the app uses it
 
 
 def admin_password_from(secret_string: str | None) -> str:
@@ -136,12 +137,12 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
     # (`new.Protect && old.Protect`, pkg/resource/deploy/step_generator.go). Its id is
     # user@host:database, the same before and after: replaced create-before-delete, the old
     # one's REVOKE would strip the privileges the new GRANT just gave, so delete it first.
-    mysql.Grant(
+    grant = mysql.Grant(
         "database-grant", user=user.user, host=user.host, database=schema.name,
         privileges=list(TENANT_PRIVILEGES),
         opts=pulumi.ResourceOptions.merge(options(provider=provider),
                                           pulumi.ResourceOptions(delete_before_replace=True)))
-    return Database(host, port, name, username)
+    return Database(host, port, name, username, (schema, user, grant))
 
 
 def silo_identifier(prefix: str, subdomain: str) -> str:
@@ -212,4 +213,4 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         # protected and retained in every environment, like the pooled schema: a KMS key,
         # subnet group or identifier change would otherwise replace it with an empty instance
         opts=options(database=True, secret_outputs=["password"]))
-    return Database(instance.address, instance.port, name, username)
+    return Database(instance.address, instance.port, name, username, (instance,))

@@ -97,6 +97,7 @@ class RecordedResource:
     provider: str
     read: bool = False  # read (StackReference), not managed
     delete_before_replace: bool = False
+    dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
 
     @property
     def parent_name(self) -> str:
@@ -195,6 +196,9 @@ class TenantMocks(pulumi_mocks.Mocks):
             address = f"{plain.get('identifier', args.name)}.c0ffee.{REGION}.rds.amazonaws.com"
             computed = {"address": address, "port": 3306, "endpoint": f"{address}:3306",
                         "arn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{plain.get('identifier')}"}
+        elif args.typ == "pulumi-python:dynamic/app:Step" and "website" in plain.get("steps", []):
+            # the app's websites.id (provisioner/app/dynamic.py), one per mock "state"
+            computed = {"website_id": 1 + int(_fake(seed, 6, "0123456789"))}
         elif args.typ == "aws:route53/record:Record":
             computed = {"fqdn": plain.get("name")}
         # like AWS, a secret's id is its ARN
@@ -268,7 +272,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             secret_outputs=frozenset(k for k, v in state.items() if _has_secret(v)),
             protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
             additional_secret_outputs=extra_secrets, provider=request.provider,
-            delete_before_replace=bool(request.deleteBeforeReplace)))
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            dependencies=tuple(request.dependencies)))
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
             urn, resource_id, state)

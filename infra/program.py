@@ -81,4 +81,6 @@ def main(repository: Repository | None = None) -> Tenant:
     pulumi.export("secretArns", tenant.secret_arns)
     pulumi.export("adminEmail", target.spec.admin_email)
     pulumi.export("adminPassword", pulumi.Output.secret(tenant.admin_password))
+    if tenant.app_connection is not None:  # silo: the entry the app's config/database.php needs
+        pulumi.export("appDatabaseConnection", tenant.app_connection)
     return tenant

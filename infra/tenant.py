@@ -147,15 +147,22 @@ class Tenant(pulumi.ComponentResource):
         self.database_name = naming.database_name(prefix, spec.subdomain)
         self.database_user = naming.database_user(prefix, spec.subdomain,
                                                   silo=plan.tier is DatabaseTier.SILO)
-        database = self._database(args, plan, platform, db_password.result, tags, options)
+        silo = plan.tier is DatabaseTier.SILO
+        app_parts = self._app_website(args, silo, token.result, admin_hash) \
+            if reseller.app is not None else None
+        # with the app: the pooled tenant user is hyn's, with hyn's password
+        tenant_password = app_parts[1] if app_parts and not silo else db_password.result
+        database = self._database(args, plan, platform, tenant_password, tags, options)
+        self.app_connection = self._app_account(args, silo, app_parts, database,
+                                                db_password.result, token.result, admin_hash)
         self.database_endpoint = pulumi.Output.concat(
             database.host, ":", database.port.apply(str))
 
         store = SecretStore(prefix, spec.subdomain, platform["kms_key_id"], platform.region,
                             tags, production, options)
-        self.secret_arns = self._secrets(args, store, database, db_password.result)
+        self.secret_arns = self._secrets(args, store, database, tenant_password)
         self.config_documents = self._published_config(
-            args, database, SecretInputs(db_password.result, self.admin_password, admin_hash,
+            args, database, SecretInputs(tenant_password, self.admin_password, admin_hash,
                                          self.api_token, args.stack_secrets))
         for document, text in self.config_documents.items():
             concern = f"config/{document}"
@@ -170,6 +177,39 @@ class Tenant(pulumi.ComponentResource):
             "secretArns": self.secret_arns,
             "adminPassword": self.admin_password,
         })
+
+    def _app_website(self, args: TenantArgs, silo: bool, token: pulumi.Output[str],
+                     admin_hash: pulumi.Output[str]) -> tuple[Any, ...]:
+        from .onboarding import app_secrets, onboard
+
+        app_key, system_password = app_secrets(pulumi.Config(), args.spec.subdomain)
+        website, password = onboard(
+            spec=args.spec, reseller=args.reseller, catalog=args.catalog, silo=silo,
+            app_key=app_key, system_password=system_password, token=token,
+            password_hash=admin_hash, parent=self)
+        return website, password, app_key, system_password
+
+    def _app_account(self, args: TenantArgs, silo: bool, app_parts: tuple[Any, ...] | None,
+                     database: Database, master_password: pulumi.Output[str],
+                     token: pulumi.Output[str], admin_hash: pulumi.Output[str]) -> Any:
+        """The onboarding steps after the database (infra/onboarding.py); the silo tenant's
+        connection entry for the app's config/database.php, else None."""
+        if app_parts is None:
+            return None
+        from .onboarding import connection_entry, finish
+
+        website, _password, app_key, system_password = app_parts
+        server = {"host": database.host, "port": database.port,
+                  "user": database.username} if silo else None
+        finish(spec=args.spec, reseller=args.reseller, catalog=args.catalog, silo=silo,
+               website=website, app_key=app_key, system_password=system_password, token=token,
+               password_hash=admin_hash, stack_secrets=args.stack_secrets,
+               after=list(database.resources), tenant_server=server,
+               tenant_admin_password=master_password if silo else None, parent=self)
+        if not silo:
+            return None
+        return connection_entry(args.spec.subdomain, args.reseller.database_prefix,
+                                database.host, database.port)
 
     def _dns(self, platform: PlatformValues) -> None:
         alias = aws.route53.RecordAliasArgs(

@@ -47,3 +47,8 @@ def secret_name(prefix: str, subdomain: str, concern: str) -> str:
 def stack_name(subdomain: str) -> str:
     """A tenant's Pulumi stack is named after its subdomain."""
     return subdomain
+
+
+def database_connection(subdomain: str) -> str:
+    """The `config/database.php` connection a silo tenant's `websites` row points hyn at."""
+    return f"tenant_{subdomain}"

@@ -23,7 +23,8 @@ class StackSecret:
 
     def command(self, stack: str) -> str:
         if self.from_file:
-            return f"pulumi config set --secret --stack {stack} {self.key} < {self.key}.pem"
+            return (f"base64 -w0 {self.key}.pfx | "
+                    f"pulumi config set --secret --stack {stack} {self.key}")
         return f"pulumi config set --secret --stack {stack} {self.key}"
 
 
@@ -32,12 +33,19 @@ SMTP_PASSWORD = StackSecret("smtpPassword", "PROVISIONER_SMTP_PASSWORD", "the SM
 ADMIN_PASSWORD = StackSecret("adminPassword", "PROVISIONER_ADMIN_PASSWORD",
                              "the admin user's password")
 CERTIFICATE = StackSecret("certificate", "PROVISIONER_CERTIFICATE",
-                          "the signing certificate, PEM", from_file=True)
+                          "the signing certificate: the .pfx in base64 (or a PEM)",
+                          from_file=True)
 CERTIFICATE_PASSWORD = StackSecret("certificatePassword", "PROVISIONER_CERTIFICATE_PASSWORD",
                                    "the certificate's password")
 
+# Platform secrets (the platform's stack config, or the environment for `provisioner onboard`):
+APP_KEY = StackSecret("appKey", "PROVISIONER_APP_KEY",
+                      "the app's APP_KEY, verbatim (base64: prefix included)")
+APP_DATABASE_PASSWORD = StackSecret("appDatabasePassword", "PROVISIONER_APP_DB_PASSWORD",
+                                    "the password of reseller.yaml's app.system_database.user")
+
 ALL_SECRETS: Final = (SOL_PASSWORD, SMTP_PASSWORD, ADMIN_PASSWORD, CERTIFICATE,
-                      CERTIFICATE_PASSWORD)
+                      CERTIFICATE_PASSWORD, APP_KEY, APP_DATABASE_PASSWORD)
 
 
 def required_stack_secrets(spec: TenantSpec) -> list[StackSecret]:

@@ -26,6 +26,9 @@ if $P --help | grep -q "explain"; then
   done
 fi
 
+echo "== onboard --dry-run (the rows the app's \"Guardar\" writes, as SQL; secrets masked; no database touched)"
+$P --repo examples onboard nandu --dry-run
+
 mysql_up() {  # pooled tenants need a MySQL server on localhost in local mode
   .venv/bin/python - <<'PY'
 import socket, sys

@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+# hypothesis imported up front: compiled lazily at session end (its terminal summary), after
+# failed mock runs, CPython 3.11 can raise "AST constructor recursion depth mismatch"
+import hypothesis  # noqa: F401
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,3 +46,25 @@ def run_subprocess(*args: str, cwd: Path | None = None,
     """The real console entry point, for start-up and traceback checks."""
     return subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real MariaDB server for the whole session (tests/mariadb_server.py).
+
+    Skips where mariadb-server is missing, except in CI (`CI=true`), where it fails.
+    """
+    import os
+
+    from tests.mariadb_server import ServerUnavailable, start_server
+
+    try:
+        server = start_server(tmp_path_factory.mktemp("mariadb"))
+    except ServerUnavailable as exc:
+        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
+            pytest.fail(f"MariaDB server needed in CI: {exc}", pytrace=False)
+        pytest.skip(f"no MariaDB server: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()

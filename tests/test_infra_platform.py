@@ -17,7 +17,8 @@ from provisioner.infra.platform_refs import SOURCES
 from provisioner.infra.program import main
 
 SECRETS = {"solPassword": "sol-1", "certificate": "pem-1", "certificatePassword": "cert-1",
-           "smtpPassword": "smtp-1", "adminPassword": "admin-1"}
+           "smtpPassword": "smtp-1", "adminPassword": "admin-1",
+           "appKey": "base64:a2V5LTE=", "appDatabasePassword": "appdb-1"}
 STACK_REF = "pulumi:pulumi:StackReference"
 
 

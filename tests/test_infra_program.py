@@ -31,7 +31,10 @@ STACK_SECRETS = {
     "adminPassword": "admin-Pa55-4b2f",
     "certificate": "-----BEGIN CERTIFICATE-----\ncert-Body-0af3\n-----END CERTIFICATE-----\n",
     "certificatePassword": "cert-Pa55-e57a",
+    "appKey": "base64:YXBwLWtleS1QYTU1LTMzYjE=",
+    "appDatabasePassword": "appdb-Pa55-6c0d",
 }
+APP_SECRETS = {k: STACK_SECRETS[k] for k in ("appKey", "appDatabasePassword")}
 SHARED_ADMIN_PASSWORD = "shared-Admin-Pa55-88aa"
 
 RECORD = "aws:route53/record:Record"
@@ -52,14 +55,27 @@ RANDOM_ID = "random:index/randomId:RandomId"
 SILO = {(RDS, "database"), (RANDOM_ID, "final-snapshot-suffix")}
 
 
+def tenant_db_password(run: StackRun, name: str) -> str:
+    """With the app: a pooled tenant's user is hyn's, md5(appKey.'.'.website_id); a silo's is
+    its RDS master user with the generated password."""
+    from provisioner.app.store import hyn_password
+
+    if name == "hotelsol":
+        return generated(run, PASSWORD, "database-password")
+    website_id = run.one(APP_STEP, "app-website").outputs["website_id"]
+    return hyn_password(STACK_SECRETS["appKey"], website_id)
+
+
 def secrets_for(*concerns: str) -> set[tuple[str, str]]:
     names = {c.replace("/", "-").replace(".", "-") for c in concerns}
     return {(SECRET, f"secret-{n}") for n in names} | {(VERSION, f"secret-{n}-version")
                                                         for n in names}
 
 
+APP_STEP = "pulumi-python:dynamic/app:Step"  # infra/onboarding.py: the app's own rows
 BASE = ({(RECORD, "dns-a"), (RECORD, "dns-aaaa"), (PASSWORD, "database-password"),
-         (STRING, "api-token")}
+         (STRING, "api-token"), (APP_STEP, "app-website"), (APP_STEP, "app-migrate"),
+         (APP_STEP, "app-account")}
         | secrets_for("database", "admin", "config/tenant.env", "config/bootstrap.json"))
 GENERATED_ADMIN = {(PASSWORD, "admin-password")}
 
@@ -136,7 +152,7 @@ def test_pool_tenants_get_a_schema_and_a_user_limited_to_it(runs: dict[str, Stac
     user = run.one(MYSQL_USER)
     assert (user.inputs["user"], user.inputs["host"]) == (db_name, "%")
     assert "plaintextPassword" in user.secret_inputs
-    assert user.inputs["plaintextPassword"] == generated(run, PASSWORD, "database-password")
+    assert user.inputs["plaintextPassword"] == tenant_db_password(run, name)
     grant = run.one(MYSQL_GRANT)
     assert grant.inputs["database"] == db_name and grant.inputs["user"] == db_name
     # scoped to the tenant's schema, never WITH GRANT OPTION; spelled as SHOW GRANTS reports
@@ -219,7 +235,7 @@ def test_secrets_are_named_encrypted_and_tagged(runs: dict[str, StackRun], name:
     assert database["database"] == f"tenancy_{name}"
     # a silo tenant's user is its RDS instance's master user: 16 letters or digits at most
     assert database["username"] == (f"tenancy{name}" if name == "hotelsol" else f"tenancy_{name}")
-    assert database["password"] == generated(run, PASSWORD, "database-password")
+    assert database["password"] == tenant_db_password(run, name)
 
 
 def test_spec_labels_become_tags(runs: dict[str, StackRun]) -> None:
@@ -273,7 +289,7 @@ def test_every_secret_input_and_the_published_config_are_secret(runs: dict[str, 
         assert "result" in r.additional_secret_outputs
     assert run.secret_outputs == {"adminPassword"}
     env = secret_string(run, "config/tenant.env")
-    assert generated(run, PASSWORD, "database-password") in env  # rendered from real values
+    assert tenant_db_password(run, name) in env  # rendered from real values
     assert generated(run, STRING, "api-token") in secret_string(run, "config/bootstrap.json")
     if "sol" in run.outputs["secretArns"]:
         assert STACK_SECRETS["solPassword"] in env
@@ -285,6 +301,7 @@ def test_production_data_is_protected_and_retained_the_database_always_retained(
     run = runs[name]
     data = {(t, n) for t, n in EXPECTED[name] if t in (MYSQL_DB, MYSQL_USER, RDS,
                                                         SECRET, PASSWORD, STRING, RANDOM_ID)}
+    data |= {(APP_STEP, "app-website"), (APP_STEP, "app-account")}  # the client's account
     for r in run.managed:
         must = name in PRODUCTION and (r.type, r.name) in data
         database = r.type in (MYSQL_DB, RDS)  # the tenant's data: kept in every environment
@@ -371,7 +388,8 @@ def test_a_missing_stack_secret_names_the_command_that_sets_it(name: str,
 
 
 def test_a_plaintext_secret_is_accepted_with_a_warning(repo: Path) -> None:
-    run = run_stack("nandu", main, config={"specDir": str(repo), "smtpPassword": "plain-1"})
+    run = run_stack("nandu", main, config={"specDir": str(repo), "smtpPassword": "plain-1"},
+                    secrets=APP_SECRETS)
     assert run.error is None
     assert any("smtpPassword is stored in plain text" in m for level, m in run.log
                if level == "warning")
@@ -401,5 +419,5 @@ def test_a_stack_without_a_tenant_file_says_so() -> None:
 
 
 def test_without_spec_dir_the_program_reads_the_examples() -> None:
-    run = run_stack("pruebademo", main)
+    run = run_stack("pruebademo", main, secrets=APP_SECRETS)
     assert run.error is None and run.outputs["databaseName"] == "tenancy_pruebademo"

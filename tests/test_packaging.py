@@ -48,6 +48,7 @@ def test_the_program_runs_as_pulumis_language_host_runs_it(monkeypatch: pytest.M
     runpy.run_path(".", run_name="__main__"); the program finds the project root upwards."""
     monkeypatch.chdir(ROOT / "infra")
     monkeypatch.syspath_prepend(".")
-    run = run_stack("pruebademo", lambda: runpy.run_path(".", run_name="__main__"))
+    run = run_stack("pruebademo", lambda: runpy.run_path(".", run_name="__main__"),
+                    secrets={"appKey": "base64:a2V5LTE=", "appDatabasePassword": "appdb-1"})
     assert run.error is None, run.error
     assert run.outputs["databaseName"] == "tenancy_pruebademo"

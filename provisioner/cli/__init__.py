@@ -29,6 +29,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("drift", "drift", "check every tenant stack for drift (exit 3 when found)"),
     ("verify", "verify", "check with AWS that a tenant's resources match its spec"),
     ("explain", "explain", "show the resources a tenant's stack declares (mock run, no cloud)"),
+    ("onboard", "onboard", "make a tenant an account of the app (its databases), like Guardar"),
 ]
 
 

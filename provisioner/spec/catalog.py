@@ -60,12 +60,31 @@ class Plan(BaseModel):
 
 
 class ModuleDef(BaseModel):
+    """A module ("value" as the app names it) with its id and its levels (sub-modules).
+
+    `app_id` and `level_ids` are the ids of the app's system `modules` and `module_levels`
+    rows: "Guardar" writes those ids into the tenant's `module_user` / `module_level_user`.
+    A level value the app has twice (`inventory_report_kardex`) maps to both ids.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     value: Slug
     label: str
-    app_id: int | None = None
+    app_id: int | None = Field(None, ge=1, description="The app's system modules.id")
     levels: list[Slug] = Field(default_factory=list)
+    level_ids: dict[Slug, list[Annotated[int, Field(ge=1)]]] = Field(
+        default_factory=dict, description="The app's system module_levels ids, per level")
+
+    @model_validator(mode="after")
+    def _ids_name_known_levels(self) -> ModuleDef:
+        unknown = [v for v in self.level_ids if v not in self.levels]
+        if unknown:
+            raise ValueError(f"level_ids names unknown levels: {', '.join(unknown)}")
+        return self
+
+    def ids_of(self, levels: tuple[str, ...] | list[str]) -> list[int]:
+        return [i for lv in levels for i in self.level_ids.get(lv, [])]
 
 
 class Catalog(BaseModel):
@@ -97,40 +116,70 @@ DEFAULT_PLANS: list[Plan] = [
     Plan(name="corporativo", label="Corporativo", pricing=199, tier=DatabaseTier.SILO),
 ]
 
+def _module(value: str, label: str, app_id: int, *levels: tuple[str, int | list[int]]) -> ModuleDef:
+    return ModuleDef(value=value, label=label, app_id=app_id, levels=[lv for lv, _ in levels],
+                     level_ids={lv: ids if isinstance(ids, list) else [ids] for lv, ids in levels})
+
+
+# Ids read from the app's system migrations (pro5 database/migrations/, in timestamp order):
+# modules 1-11 (2019_11_07), 12 finance, 14 establishments, 15-16 (2021_03_10, auto ids),
+# 17-18 (2021_03_19), 19 digemid, 20 apps, 21-25 the apps of 2021_10_22..2022_05_09; levels
+# 1-14 (2021_03_10), 15-72 (2021_04_01, explicit), 73-84 (later migrations, auto ids).
 DEFAULT_MODULES: list[ModuleDef] = [
-    ModuleDef(value="documents", label="Ventas", app_id=1, levels=[
-        "new_document", "list_document", "document_not_sent", "document_contingengy", "catalogs",
-        "summary_voided", "quotations", "sale_notes", "incentives", "sale-opportunity",
-        "contracts", "order-note", "technical-service", "regularize_shipping"]),
-    ModuleDef(value="purchases", label="Compras", app_id=2),
-    ModuleDef(value="advanced", label="Documentos avanzados", app_id=3, levels=[
-        "advanced_retentions", "advanced_dispatches", "advanced_perceptions",
-        "advanced_order_forms", "advanced_purchase_settlements"]),
-    ModuleDef(value="reports", label="Reportes", app_id=4),
-    ModuleDef(value="configuration", label="Configuración", app_id=5, levels=[
-        "configuration_company", "configuration_advance", "configuration_visual"]),
-    ModuleDef(value="pos", label="Punto de venta (POS)", app_id=6, levels=["pos", "cash"]),
-    ModuleDef(value="dashboard", label="Dashboard", app_id=7),
-    ModuleDef(value="inventory", label="Inventario", app_id=8),
-    ModuleDef(value="accounting", label="Contabilidad", app_id=9),
-    ModuleDef(value="ecommerce", label="Ecommerce", app_id=10, levels=[
-        "ecommerce", "ecommerce_orders", "ecommerce_items", "ecommerce_tags",
-        "ecommerce_promotions", "ecommerce_settings"]),
-    ModuleDef(value="cuenta", label="Cuenta", app_id=11),
-    ModuleDef(value="finance", label="Finanzas", app_id=12),
-    ModuleDef(value="establishments", label="Usuarios/Locales y series", app_id=14),
-    ModuleDef(value="hotels", label="Hoteles", app_id=15),
-    ModuleDef(value="documentary-procedure", label="Trámite documentario", app_id=16),
-    ModuleDef(value="items", label="Productos/Servicios", app_id=17),
-    ModuleDef(value="persons", label="Clientes", app_id=18),
-    ModuleDef(value="digemid", label="Farmacia"),
-    ModuleDef(value="restaurant_app", label="Restaurante"),
-    ModuleDef(value="production_app", label="Producción"),
-    ModuleDef(value="suscription_app", label="Suscripciones"),
-    ModuleDef(value="full_suscription_app", label="Suscripción servicios SaaS"),
-    ModuleDef(value="generate_link_app", label="Link de pago"),
+    _module("documents", "Ventas", 1, ("new_document", 1), ("list_document", 2),
+            ("document_not_sent", 3), ("document_contingengy", 4), ("catalogs", 5),
+            ("summary_voided", 6), ("quotations", 7), ("sale_notes", 8), ("incentives", 9),
+            ("sale-opportunity", 10), ("contracts", 11), ("order-note", 12),
+            ("technical-service", 13), ("regularize_shipping", 14)),
+    _module("purchases", "Compras", 2, ("purchases_create", 31), ("purchases_list", 32),
+            ("purchases_orders", 33), ("purchases_expenses", 34), ("purchases_suppliers", 35),
+            ("purchases_quotations", 36), ("purchases_fixed_assets_items", 37),
+            ("purchases_fixed_assets_purchases", 38)),
+    _module("advanced", "Documentos avanzados", 3, ("advanced_retentions", 47),
+            ("advanced_dispatches", 48), ("advanced_perceptions", 49),
+            ("advanced_order_forms", 50), ("advanced_purchase_settlements", 79)),
+    _module("reports", "Reportes", 4),
+    _module("configuration", "Configuración", 5, ("configuration_company", 76),
+            ("configuration_advance", 77), ("configuration_visual", 78)),
+    _module("pos", "Punto de venta (POS)", 6, ("pos", 15), ("cash", 16), ("pos_garage", 84)),
+    _module("dashboard", "Dashboard", 7),
+    _module("inventory", "Inventario", 8, ("inventory", 39), ("inventory_transfers", 40),
+            ("inventory_devolutions", 41), ("inventory_report_kardex", [42, 44]),
+            ("inventory_report", 43), ("inventory_item_extra_data", 75)),
+    _module("accounting", "Contabilidad", 9, ("account_report", 51), ("account_formats", 52),
+            ("account_summary", 53)),
+    _module("ecommerce", "Ecommerce", 10, ("ecommerce", 17), ("ecommerce_orders", 18),
+            ("ecommerce_items", 19), ("ecommerce_tags", 20), ("ecommerce_promotions", 21),
+            ("ecommerce_settings", 22)),
+    _module("cuenta", "Cuenta", 11, ("account_users_settings", 61), ("account_users_list", 62)),
+    _module("finance", "Finanzas", 12, ("finances_movements", 54), ("finances_incomes", 55),
+            ("finances_unpaid", 56), ("finances_to_pay", 57), ("finances_payments", 58),
+            ("finances_balance", 59), ("finances_payment_method_types", 60)),
+    _module("establishments", "Usuarios/Locales y series", 14, ("users", 45),
+            ("users_establishments", 46)),
+    _module("hotels", "Hoteles", 15, ("hotels_reception", 63), ("hotels_rates", 64),
+            ("hotels_floors", 65), ("hotels_cats", 66), ("hotels_rooms", 67)),
+    _module("documentary-procedure", "Trámite documentario", 16, ("documentary_offices", 68),
+            ("documentary_process", 69), ("documentary_documents", 70),
+            ("documentary_actions", 71), ("documentary_files", 72),
+            ("documentary_requirements", 74)),
+    _module("items", "Productos/Servicios", 17, ("items", 23), ("items_packs", 24),
+            ("items_services", 25), ("items_categories", 26), ("items_brands", 27),
+            ("items_lots", 28)),
+    _module("persons", "Clientes", 18, ("clients", 29), ("clients_types", 30)),
+    _module("digemid", "Farmacia", 19, ("digemid", 73)),
+    _module("apps", "Apps", 20),
+    _module("suscription_app", "Suscripciones", 21, ("suscription_app_client", 80),
+            ("suscription_app_service", 81), ("suscription_app_payments", 82),
+            ("suscription_app_plans", 83)),
+    _module("production_app", "Producción", 22),
+    _module("restaurant_app", "Restaurante", 23),
+    _module("full_suscription_app", "Suscripción servicios SaaS", 24),
+    _module("generate_link_app", "Link de pago", 25),
 ]
 
+# The form's "giro de negocio" (ClientController::tables): module ids 7,1,6,17,18,5,14
+# (+8,4 and one app: hotel 15, farmacia 19, restaurante 23), every level of each pre-selected.
 DEFAULT_PRESETS: dict[str, list[str]] = {
     "basico": _BASIC,
     "hotel": [*_BASIC, "inventory", "reports", "hotels"],

@@ -216,10 +216,15 @@ class TenantSpec(Strict):
     soap: Soap = Field(default_factory=Soap)
     smtp: Smtp | None = None
     certificate: StrictBool = Field(
-        False, description="A signing certificate (PEM) and its password come as stack secrets")
+        False, description="A signing certificate (PKCS#12 .pfx, base64, or PEM) and its "
+                           "password come as stack secrets")
     allow_production_switch: StrictBool = Field(
         True, description="The client may switch itself from demo to production "
                           "(the app's config_system_env)")
+    suspended: StrictBool = Field(
+        False, description="The account is locked (the app's 'Bloquear cuenta': locked_tenant)")
+    lock_users: StrictBool = Field(
+        False, description="The client may not create users (the app's locked_users)")
     acknowledge_demo_history: StrictBool = Field(
         False, description="Confirms that a tenant moving from demo to production keeps its "
                            "demo data")
@@ -293,6 +298,67 @@ class Platform(Strict):
     silo_instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 
 
+class AppDatabase(Strict):
+    """The app's system database (its `DB_*` settings); the password is a platform secret."""
+
+    host: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9\-.]{0,251}[A-Za-z0-9])?$",
+                      description="Host name or IP address")
+    port: int = Field(3306, ge=1, le=65535)
+    database: str = Field(pattern=r"^[A-Za-z0-9_$]{1,64}$", description="The app's DB_DATABASE")
+    user: str = Field(min_length=1, max_length=80,
+                      description="A user that may create databases and users (hyn's system "
+                                  "connection); password: appDatabasePassword")
+
+
+ArgTemplate = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class AppCommands(Strict):
+    """Argument lists run without a shell; `{website_id}`, `{uuid}`, `{fqdn}`, `{subdomain}`,
+    `{filename}` are replaced in each argument. The certificate goes to put_certificate's stdin."""
+
+    migrate: list[ArgTemplate] = Field(min_length=1, description=(
+        "e.g. [ssh, app@host, php, /var/www/artisan, tenancy:migrate, --website_id={website_id}]"))
+    seed: list[ArgTemplate] = Field(min_length=1, description=(
+        "e.g. [..., tenancy:db:seed, --website_id={website_id}]"))
+    put_certificate: list[ArgTemplate] | None = Field(None, description=(
+        "writes stdin to storage/app/certificates/{filename}, e.g. "
+        "[docker, exec, -i, app, sh, -c, 'cat > storage/app/certificates/\"$1\"', sh, {filename}]"))
+
+    @field_validator("migrate", "seed", "put_certificate")
+    @classmethod
+    def _placeholders(cls, value: list[str] | None) -> list[str] | None:
+        import string
+
+        allowed = {"website_id", "uuid", "fqdn", "subdomain", "filename"}
+        for arg in value or []:
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(arg) if f is not None}
+            except ValueError as exc:
+                raise ValueError(f"{arg!r}: {exc} (write {{{{ and }}}} for braces)") from None
+            unknown = names - allowed
+            if unknown:
+                raise ValueError(f"{arg!r}: unknown placeholder {{{sorted(unknown)[0]}}}; "
+                                 f"known: {', '.join(sorted(allowed))}")
+        return value
+
+
+class AppSection(Strict):
+    """How tenants become accounts of the app: its databases, its commands, its settings."""
+
+    system_database: AppDatabase
+    commands: AppCommands
+    force_https: bool = Field(False, description="The app's FORCE_HTTPS (login image URL)")
+    start_billing_cycle: Literal["none", "creation_date"] = Field(
+        "none", description="none: pro5's store(); creation_date: newer versions set "
+                            "clients.start_billing_cycle to the day of creation")
+    delete_tenant_database: bool = Field(
+        False, description="Removing a non-production tenant drops its database "
+                           "(the app's TENANCY_DATABASE_AUTO_DELETE)")
+    delete_tenant_database_user: bool = Field(
+        False, description="... and its database user (TENANCY_DATABASE_AUTO_DELETE_USER)")
+
+
 class ResellerSpec(Strict):
     """The platform settings and the catalog: one file per repository."""
 
@@ -340,3 +406,6 @@ class ResellerSpec(Strict):
             raise ValueError(f"{len(value)} tags; AWS allows {AWS_MAX_TAGS} per resource and "
                              f"the stack sets {len(FIXED_TAG_KEYS)}, so at most {room}")
         return value
+    app: AppSection | None = Field(
+        None, description="The app's system database and commands: tenants become accounts "
+                          "of the app (secrets appKey, appDatabasePassword)")

@@ -1,0 +1,57 @@
+"""The schema fixture folded from the app's migrations builds on a real MariaDB server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import app_schema
+
+REFERENCE = Path("/work/shared/reference/app/pro5/database/migrations")
+
+
+def test_every_table_builds_with_its_catalog_rows(mariadb_server) -> None:
+    app_schema.create_system_database(mariadb_server, "schema_check_system")
+    mariadb_server.execute("DROP DATABASE IF EXISTS schema_check_tenant")
+    mariadb_server.execute("CREATE DATABASE schema_check_tenant")
+    conn = mariadb_server.connect("schema_check_tenant", autocommit=False)
+    try:
+        app_schema.apply(conn, app_schema.TENANT_TABLES)
+    finally:
+        conn.close()
+    system = dict(mariadb_server.execute("SELECT value, id FROM modules",
+                                         database="schema_check_system"))
+    assert system["digemid"] == 19 and system["restaurant_app"] == 23  # the form's app presets
+    levels = mariadb_server.execute(
+        "SELECT id FROM module_levels WHERE value = 'configuration_company'",
+        database="schema_check_system")
+    assert levels == [(76,)]  # the top_menu_c_id store() writes
+    tenant_levels = mariadb_server.execute(
+        "SELECT id FROM module_levels WHERE value = 'configuration_company'",
+        database="schema_check_tenant")
+    assert tenant_levels == [(77,)]
+    assert mariadb_server.execute("SELECT COUNT(*) FROM module_level_user WHERE user_id = 0",
+                                  database="schema_check_tenant") == [(3,)]
+    assert mariadb_server.execute("SELECT name FROM plans", database="schema_check_system") == [
+        ("Ilimitado",)]
+    for db in ("schema_check_system", "schema_check_tenant"):
+        mariadb_server.execute(f"DROP DATABASE {db}")
+
+
+# the system `users` table (the reseller's admins) is not touched by the form
+NOT_INVOLVED = {"2014_10_12_000000_create_users_table", "2020_03_31_151819_add_phone_users",
+                "2022_01_30_104230_update_token_to_users", "2022_05_07_165152_update_user_to_users"}
+
+
+def test_each_table_names_migrations_that_exist_and_every_migration_is_folded() -> None:
+    import pytest
+
+    if not REFERENCE.is_dir():
+        pytest.skip("the app's reference source is not on this machine")
+    named = {m for t in (*app_schema.SYSTEM_TABLES, *app_schema.TENANT_TABLES)
+             for m in t.migrations}
+    present = {f.stem for f in [*REFERENCE.glob("*.php"), *(REFERENCE / "tenant").glob("*.php")]}
+    assert present - named == NOT_INVOLVED
+    for table in (*app_schema.SYSTEM_TABLES, *app_schema.TENANT_TABLES):
+        folder = REFERENCE if table.database == "system" else REFERENCE / "tenant"
+        for name in table.migrations:
+            assert (folder / f"{name}.php").is_file(), (table.name, name)
