@@ -39,7 +39,7 @@ def _find(name: str, candidates: tuple[str, ...] = ()) -> str | None:
     return shutil.which(name)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -123,7 +123,7 @@ def start_server(base_dir: Path | None = None) -> MariaDBServer:
         raise ServerUnavailable(f"mariadb-install-db failed: {init.stderr.strip()[-400:]}")
     last_error = ""
     for _attempt in range(3):  # the free port may be taken between probing and binding
-        port = _free_port()
+        port = free_port()
         log = log_path.open("ab")
         proc = subprocess.Popen(
             [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={socket_path}",

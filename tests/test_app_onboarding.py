@@ -312,10 +312,10 @@ def test_a_foreign_website_on_the_subdomain_is_refused(env) -> None:
 def test_an_unreachable_server_is_one_line(env) -> None:
     from dataclasses import replace
 
-    from tests.mariadb_server import _free_port
+    from tests.mariadb_server import free_port
 
     onboarding = env.onboarding("nandu")
-    onboarding.system = replace(onboarding.system, port=_free_port())
+    onboarding.system = replace(onboarding.system, port=free_port())
     with pytest.raises(AppError) as err:
         onboarding.run()
     assert "cannot connect to 127.0.0.1" in str(err.value) and "\n" not in str(err.value)

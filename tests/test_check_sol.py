@@ -48,14 +48,14 @@ def no_ambient_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                         "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
                         "AWS_CONFIG_FILE": str(tmp_path / "none"),
                         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                        "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{_free_port()}"
+                        "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{free_port()}"
                         }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -193,7 +193,7 @@ def test_slow_answer_times_out(run_cli: RunCli, repo: Path, sunat: Emulator) -> 
 def test_unreachable_from_the_real_entry_point_has_no_traceback(repo: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = run_subprocess("--repo", str(repo), "check-sol", "pruebademo", "--endpoint",
-                          f"http://127.0.0.1:{_free_port()}/billService", env=env)
+                          f"http://127.0.0.1:{free_port()}/billService", env=env)
     assert done.returncode == 7
     assert "cannot connect" in done.stderr
     assert "Traceback" not in done.stderr

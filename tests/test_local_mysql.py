@@ -5,13 +5,9 @@ the answers a MySQL 8 server gives, through `server_problem`."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,58 +18,18 @@ from provisioner.orchestrate.local import (
     check_mysql_server,
     server_problem,
 )
+from tests.mariadb_server import free_port
 
-MARIADBD = "/usr/sbin/mariadbd"
-INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 PASSWORD = "local-Admin-pw-1"
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's MariaDB on 127.0.0.1, with an `admin` user like the README's local mode."""
-    if not (os.access(MARIADBD, os.X_OK) and os.access(INSTALL_DB, os.X_OK)):
-        if os.environ.get("CI"):
-            pytest.fail("mariadb-server is not installed")
-        pytest.skip("mariadb-server is not installed")
-    import pymysql
-
-    top = tmp_path_factory.mktemp("mariadb")
-    user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={top / 'data'}", "--skip-test-db",
-                    "--auth-root-authentication-method=normal", *user],
-                   check=True, capture_output=True, timeout=180)
-    port, sock = _port(), str(top / "s.sock")
-    log = (top / "log").open("wb")
-    proc = subprocess.Popen(
-        [MARIADBD, "--no-defaults", f"--datadir={top / 'data'}", f"--socket={sock}",
-         f"--port={port}", "--bind-address=127.0.0.1", "--skip-networking=0",
-         f"--pid-file={top / 'pid'}", "--innodb-buffer-pool-size=32M", "--skip-name-resolve",
-         *user], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = pymysql.connect(unix_socket=sock, user="root", autocommit=True)
-                break
-            except pymysql.MySQLError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("mariadbd did not start: " + (top / "log").read_text()[-400:])
-                time.sleep(0.1)
-        with conn.cursor() as cur:
-            cur.execute("CREATE USER 'admin'@'%%' IDENTIFIED BY %s", (PASSWORD,))
-            cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION")
-        conn.close()
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+def mariadb(mariadb_server: Any) -> str:
+    """The session's real MariaDB (tests/mariadb_server.py), with an `admin` user like the
+    local-mode instructions create."""
+    mariadb_server.execute("CREATE USER IF NOT EXISTS 'admin'@'%%' IDENTIFIED BY %s", (PASSWORD,))
+    mariadb_server.execute("GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION")
+    return str(mariadb_server.endpoint)
 
 
 def test_mariadb_lacks_the_variable_the_mysql_provider_reads(mariadb: str) -> None:
@@ -105,7 +61,7 @@ def test_a_wrong_password_or_no_server_is_one_clear_line(mariadb: str) -> None:
         check_mysql_server(mariadb, "admin", "wrong-password")
     assert "wrong-password" not in str(info.value)
     with pytest.raises(LocalDatabaseError, match="PROVISIONER_LOCAL_DB"):
-        check_mysql_server(f"127.0.0.1:{_port()}", "admin", PASSWORD, timeout=2)
+        check_mysql_server(f"127.0.0.1:{free_port()}", "admin", PASSWORD, timeout=2)
 
 
 @pytest.mark.parametrize(("version", "innodb", "cipher", "ok"), [
@@ -135,7 +91,7 @@ def test_check_runs_before_local_mode_starts(repo: Path, monkeypatch: pytest.Mon
     reseller = load_repository(repo).reseller
     assert reseller is not None
     with pytest.raises(LocalDatabaseError), local_session(
-            repo, reseller, environ={"PROVISIONER_LOCAL_DB": f"127.0.0.1:{_port()}"}):
+            repo, reseller, environ={"PROVISIONER_LOCAL_DB": f"127.0.0.1:{free_port()}"}):
         pass
 
 
