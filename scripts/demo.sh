@@ -29,7 +29,7 @@ fi
 echo "== onboard --dry-run (the rows the app's \"Guardar\" writes, as SQL; secrets masked; no database touched)"
 $P --repo examples onboard nandu --dry-run
 
-mysql_up() {  # pooled tenants need a MySQL server on localhost in local mode
+mysql_up() {  # pooled tenants need a MySQL 8 server on localhost in local mode
   .venv/bin/python - <<'PY'
 import socket, sys
 try:
@@ -45,7 +45,7 @@ if command -v pulumi >/dev/null 2>&1; then
     $P --repo examples apply --local --all
   else
     echo "== apply --local: skipped. No MySQL server on 127.0.0.1:3306 for the pooled tenants;"
-    echo "   start Debian's MariaDB as the README's 'Local mode' section shows, then run again."
+    echo "   start a MySQL 8 server as docs/data-safety.md ('Local mode') shows, then run again."
   fi
 else
   echo "== apply --local: skipped. The Pulumi CLI is not installed on this machine"
