@@ -147,6 +147,19 @@ class Modules(Strict):
         return self
 
 
+class Adopted(Strict):
+    """An account the app had before this tool (written by `provisioner adopt`): the stack
+    imports its database, user and grant instead of creating them."""
+
+    website_id: int = Field(ge=1, description="The app's websites.id (hyn's password uses it)")
+    database_user_host: str = Field(
+        "%", pattern=r"^[A-Za-z0-9_.%:\-]{1,255}$",
+        description="The host of the `<uuid>` database user hyn created")
+    dns_record: bool = Field(
+        False, description="A Route53 record for the subdomain exists and is imported "
+                           "(false: the app is reached through a wildcard record)")
+
+
 class TenantSpec(Strict):
     """One client account, as the "Nuevo cliente" form collects it (passwords excepted)."""
 
@@ -184,6 +197,9 @@ class TenantSpec(Strict):
         False, description="Confirms that a tenant moving from demo to production keeps its "
                            "demo data")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    adopted: Adopted | None = Field(
+        None, description="Set by `provisioner adopt`: the account existed in the app; the "
+                          "first apply imports what exists instead of creating it")
 
     @field_validator("subdomain", mode="after")
     @classmethod
