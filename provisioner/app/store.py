@@ -60,6 +60,16 @@ class StepFailed(AppError):
         self.step = step
 
 
+def ensure_journal(cur) -> None:
+    """Our journal table in the system database: which accounts are ours, which steps done."""
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {JOURNAL} (uuid VARCHAR(255) PRIMARY KEY,"
+        " website_id BIGINT UNSIGNED NOT NULL, stack VARCHAR(255) NOT NULL DEFAULT '',"
+        " steps VARCHAR(255) NOT NULL DEFAULT '', certificate_sha256 CHAR(64) NULL,"
+        " created_at TIMESTAMP NULL, updated_at TIMESTAMP NULL)"
+        " COMMENT 'accounts created by tenant-provisioner'")
+
+
 def hyn_password(app_key: str, website_id: int) -> str:
     """hyn's DefaultPasswordGenerator: md5(APP_KEY . '.' . website_id), APP_KEY verbatim."""
     return hashlib.md5(f"{app_key}.{int(website_id)}".encode()).hexdigest()
@@ -281,12 +291,7 @@ class Onboarding:
     def _step_website(self, conn, result: Result) -> int:
         d = self.desired
         with conn.cursor() as cur:
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {JOURNAL} (uuid VARCHAR(255) PRIMARY KEY,"
-                " website_id BIGINT UNSIGNED NOT NULL, stack VARCHAR(255) NOT NULL DEFAULT '',"
-                " steps VARCHAR(255) NOT NULL DEFAULT '', certificate_sha256 CHAR(64) NULL,"
-                " created_at TIMESTAMP NULL, updated_at TIMESTAMP NULL)"
-                " COMMENT 'accounts created by tenant-provisioner'")
+            ensure_journal(cur)
             row = self._journal_row(cur)
             if row is not None:
                 website_id = int(row["website_id"])

@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("verify", "verify", "check with AWS that a tenant's resources match its spec"),
     ("explain", "explain", "show the resources a tenant's stack declares (mock run, no cloud)"),
     ("onboard", "onboard", "make a tenant an account of the app (its databases), like Guardar"),
+    ("adopt", "adopt", "write tenant specs for the accounts the app already has"),
 ]
 
 

@@ -192,6 +192,19 @@ class Modules(Strict):
         return self
 
 
+class Adopted(Strict):
+    """An account the app had before this tool (written by `provisioner adopt`): the stack
+    imports its database, user and grant instead of creating them."""
+
+    website_id: int = Field(ge=1, description="The app's websites.id (hyn's password uses it)")
+    database_user_host: str = Field(
+        "%", pattern=r"^[A-Za-z0-9_.%:\-]{1,255}$",
+        description="The host of the `<uuid>` database user hyn created")
+    dns_record: bool = Field(
+        False, description="A Route53 record for the subdomain exists and is imported "
+                           "(false: the app is reached through a wildcard record)")
+
+
 class TenantSpec(Strict):
     """One client account, as the "Nuevo cliente" form collects it (passwords excepted)."""
 
@@ -239,6 +252,10 @@ class TenantSpec(Strict):
         None, description="Send production documents to SUNAT's alternate server (the app's "
                           "per-tenant configurations.sunat_alternate_server); absent: the "
                           "reseller's sunat_alternate_server")
+    adopted: Adopted | None = Field(
+        None, description="Set by `provisioner adopt`: the account existed in the app "
+                          "(its website id, database user host, DNS record); see "
+                          "docs/adopt.md")
 
     @field_validator("subdomain", mode="after")
     @classmethod

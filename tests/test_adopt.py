@@ -1,0 +1,225 @@
+"""Adopting accounts the app made itself, on a real MariaDB server with the app's schema.
+
+The accounts are made the way store() makes them (issue 9's onboarding, then our journal row is
+removed: the app's form keeps no journal), in every shape the examples cover: admin and
+integrator, SUNAT and OSE, demo and production, presets and chosen levels, SMTP, a silo plan;
+one more with every lock on. Then `provisioner adopt` writes the specs from the databases.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from provisioner.app.store import JOURNAL
+from provisioner.spec.loader import load_repository
+from tests.app_env import SMTP_PASSWORD, SOL_PASSWORD, make_app_env
+
+EXAMPLES = ["bodegaperez", "contaapi", "ferreteriaandina", "hotelsol", "nandu", "pruebademo"]
+TENANT_TABLES = ("companies", "configurations", "establishments", "warehouses", "series",
+                 "users", "module_user", "module_level_user")
+
+
+def _point_at(env) -> None:
+    """reseller.yaml's app.system_database -> the test server."""
+    path = env.repo / "reseller.yaml"
+    text = path.read_text(encoding="utf-8")
+    block = (f"  system_database:\n    host: {env.server.host}\n    port: {env.server.port}\n"
+             f"    database: {env.system_db}\n    user: {env.server.user}\n")
+    text = re.sub(r"  system_database:\n(    .*\n)+", block, text, count=1)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def app(mariadb_server, tmp_path, monkeypatch):
+    """An app whose accounts were made by its form: onboarded, then our journal dropped, and
+    the tenant files moved away (the reseller has only the app)."""
+    env = make_app_env(mariadb_server, tmp_path)
+    _point_at(env)
+    locked = env.repo / "tenants" / "cerrado.yaml"
+    locked.write_text((env.repo / "tenants" / "pruebademo.yaml").read_text(encoding="utf-8")
+                      .replace("pruebademo", "cerrado").replace("20123456789", "20131312955")
+                      + "suspended: true\nlock_users: true\nlimit_emission: true\n"
+                      "allow_production_switch: false\n", encoding="utf-8")
+    text = locked.read_text(encoding="utf-8")
+    text = re.sub(r"company_name: .*", "company_name: Cerrado SAC", text)
+    locked.write_text(text, encoding="utf-8")
+    for sub in [*EXAMPLES, "cerrado"]:
+        env.onboarding(sub).run()
+    env.query(f"DROP TABLE {JOURNAL}")
+    originals = tmp_path / "originals"
+    shutil.move(env.repo / "tenants", originals)
+    monkeypatch.setenv("PROVISIONER_APP_DB_PASSWORD", env.server.password)
+    env.originals = originals
+    yield env
+    env.drop()
+
+
+def _dump(env, uuids) -> dict:
+    out = {t: env.query(f"SELECT * FROM `{t}` ORDER BY 1")
+           for t in ("websites", "hostnames", "clients")}
+    for uuid in uuids:
+        for table in TENANT_TABLES:
+            out[(uuid, table)] = env.server.execute(f"SELECT * FROM `{table}` ORDER BY id",
+                                                    database=uuid)
+    return out
+
+
+def _uuids(env) -> list[str]:
+    return [u for (u,) in env.query("SELECT uuid FROM websites ORDER BY id")]
+
+
+ALL = [*EXAMPLES, "cerrado"]
+
+
+def test_every_shape_is_adopted_validates_and_onboarding_it_changes_no_row(app, run_cli):
+    before = _dump(app, _uuids(app))
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "--all", "--format", "json")
+    report = json.loads(out)
+    assert code == 0, report
+    assert sorted(a["tenant"] for a in report["adopted"]) == sorted(ALL)
+    assert all(not a["differences"] and a["error"] is None for a in report["adopted"])
+    assert _dump(app, _uuids(app)) == before  # adopt reads; it never rewrites the app's rows
+
+    repo = load_repository(app.repo)
+    repo.raise_for_errors()  # each spec validates (schema, catalog, cross-file rules)
+    # what the spec says, field by field, as the admin answered the form
+    by = {sub: repo.tenant(sub).spec for sub in ALL}
+    orig = load_repository(app.repo)  # same reseller; the originals parsed against it
+    from provisioner.spec.loader import load_tenant
+
+    for sub in ALL:
+        spec, _ = load_tenant(app.originals / f"{sub}.yaml", orig.reseller, orig.catalog)
+        a = by[sub]
+        s = spec.spec
+        assert (a.ruc, a.company_name, a.plan, a.user_type, a.soap.send, a.soap.environment,
+                a.soap.ose_url, a.limit_emission, a.suspended, a.lock_users,
+                a.allow_production_switch) == (
+            s.ruc, s.company_name, s.plan, s.user_type, s.soap.send, s.soap.environment,
+            s.soap.ose_url, s.limit_emission, s.suspended, s.lock_users,
+            s.allow_production_switch), sub
+        if s.soap.needs_sol_user:
+            assert a.soap.sol_user == s.soap.sol_user  # the RUC prefix stripped
+        assert (a.smtp is None) == (s.smtp is None)
+        if s.smtp:
+            assert (a.smtp.host, a.smtp.port, a.smtp.username) == (
+                s.smtp.host, s.smtp.port, s.smtp.username)
+        assert a.adopted is not None and a.adopted.website_id > 0
+    from provisioner.app.account import desired_account
+    from provisioner.spec.semantics import resolve_modules
+
+    for sub in ALL:
+        if by[sub].user_type == "admin":
+            spec, _ = load_tenant(app.originals / f"{sub}.yaml", orig.reseller, orig.catalog)
+            assert resolve_modules(by[sub], repo.catalog) == resolve_modules(spec.spec,
+                                                                             repo.catalog)
+    assert desired_account  # rows compared through onboarding below
+
+    # rendering each spec and onboarding it onto the adopted account changes no row
+    for sub in ALL:
+        result = app.onboarding(sub).run()
+        assert result.changes == [], (sub, result.changes)
+    assert _dump(app, _uuids(app)) == before
+
+
+def test_secrets_never_reach_files_or_output(app, run_cli):
+    code, out, err = run_cli("--repo", app.repo, "adopt", "--all")
+    assert code == 0
+    for path in (app.repo / "tenants").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        assert SOL_PASSWORD not in text and SMTP_PASSWORD not in text
+    assert SOL_PASSWORD not in out + err and SMTP_PASSWORD not in out + err
+    # listed as still to set, with the command that sets them
+    assert "secret solPassword still to set: pulumi config set --secret --stack bodegaperez" \
+        in out
+    assert "secret smtpPassword still to set" in out
+
+
+def test_resumable_second_run_skips_what_is_adopted(app, run_cli):
+    code, _, _ = run_cli("--repo", app.repo, "adopt", "bodegaperez", "nandu")
+    assert code == 0
+    assert sorted(p.stem for p in (app.repo / "tenants").glob("*.yaml")) == [
+        "bodegaperez", "nandu"]
+    code, out, _ = run_cli("--repo", app.repo, "adopt", "--all", "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert sorted(report["skipped"]) == ["bodegaperez", "nandu"]
+    assert sorted(a["tenant"] for a in report["adopted"]) == sorted(set(ALL) - {
+        "bodegaperez", "nandu"})
+    assert not list((app.repo / "tenants").glob("*.tmp"))
+
+
+def test_a_hand_edited_account_is_reported_not_overwritten(app, run_cli):
+    uuid = next(u for u in _uuids(app) if u.endswith("_nandu"))
+    # hand edits the spec language cannot express: a trade name, a demo tenant's own SOAP
+    # user, a level of a module the admin user does not have
+    app.server.execute("UPDATE companies SET trade_name = 'Nandu Grill', soap_username = "
+                       "'20600000001ADMIN' WHERE id = 1", database=uuid)
+    app.server.execute("INSERT INTO module_level_user (module_level_id, user_id) "
+                       "SELECT id, 1 FROM module_levels WHERE module_id = 11 LIMIT 1",
+                       database=uuid)
+    before = _dump(app, [uuid])
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "nandu", "--format", "json")
+    assert code == 1
+    [report] = json.loads(out)["adopted"]
+    fields = {d["field"] for d in report["differences"]}
+    assert {"companies.trade_name", "companies.soap_username"} <= fields
+    assert any(f.startswith("module_levels[") for f in fields)
+    assert _dump(app, [uuid]) == before  # reported, not overwritten
+    assert (app.repo / "tenants" / "nandu.yaml").is_file()  # what could be written, is
+
+    code, out, _ = run_cli("--repo", app.repo, "adopt", "nandu", "--force")
+    assert code == 1 and "the first apply would change" in out and "trade_name" in out
+
+
+def test_an_unknown_plan_is_not_adopted(app, run_cli):
+    app.query("INSERT INTO plans (name, pricing, limit_users, limit_documents, plan_documents,"
+              " locked, created_at, updated_at) VALUES ('Especial', 1, 1, 1, '[1]', 0, NOW(),"
+              " NOW())")
+    app.query("UPDATE clients SET plan_id = (SELECT id FROM plans WHERE name = 'Especial')"
+              " WHERE number = (SELECT number FROM (SELECT number FROM clients LIMIT 1) x)")
+    code, out, _ = run_cli("--repo", app.repo, "adopt", "--all")
+    assert code == 1
+    assert "NOT ADOPTED: plan 'Especial'" in out
+
+
+def test_usage_errors(app, run_cli):
+    assert run_cli("--repo", app.repo, "adopt")[0] == 2
+    code, _, err = run_cli("--repo", app.repo, "adopt", "nosuchaccount")
+    assert code == 2 and "nosuchaccount" in err
+
+
+def test_set_secrets_through_the_automation_api(app, run_cli, monkeypatch):
+    from unittest import mock
+
+    from pulumi import automation as auto
+
+    stacks: dict[str, mock.Mock] = {}
+
+    def create_or_select(name, workspace):
+        stacks[name] = mock.create_autospec(auto.Stack, instance=True)
+        return stacks[name]
+
+    monkeypatch.setattr(auto, "LocalWorkspace", mock.Mock())
+    monkeypatch.setattr(auto.Stack, "create_or_select", create_or_select)
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/pulumi")
+    (app.repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")
+    code, out, _ = run_cli("--repo", app.repo, "adopt", "bodegaperez", "nandu", "--set-secrets")
+    assert code == 0, out
+    calls = {(n, c.args[0]): (c.args[1].value, c.args[1].secret) for n, s in stacks.items()
+             for c in s.set_config.call_args_list}
+    assert calls[("bodegaperez", "solPassword")] == (SOL_PASSWORD, True)
+    assert calls[("nandu", "smtpPassword")] == (SMTP_PASSWORD, True)
+    assert "secret solPassword: set in stack bodegaperez" in out
+    assert SOL_PASSWORD not in out
+
+
+def test_first_run_needs_the_password(app, run_cli, monkeypatch):
+    monkeypatch.delenv("PROVISIONER_APP_DB_PASSWORD")
+    code, _, err = run_cli("--repo", app.repo, "adopt", "--all")
+    assert code == 2 and "PROVISIONER_APP_DB_PASSWORD" in err
+
+
