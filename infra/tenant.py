@@ -14,7 +14,7 @@ import pulumi_random as random
 from provisioner import naming
 from provisioner.errors import ProvisionerError
 from provisioner.render.context import build_context
-from provisioner.render.passwords import API_TOKEN_LENGTH, bcrypt_length_problem, to_php_bcrypt
+from provisioner.render.passwords import API_TOKEN_LENGTH, admin_password_problem, to_php_bcrypt
 from provisioner.render.renderer import DOCUMENTS, Renderer, renderer_for
 from provisioner.render.secrets import SecretValues
 from provisioner.secrets import (
@@ -26,6 +26,7 @@ from provisioner.secrets import (
 )
 from provisioner.spec.catalog import Catalog, DatabaseTier, Plan
 from provisioner.spec.models import ResellerSpec, TenantSpec
+from provisioner.spec.rules import FIXED_TAG_KEYS
 from provisioner.spec.semantics import plan_of
 from provisioner.sunat.profile import soap_profile
 
@@ -52,15 +53,10 @@ class TenantArgs:
 
 def tenant_tags(spec: TenantSpec, reseller: ResellerSpec, plan: Plan) -> dict[str, str]:
     """Reseller tags, then the spec's labels, then ours (which win): never a secret."""
-    return {
-        **reseller.tags,
-        **spec.labels,
-        "tenant": spec.subdomain,
-        "ruc": spec.ruc,
-        "environment": spec.soap.environment.value,
-        "plan": plan.name,
-        "managed-by": MANAGED_BY,
-    }
+    ours = zip(FIXED_TAG_KEYS,  # the keys the spec rules reserve and count, in their order
+               (spec.subdomain, spec.ruc, spec.soap.environment.value, plan.name, MANAGED_BY),
+               strict=True)
+    return {**reseller.tags, **spec.labels, **dict(ours)}
 
 
 _RENDERERS: dict[Path | None, Renderer] = {}
@@ -88,10 +84,10 @@ def check_admin_password_length(config: pulumi.Config, stack: str) -> None:
     bcrypt, be cut) inside an `Output.apply` half-way through an update. Checked when the
     program starts, from the config value itself, so preview and up stop before any step."""
     value = config.get(ADMIN_PASSWORD.key)
-    too_long = bcrypt_length_problem(value) if value is not None else None
-    if too_long:
-        raise StackError(f"stack {stack!r}: the adminPassword stack secret {too_long}. Set a "
-                         f"shorter one with `{ADMIN_PASSWORD.command(stack)}`")
+    problem = admin_password_problem(value) if value is not None else None
+    if problem:
+        raise StackError(f"stack {stack!r}: the adminPassword stack secret {problem}. Set "
+                         f"another with `{ADMIN_PASSWORD.command(stack)}`")
 
 
 class Tenant(pulumi.ComponentResource):

@@ -118,18 +118,27 @@ def test_an_admin_password_over_72_bytes_stops_the_program_before_any_resource(
     assert not run.managed  # nothing declared: preview and up fail before any step
 
 
+def test_an_admin_password_shorter_than_the_app_allows_stops_the_program() -> None:
+    run = _run("contaapi", secrets={**STACK_SECRETS, "adminPassword": "ab12"})
+    assert isinstance(run.error, ProvisionerError)
+    assert "at least 6" in str(run.error) and "ab12" not in str(run.error)
+    assert not run.managed
+
+
 def test_the_check_is_on_bytes_for_any_password(tmp_path: Path) -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     from provisioner.render.passwords import BCRYPT_MAX_BYTES
+    from provisioner.spec.rules import ADMIN_PASSWORD_MIN_LENGTH
 
     @settings(max_examples=25, deadline=None)
     @given(st.text(min_size=1, max_size=80).filter(lambda s: "\x00" not in s))
     def check(password: str) -> None:
         run = _run("contaapi", secrets={**STACK_SECRETS, "adminPassword": password})
-        too_long = len(password.encode("utf-8")) > BCRYPT_MAX_BYTES
-        assert (run.error is not None) is too_long, json.dumps(password)
+        unusable = (len(password.encode("utf-8")) > BCRYPT_MAX_BYTES
+                    or len(password) < ADMIN_PASSWORD_MIN_LENGTH)
+        assert (run.error is not None) is unusable, json.dumps(password)
 
     check()
 

@@ -28,6 +28,17 @@ def bcrypt_length_problem(password: str) -> str | None:
     return f"is {size} bytes in UTF-8; bcrypt uses at most {BCRYPT_MAX_BYTES}"
 
 
+def admin_password_problem(password: str) -> str | None:
+    """Why an admin password cannot be used (None when it can), never quoting it: the app asks
+    for at least ADMIN_PASSWORD_MIN_LENGTH characters, bcrypt takes at most 72 bytes."""
+    from provisioner.spec.rules import ADMIN_PASSWORD_MIN_LENGTH
+
+    if len(password) < ADMIN_PASSWORD_MIN_LENGTH:
+        return (f"has {len(password)} characters; the app requires at least "
+                f"{ADMIN_PASSWORD_MIN_LENGTH}")
+    return bcrypt_length_problem(password)
+
+
 def to_php_bcrypt(hashed: str) -> str:
     for prefix in ("$2b$", "$2a$"):
         if hashed.startswith(prefix):
