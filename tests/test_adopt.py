@@ -206,9 +206,10 @@ def test_set_secrets_through_the_automation_api(app, run_cli, monkeypatch):
     monkeypatch.setattr(auto, "LocalWorkspace", mock.Mock())
     monkeypatch.setattr(auto.Stack, "create_or_select", create_or_select)
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/pulumi")
+    monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", "awskms://alias/pulumi?region=us-east-1")
     (app.repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")
-    code, out, _ = run_cli("--repo", app.repo, "adopt", "bodegaperez", "nandu", "--set-secrets")
-    assert code == 0, out
+    code, out, err = run_cli("--repo", app.repo, "adopt", "bodegaperez", "nandu", "--set-secrets")
+    assert code == 0, out + err
     calls = {(n, c.args[0]): (c.args[1].value, c.args[1].secret) for n, s in stacks.items()
              for c in s.set_config.call_args_list}
     assert calls[("bodegaperez", "solPassword")] == (SOL_PASSWORD, True)

@@ -175,12 +175,16 @@ def _set_secrets(root: Path, adoptions: list[Any]) -> dict[str, list[str]]:
     )
 
     require_pulumi_cli()
-    runner = AutomationRunner(find_project_dir(root), plugins={})
+    runner = AutomationRunner(find_project_dir(root), plugins={},
+                              secrets_provider=os.environ.get("PROVISIONER_SECRETS_PROVIDER"))
     done: dict[str, list[str]] = {}
     for adoption in adoptions:
         if adoption.spec is None or not adoption.secrets:
             continue
-        stack = runner.stack(adoption.subdomain)
+        # an adopted account usually has no stack yet: adopting is the operator's deliberate
+        # write, like apply, so it may create one (with the named secrets provider, never a
+        # default: AutomationRunner checks PROVISIONER_SECRETS_PROVIDER first)
+        stack = runner.stack(adoption.subdomain, create=True)
         for key, value in sorted(adoption.secrets.items()):
             stack.set_config(key, auto.ConfigValue(value=value, secret=True))
         done[adoption.subdomain] = sorted(adoption.secrets)
