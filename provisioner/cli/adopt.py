@@ -175,8 +175,7 @@ def _set_secrets(root: Path, adoptions: list[Any]) -> dict[str, list[str]]:
     )
 
     require_pulumi_cli()
-    runner = AutomationRunner(find_project_dir(root), plugins={},
-                              secrets_provider=os.environ.get("PROVISIONER_SECRETS_PROVIDER"))
+    runner = AutomationRunner(find_project_dir(root), plugins={})
     done: dict[str, list[str]] = {}
     for adoption in adoptions:
         if adoption.spec is None or not adoption.secrets:

@@ -165,8 +165,7 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
             runner.prepare()
             yield runner
         return
-    runner = AutomationRunner(work, env=env, redactor=redactor, create_stacks=create_stacks,
-                              secrets_provider=os.environ.get("PROVISIONER_SECRETS_PROVIDER"))
+    runner = AutomationRunner(work, env=env, redactor=redactor, create_stacks=create_stacks)
     runner.prepare()
     yield runner
 

@@ -69,13 +69,16 @@ def _is_cloud_backend(backend_url: str) -> bool:
 
 def check_secrets_settings(provider: str | None, environ: Mapping[str, str]) -> str:
     """The secrets provider to create stacks with, refusing every setting under which the CLI
-    would pick a default or an empty passphrase. Returns the provider."""
+    would pick a default or an empty passphrase. Returns the provider: `provider`, or else
+    PROVISIONER_SECRETS_PROVIDER from `environ`."""
     passphrase = environ.get(PASSPHRASE_ENV)
     if passphrase is not None and passphrase == "":
         raise SecretsSettingsError(
             f"{PASSPHRASE_ENV} is set but empty: the Pulumi CLI would accept the empty string as "
             "the passphrase. Unset it (a KMS provider needs none) or set the real passphrase; in "
             "GitHub Actions, export it only when the secret is not empty.")
+    if provider is None:
+        provider = environ.get(SECRETS_PROVIDER_ENV)
     provider = (provider or "").strip()
     if not provider:
         raise SecretsSettingsError(
