@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
+from provisioner.errors import ProvisionerError
 from provisioner.orchestrate.local import (
     KMS_ALIAS,
     bootstrap,
     client,
+    local_app_secrets,
     local_env,
     local_project,
     local_session,
@@ -62,8 +65,13 @@ def test_local_session_starts_and_stops_moto(repo: Path) -> None:
     (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")
     reseller = load_repository(repo).reseller
     assert reseller is not None
-    with local_session(repo, reseller, environ={}, check_database=False) as session:
+    app_env = {"PROVISIONER_APP_KEY": "base64:local-app-key-0123456789",
+               "PROVISIONER_APP_DB_PASSWORD": "local-system-db-pw"}
+    with local_session(repo, reseller, environ=app_env, check_database=False) as session:
         url = session.platform.endpoint
+        config = session.platform.stack_config()
+        assert config["appKey"] == ("base64:local-app-key-0123456789", True)
+        assert config["appDatabasePassword"] == ("local-system-db-pw", True)
         assert client("route53", url).list_hosted_zones()["HostedZones"]
         assert session.env["PULUMI_BACKEND_URL"].startswith("file://")
     import socket
@@ -71,3 +79,22 @@ def test_local_session_starts_and_stops_moto(repo: Path) -> None:
     host, port = url.removeprefix("http://").split(":")
     with socket.socket() as s:
         assert s.connect_ex((host, int(port))) != 0  # stopped
+
+
+def test_local_mode_refuses_an_app_reseller_without_the_app_secrets(repo: Path) -> None:
+    (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")
+    reseller = load_repository(repo).reseller
+    assert reseller is not None and reseller.app is not None
+    with pytest.raises(ProvisionerError) as err, local_session(
+            repo, reseller, environ={"PROVISIONER_APP_KEY": "base64:k"},
+            check_database=False):
+        pass
+    assert "PROVISIONER_APP_DB_PASSWORD" in str(err.value)
+    assert "PROVISIONER_APP_KEY" not in str(err.value)
+
+
+def test_local_mode_without_an_app_section_sets_no_app_secrets(repo: Path) -> None:
+    reseller = load_repository(repo).reseller
+    assert reseller is not None
+    plain = reseller.model_copy(update={"app": None})
+    assert local_app_secrets(plain, {"PROVISIONER_APP_KEY": "base64:unused"}) == ()

@@ -156,7 +156,8 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
 
             raise UsageError("local mode needs a valid reseller file")
         with local_session(work, repo.reseller, endpoint=args.local_endpoint) as session:
-            redactor.add(session.passphrase, session.platform.db_admin_password)
+            redactor.add(session.passphrase, session.platform.db_admin_password,
+                         *(value for _key, value in session.platform.app_secrets))
             platform = session.platform
             runner = AutomationRunner(
                 session.work_dir, env={**env, **session.env}, secrets_provider="passphrase",

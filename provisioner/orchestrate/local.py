@@ -20,13 +20,14 @@ import socket
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
 from provisioner.errors import ProvisionerError
+from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY
 from provisioner.spec.models import ResellerSpec
 
 LOCAL_DIRNAME: Final = ".pulumi-local"
@@ -125,6 +126,9 @@ class LocalPlatform:
     db_endpoint: str
     db_admin_user: str
     db_admin_password: str = ""
+    # The app's platform secrets (appKey, appDatabasePassword) when reseller.yaml has `app:`;
+    # from the environment, as `provisioner onboard` reads them.
+    app_secrets: tuple[tuple[str, str], ...] = ()
 
     def stack_config(self) -> dict[str, tuple[str, bool]]:
         """(value, secret) per key: the aws provider aimed at moto, and platform overrides the
@@ -144,6 +148,7 @@ class LocalPlatform:
             "sharedDatabaseAdminUser": (self.db_admin_user, False),
             "sharedDatabaseAdminPassword": (self.db_admin_password, True),
             "sharedDatabaseTls": (LOCAL_DB_TLS, False),
+            **{key: (value, True) for key, value in self.app_secrets},
         }
 
     def endpoint_paths(self) -> dict[str, str]:
@@ -265,6 +270,21 @@ class LocalSession:
         return self.env["PULUMI_CONFIG_PASSPHRASE"]
 
 
+def local_app_secrets(reseller: ResellerSpec, environ: Mapping[str, str]
+                      ) -> tuple[tuple[str, str], ...]:
+    """The app's platform secrets for the local stacks, from the environment `onboard` reads;
+    refused up front when reseller.yaml has `app:` and one is missing, not inside a stack."""
+    if reseller.app is None:
+        return ()
+    wanted = (APP_KEY, APP_DATABASE_PASSWORD)
+    missing = [s for s in wanted if not environ.get(s.env)]
+    if missing:
+        raise ProvisionerError(
+            "local mode: reseller.yaml has an `app:` section, so the stacks need the app's "
+            "platform secrets; set " + " and ".join(f"{s.env} ({s.what})" for s in missing))
+    return tuple((s.key, environ[s.env]) for s in wanted)
+
+
 @contextmanager
 def local_session(project_dir: Path, reseller: ResellerSpec, *, endpoint: str | None = None,
                   environ: Mapping[str, str] | None = None,
@@ -280,9 +300,12 @@ def local_session(project_dir: Path, reseller: ResellerSpec, *, endpoint: str | 
     if check_database:
         check_mysql_server(db_endpoint, db_user, db_password)
 
+    app_secrets = local_app_secrets(reseller, env)
+
     def session(url: str) -> LocalSession:
-        platform = bootstrap(url, reseller, db_endpoint=db_endpoint, db_admin_user=db_user,
-                             db_admin_password=db_password)
+        platform = replace(bootstrap(url, reseller, db_endpoint=db_endpoint,
+                                     db_admin_user=db_user, db_admin_password=db_password),
+                           app_secrets=app_secrets)
         return LocalSession(local_project(project_dir), local_env(project_dir, env), platform)
 
     if endpoint:
