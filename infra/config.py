@@ -13,7 +13,7 @@ from typing import Any, Final
 import pulumi
 
 from provisioner.secrets import StackSecret, required_stack_secrets
-from provisioner.spec.loader import RESELLER_FILENAMES, SPEC_ROOT_ENV
+from provisioner.spec.layout import PROJECT_FILES, RESELLER_FILENAMES, SPEC_ROOT_ENV
 from provisioner.spec.models import TenantSpec
 
 from .errors import StackError
@@ -27,9 +27,6 @@ PLATFORM_OUTPUTS: Final = (
     "hostedZoneId", "loadBalancerDnsName", "loadBalancerZoneId", "sharedDatabaseHost",
     "sharedDatabasePort", "sharedDatabaseAdminSecretArn", "kmsKeyId", "dbSubnetGroup",
     "securityGroupIds")
-
-
-PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.yml")
 
 
 def project_root() -> Path:

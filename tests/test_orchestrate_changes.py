@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from provisioner.orchestrate.changes import detect_changes
+from provisioner.orchestrate.changes import DIRECT_READS, Git, detect_changes
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -148,3 +152,79 @@ def test_unknown_base_is_a_usage_error(gitrepo: Path, run_cli) -> None:
     assert code == 2
     assert "unknown git revision 'nope'" in err
     assert "Traceback" not in err
+
+
+def _many_tenants(repo: Path, count: int, plan_of: Callable[[int], str]) -> None:
+    for i in range(count):
+        sub = "nested/" if i % 7 == 0 else ""
+        path = repo / "tenants" / f"{sub}bulk{i}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'ruc: "20{i:09d}"\ncompany_name: Bulk {i} S.A.C.\nsubdomain: bulk{i}\n'
+                        f"admin_email: a@bulk{i}.example.pe\nplan: {plan_of(i)}\n")
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 199), min_size=1, max_size=120),
+       absent=st.lists(st.integers(200, 260), max_size=5))
+def test_many_files_read_by_object_id_equal_git_show(gitrepo: Path, picks: list[int],
+                                                     absent: list[int]) -> None:
+    """More files than DIRECT_READS are read by blob id from directory listings: every text
+    must be what `git show REV:path` gives, at both revisions, and an absent file None."""
+    if not (gitrepo / "tenants" / "bulk1.yaml").exists():
+        _many_tenants(gitrepo, 200, lambda i: "pyme")
+        commit(gitrepo, "bulk")
+    reader = Git(gitrepo)
+    path = lambda i: f"tenants/{'nested/' if i % 7 == 0 else ''}bulk{i}.yaml"  # noqa: E731
+    specs = [f"HEAD:{path(i)}" for i in picks] + [f"base:{path(i)}" for i in picks[:3]]
+    specs += [f"HEAD:{path(i)}" for i in absent] + ["HEAD:reseller.yaml"]
+    specs += [f"HEAD:{path(i)}" for i in range(DIRECT_READS + 1 - len(specs))]
+    texts = reader.blobs(specs)
+    for spec in specs:
+        proc = subprocess.run(["git", "show", spec], cwd=gitrepo, capture_output=True,
+                              text=True, check=False)
+        assert texts[spec] == (proc.stdout if proc.returncode == 0 else None), spec
+
+
+def test_catalog_edit_at_scale_marks_exactly_the_plans_tenants(gitrepo: Path) -> None:
+    _many_tenants(gitrepo, 150, lambda i: ("pyme", "emprendedor", "ilimitado")[i % 3])
+    commit(gitrepo, "bulk")
+    git(gitrepo, "tag", "-f", "base")
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text().replace("limit_documents: 2000", "limit_documents: 2500"))
+    commit(gitrepo, "limit")
+    cs = detect_changes(gitrepo, "base")
+    assert cs.everything is None
+    expected = {f"bulk{i}" for i in range(0, 150, 3)} | {"bodegaperez"}
+    assert {c.stack for c in cs.changes} == expected
+    assert all(c.new_text and f"subdomain: {c.stack}" in c.new_text
+               for c in cs.changes if c.stack.startswith("bulk"))
+
+
+def test_a_tenant_whose_plan_is_not_text_is_marked_not_a_crash(gitrepo: Path) -> None:
+    (gitrepo / "tenants" / "odd.yaml").write_text("subdomain: odd\nplan: [pyme]\n"
+                                                 "modules: {preset: [basico]}\n")
+    commit(gitrepo, "odd")
+    git(gitrepo, "tag", "-f", "base")
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text().replace("pricing: 69", "pricing: 79"))
+    commit(gitrepo, "price")
+    assert actions(gitrepo) == {"bodegaperez": "up"}
+
+
+def test_plan_list_starts_without_pydantic(gitrepo: Path) -> None:
+    """`plan --list` runs on every push: neither a tenant edit nor a plan's catalog edit may
+    pull in the models (pydantic), Pulumi, boto3 or zeep."""
+    p = gitrepo / "reseller.yaml"
+    p.write_text(p.read_text().replace("pricing: 69", "pricing: 79"))
+    t = gitrepo / "tenants" / "nandu.yaml"
+    t.write_text(t.read_text() + "limit_emission: true\n")
+    commit(gitrepo, "price and a tenant")
+    probe = ("import sys\nfrom provisioner.cli import main\ncode = main(['plan', '--list', "
+             "'--base', 'base', '--format', 'json'])\nheavy = [m for m in ('pydantic', "
+             "'pulumi', 'boto3', 'zeep', 'jinja2') if m in sys.modules]\n"
+             "print(code, heavy, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=gitrepo, capture_output=True,
+                          text=True, check=True)
+    assert proc.stderr.strip() == "0 []"
+    assert {i["stack"] for i in json.loads(proc.stdout)["include"]} == {"bodegaperez", "nandu"}

@@ -46,15 +46,6 @@ def run(args: argparse.Namespace) -> int:
         validated,
     )
     from provisioner.errors import UsageError
-    from provisioner.orchestrate.policy import (
-        PREVIEW_MOVE_OPERATION,
-        database_moves,
-        protect_warnings,
-        review,
-    )
-    from provisioner.orchestrate.report import RunReport, markdown_comment
-    from provisioner.orchestrate.results import StackResult
-    from provisioner.orchestrate.scheduler import Job, run_jobs
 
     root = spec_root(args)
     try:
@@ -86,6 +77,17 @@ def run(args: argparse.Namespace) -> int:
             for c in changes.changes:  # reasons quote file paths, which git allows to hold \n
                 print(safe_line(f"{c.action:<8} {c.stack}  ({c.reason})"))
         return 0
+
+    # imported here, not above: `--list` runs on every CI push and needs none of them
+    from provisioner.orchestrate.policy import (
+        PREVIEW_MOVE_OPERATION,
+        database_moves,
+        protect_warnings,
+        review,
+    )
+    from provisioner.orchestrate.report import RunReport, markdown_comment
+    from provisioner.orchestrate.results import StackResult
+    from provisioner.orchestrate.scheduler import Job, run_jobs
 
     assert repo is not None
     redactor = redactor_for()

@@ -111,7 +111,7 @@ def add_local(parser: argparse.ArgumentParser) -> None:
 
 def spec_root(args: argparse.Namespace) -> Path:
     """The spec repository; every stack command starts here, so its flags are checked too."""
-    from provisioner.spec.loader import repository_root
+    from provisioner.spec.layout import repository_root
 
     if getattr(args, "local_endpoint", None) and not getattr(args, "local", False):
         from provisioner.errors import UsageError
@@ -130,7 +130,7 @@ def validated(root: Path) -> Repository:
 
 
 def project_dir(root: Path) -> Path:
-    from provisioner.orchestrate.automation import find_project_dir
+    from provisioner.spec.layout import find_project_dir
 
     return find_project_dir(root)
 

@@ -41,10 +41,10 @@ from urllib.parse import urlsplit
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import StackResult, Step, StepCallback, empty_counts
+from provisioner.spec.layout import PROJECT_FILES, find_project_dir  # noqa: F401  (re-exported)
 
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 PLUGIN_PACKAGES = ("pulumi_aws", "pulumi_random", "pulumi_mysql")
-PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
 # Pulumi counts a replacement once as "replace"; create-/delete-replacement steps are its parts.
 _OP_ALIASES = {"create": "create", "import": "create", "update": "update", "replace": "replace",
                "delete": "delete"}
@@ -171,16 +171,6 @@ def require_pulumi_cli(which: Callable[[str], str | None] = shutil.which) -> str
             f"Install it (see {INSTALL_URL}), e.g. `curl -fsSL https://get.pulumi.com | sh`, "
             "then run the command again. `plan --list` needs no Pulumi CLI.")
     return path
-
-
-def find_project_dir(start: Path) -> Path:
-    """The nearest directory from `start` up holding Pulumi.yaml: the workspace's work_dir."""
-    start = start.resolve()
-    for candidate in [start, *start.parents]:
-        if any((candidate / n).is_file() for n in PROJECT_FILES):
-            return candidate
-    raise UsageError(f"no Pulumi.yaml in {start} or above: run from the repository that holds "
-                     "the Pulumi project (Pulumi.yaml, program in infra/)")
 
 
 def plugin_versions(packages: tuple[str, ...] = PLUGIN_PACKAGES) -> dict[str, str]:

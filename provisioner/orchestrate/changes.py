@@ -7,6 +7,7 @@ who is on the changed plans, modules or presets; "every tenant" comes from `git 
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -16,8 +17,9 @@ from typing import Any, Final, Literal
 
 import yaml
 
+from provisioner.collector import collector_paused
 from provisioner.errors import ProvisionerError, UsageError
-from provisioner.spec.loader import RESELLER_FILENAMES, TENANTS_DIRNAME, YAML_SUFFIXES
+from provisioner.spec.layout import RESELLER_FILENAMES, TENANTS_DIRNAME, YAML_SUFFIXES
 
 Action = Literal["up", "destroy"]
 CATALOG_KEYS: Final = frozenset({"plans", "modules", "presets"})
@@ -25,6 +27,8 @@ TEMPLATES_DIRNAME: Final = "tenant_templates"
 # Paths below the Pulumi project directory whose change can alter every tenant's resources.
 PLATFORM_PREFIXES: Final = ("infra/", "provisioner/", f"{TEMPLATES_DIRNAME}/")
 PLATFORM_FILES: Final = ("Pulumi.yaml", "Pulumi.yml", "pyproject.toml", "requirements.txt")
+# Up to this many files are read as `REV:path`; more are read by object id (see Git.blobs).
+DIRECT_READS: Final = 64
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -81,6 +85,7 @@ class Git:
             raise UsageError(f"{cwd} is not inside a git repository: change detection compares "
                              "commits (run `git init` or pass the repository with --repo)")
         self.top = Path(top.stdout.strip()).resolve()
+        self._listings: dict[tuple[str, str], dict[str, str]] = {}
 
     def run(self, *args: str) -> str:
         proc = subprocess.run(["git", *args], cwd=self.top, capture_output=True, check=False)
@@ -89,13 +94,21 @@ class Git:
             raise GitError(f"git {' '.join(args[:3])} failed: {msg}")
         return proc.stdout.decode("utf-8", "surrogateescape")
 
-    def verify(self, ref: str) -> None:
-        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                              cwd=self.top, capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise UsageError(f"unknown git revision {ref!r}: pass --base REF (a branch, tag or "
-                             "commit; in CI fetch it first, e.g. actions/checkout with "
-                             "fetch-depth: 0)")
+    def verify(self, *refs: str) -> None:
+        """Every ref names a commit (one `git rev-parse` when they all do)."""
+        if not any(r.startswith("-") for r in refs):  # never read as options
+            proc = subprocess.run(["git", "rev-parse", "--quiet",
+                                   *(f"{r}^{{commit}}" for r in refs)],
+                                  cwd=self.top, capture_output=True, check=False)
+            if proc.returncode == 0:
+                return
+        for ref in refs:
+            proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                                  cwd=self.top, capture_output=True, check=False)
+            if proc.returncode != 0:
+                raise UsageError(f"unknown git revision {ref!r}: pass --base REF (a branch, tag or "
+                                 "commit; in CI fetch it first, e.g. actions/checkout with "
+                                 "fetch-depth: 0)")
 
     def prefix(self, path: Path) -> str:
         """`path` relative to the top level, as git spells it ("" or "dir/")."""
@@ -106,32 +119,96 @@ class Git:
         return "" if str(rel) == "." else f"{rel.as_posix()}/"
 
     def blobs(self, specs: Sequence[str]) -> dict[str, str | None]:
-        """`REV:path` → text (None when absent), all through one `git cat-file --batch`."""
+        """`REV:path` → text (None when absent), all through one `git cat-file --batch`.
+
+        A file below the top level is read by its object id, found in one listing of its
+        directory at that revision: `cat-file` resolving `REV:tenants/x.yaml` itself walks the
+        directory's entries for every file, which at 10,000 tenants made reading them all
+        quadratic (issue 12). A few files are still read by path: listing a large directory
+        costs more than resolving a handful of names in it."""
         if not specs:
             return {}
+        by_id = len(specs) > DIRECT_READS
+        names = [self._object_name(s) if by_id else s for s in specs]
+        wanted = list(dict.fromkeys(n for n in names if n is not None))
+        texts = self._cat(wanted)
+        return {spec: (texts.get(name) if name is not None else None)
+                for spec, name in zip(specs, names, strict=True)}
+
+    def _object_name(self, spec: str) -> str | None:
+        """The blob id of `REV:dir/file` (None when the file is absent at REV); a file at the
+        top level keeps its `REV:path` name (the top tree is small)."""
+        rev, sep, path = spec.partition(":")
+        directory, slash, _name = path.rpartition("/")
+        if not sep or not slash:
+            return spec
+        return self.listing(rev, directory).get(path)
+
+    def listing(self, rev: str, directory: str) -> dict[str, str]:
+        """path → blob id of the files directly in `directory` at `rev`, one `git ls-tree`
+        per (rev, directory), cached for this Git's life."""
+        key = (rev, directory)
+        found = self._listings.get(key)
+        if found is None:
+            out = self.run("ls-tree", "-z", "--full-tree", rev, "--", f"{directory}/")
+            found = {}
+            for entry in out.split("\0"):
+                meta, tab, path = entry.partition("\t")
+                parts = meta.split()
+                if tab and len(parts) == 3 and parts[1] == "blob":
+                    found[path] = parts[2]
+            self._listings[key] = found
+        return found
+
+    def tree(self, rev: str, directory: str) -> list[str]:
+        """Every file below `directory` at `rev` (one `git ls-tree -r`); their ids are kept, so
+        reading them next needs no other listing."""
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", f"{directory}/")
+        paths: list[str] = []
+        listings: dict[tuple[str, str], dict[str, str]] = {}
+        for entry in out.split("\0"):
+            meta, tab, path = entry.partition("\t")
+            parts = meta.split()
+            if tab and len(parts) == 3 and parts[1] == "blob":
+                paths.append(path)
+                listings.setdefault((rev, path.rpartition("/")[0]), {})[path] = parts[2]
+        listings.setdefault((rev, directory), {})
+        for key, found in listings.items():
+            self._listings.setdefault(key, found)
+        return paths
+
+    def _cat(self, names: Sequence[str]) -> dict[str, str | None]:
+        if not names:
+            return {}
         proc = subprocess.run(["git", "cat-file", "--batch"], cwd=self.top, check=False,
-                              input="".join(f"{s}\n" for s in specs).encode(),
+                              input="".join(f"{n}\n" for n in names).encode(),
                               capture_output=True)
         if proc.returncode != 0:
             raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace')}")
         out: dict[str, str | None] = {}
         data, pos = proc.stdout, 0
-        for spec in specs:
+        for name in names:
             end = data.index(b"\n", pos)
             header = data[pos:end].decode("utf-8", "replace").split()
             pos = end + 1
             if len(header) < 3 or header[-1] in ("missing", "ambiguous"):
-                out[spec] = None
+                out[name] = None
                 continue
             size = int(header[2])
-            out[spec] = data[pos:pos + size].decode("utf-8-sig", "replace")
+            out[name] = data[pos:pos + size].decode("utf-8-sig", "replace")
             pos += size + 1
         return out
 
 
 def _load(text: str | None) -> Any:
-    if text is None:
-        return None
+    """The parsed text, None when absent or not YAML. Read only, never mutated: a change's text
+    is asked for its subdomain, environment and catalog use by several callers, and parsing
+    it once (cached by content) is what keeps a catalog edit at 10,000 tenants linear."""
+    return None if text is None else _parse(text)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _parse(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
@@ -279,9 +356,14 @@ def detect_changes(spec_root: Path, base: str, head: str = "HEAD",
     """The stacks to up or destroy for the commits between `base` and `head`: from their merge
     base (a pull request's own changes), or with `direct` from `base`'s tree itself (the
     last-applied commit, which need not be an ancestor after a force-push)."""
+    with collector_paused():  # a catalog edit parses every tenant: see provisioner.collector
+        return _detect_changes(spec_root, base, head, project_dir, direct)
+
+
+def _detect_changes(spec_root: Path, base: str, head: str, project_dir: Path | None,
+                    direct: bool) -> ChangeSet:
     git = Git(spec_root)
-    git.verify(base)
-    git.verify(head)
+    git.verify(base, head)
     layout = _Layout(git.prefix(spec_root), git.prefix(project_dir or spec_root))
     try:
         diff = git.run("diff", "--name-status", "-M", "-z", "--no-ext-diff",
@@ -376,9 +458,7 @@ def _rename(found: _Collector, layout: _Layout, blobs: dict[str, str | None], ba
 
 
 def _tenant_paths(git: Git, layout: _Layout, head: str) -> list[str]:
-    out = git.run("ls-tree", "-r", "-z", "--name-only", head, "--",
-                  f"{layout.spec}{TENANTS_DIRNAME}/")
-    return [p for p in out.split("\0") if p and layout.is_tenant(p)]
+    return [p for p in git.tree(head, f"{layout.spec}{TENANTS_DIRNAME}") if layout.is_tenant(p)]
 
 
 def _catalog(data: dict[str, Any]) -> Any:
@@ -391,6 +471,38 @@ def _catalog(data: dict[str, Any]) -> Any:
 
 def _changed(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
     return {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+
+
+def _entries(data: dict[str, Any], section: str, key: str) -> dict[str, Any] | None:
+    """A catalog section as {name: entry} straight from the YAML (None when it is not a list
+    of mappings with unique string names: then the models decide)."""
+    items = data.get(section)
+    if section == "presets":
+        return dict(items or {}) if isinstance(items or {}, dict) else None
+    items = items or []
+    if not isinstance(items, list):
+        return None
+    out: dict[str, Any] = {}
+    for item in items:
+        if not (isinstance(item, dict) and isinstance(item.get(key), str)) or item[key] in out:
+            return None
+        out[item[key]] = item
+    return out
+
+
+def _raw_changes(old: dict[str, Any], new: dict[str, Any]
+                 ) -> tuple[set[str], set[str], set[str]] | None:
+    """The plans, modules and presets whose reseller entries differ, compared as parsed YAML:
+    an entry added, removed or edited changes that name (a removed override falls back to the
+    default, which differs too). Without the models, so `plan --list` starts without pydantic;
+    a cosmetic edit (69 vs "69") counts as a change, which only previews one more stack."""
+    found = []
+    for section, key in (("plans", "name"), ("modules", "value"), ("presets", "")):
+        before, after = _entries(old, section, key), _entries(new, section, key)
+        if before is None or after is None:
+            return None
+        found.append(_changed(before, after))
+    return found[0], found[1], found[2]
 
 
 def _catalog_change(found: _Collector, changeset: ChangeSet, git: Git, layout: _Layout,
@@ -407,35 +519,43 @@ def _catalog_change(found: _Collector, changeset: ChangeSet, git: Git, layout: _
         if strip(old) != strip(new):
             changeset.everything = f"reseller settings changed: {path}"
             return
-        try:
-            before, after = _catalog(old), _catalog(new)
-        except Exception:  # an invalid catalog: validation reports it; be conservative here
+        changed = _raw_changes(old, new)
+        if changed is None:  # not the shape the models take: validation reports it
             changeset.everything = f"reseller catalog changed: {path}"
             return
-        plans = _changed(before.plans, after.plans)
-        modules = _changed(before.modules, after.modules)
-        presets = _changed(before.presets, after.presets)
+        plans, modules, presets = changed
         if not (plans or modules or presets):
             continue
+        before = after = None
+        if modules:  # which modules a preset names: only the merged catalogs know
+            try:
+                before, after = _catalog(old), _catalog(new)
+            except Exception:  # an invalid catalog: validation reports it; be conservative
+                changeset.everything = f"reseller catalog changed: {path}"
+                return
         tenant_paths = _tenant_paths(git, layout, head)
         texts = git.blobs([f"{head}:{p}" for p in tenant_paths])
         for p in tenant_paths:
             data = _load(texts.get(f"{head}:{p}"))
             why = _catalog_reason(data, plans, modules, presets, before, after)
             if why:
-                found.add(StackChange(subdomain_of(texts.get(f"{head}:{p}"), p), "up", why, p))
+                text = texts.get(f"{head}:{p}")
+                found.add(StackChange(subdomain_of(text, p), "up", why, p, new_text=text))
 
 
 def _catalog_reason(data: Any, plans: set[str], modules: set[str], presets: set[str],
                     before: Any, after: Any) -> str | None:
     if not isinstance(data, dict):
         return "catalog changed (tenant file unreadable)"
-    if data.get("plan") in plans:
-        return f"plan {data['plan']!r} changed"
+    plan = data.get("plan")
+    if isinstance(plan, str) and plan in plans:
+        return f"plan {plan!r} changed"
     mods = data.get("modules") if isinstance(data.get("modules"), dict) else {"preset": "basico"}
     preset = mods.get("preset")
-    if preset in presets:
+    if isinstance(preset, str) and preset in presets:
         return f"preset {preset!r} changed"
+    if not modules or before is None or after is None:
+        return None
     names: set[str] = set()
     if isinstance(mods.get("include"), list):
         names.update(map(str, mods["include"]))

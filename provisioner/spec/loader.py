@@ -6,12 +6,10 @@ parse) for files that have problems, so a clean repository validates near parse 
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -19,20 +17,24 @@ from typing import Any, ClassVar, Final
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from provisioner.collector import collector_paused
 from provisioner.errors import Finding, SpecErrors, UsageError
 from provisioner.safe_text import redact_userinfo
 from provisioner.spec import crossfile
 from provisioner.spec.catalog import DEFAULT_MODULES, Catalog, build_catalog
+from provisioner.spec.layout import (  # noqa: F401  (re-exported: the loader's callers)
+    RESELLER_FILENAMES,
+    SPEC_ROOT_ENV,
+    TENANTS_DIRNAME,
+    YAML_SUFFIXES,
+    find_root,
+    repository_root,
+)
 from provisioner.spec.models import ResellerSpec, TenantSpec
 from provisioner.spec.rules import SECRET_HINT, close_matches, looks_like_secret_name
 from provisioner.spec.semantics import PathIssue, check_tenant
 
 MAX_FILE_BYTES = 1024 * 1024  # a tenant spec is well under 2 KiB
-RESELLER_FILENAMES = ("reseller.yaml", "reseller.yml")
-TENANTS_DIRNAME = "tenants"
-# The spec repository, for programs the orchestrator starts (the Pulumi program reads it)
-SPEC_ROOT_ENV = "PROVISIONER_SPEC_ROOT"
-YAML_SUFFIXES = (".yaml", ".yml")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -790,21 +792,6 @@ def parse_tenant(source: Source, reseller: ResellerSpec | None,
     return (None if has_errors else LoadedTenant(source, spec)), _capped(source, findings)
 
 
-def find_root(start: Path) -> Path:
-    """The nearest directory, from `start` up, holding a reseller file."""
-    start = start.resolve()
-    for candidate in [start, *start.parents]:
-        if any((candidate / n).is_file() for n in RESELLER_FILENAMES):
-            return candidate
-    return start
-
-
-def repository_root(explicit: Path | None) -> Path:
-    """`--repo DIR` is the repository itself (never a parent that happens to hold a reseller
-    file); without it, the nearest one from the working directory up."""
-    return explicit.resolve() if explicit is not None else find_root(Path.cwd())
-
-
 def _reseller_name_findings(root: Path) -> list[Finding]:
     """reseller.yaml beside reseller.yml, or a reseller file in other letter case: one would
     be silently ignored."""
@@ -880,24 +867,6 @@ def _tenant_files(paths: Iterable[Path], default: bool = False) -> tuple[
                 seen.add(key)
                 files.append(f)
     return files, problems
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Loading allocates millions of long-lived objects (specs, sources) and no cycles worth
-    collecting; the cyclic collector would rescan the growing heap ever more often, making
-    `validate` superlinear (126 -> 143 us/file from 10k to 50k tenants). Paused for the load
-    only (bench/validate_bench.py measures with and without): once enabled again, the
-    collector's own thresholds keep full collections amortized. Not frozen (gc.freeze): cyclic
-    garbage made while loading (exceptions and their tracebacks) would then never be freed."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Repository:

@@ -1,0 +1,26 @@
+"""The cyclic garbage collector paused while many long-lived objects are built."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Loading allocates millions of long-lived objects (specs, sources) and no cycles worth
+    collecting; the cyclic collector would rescan the growing heap ever more often, making
+    `validate` superlinear (126 -> 143 us/file from 10k to 50k tenants); the same holds for
+    change detection parsing every tenant after a catalog edit. Paused for the load
+    only (bench/validate_bench.py measures with and without): once enabled again, the
+    collector's own thresholds keep full collections amortized. Not frozen (gc.freeze): cyclic
+    garbage made while loading (exceptions and their tracebacks) would then never be freed."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -1,0 +1,41 @@
+"""Where a spec repository keeps its files: names and the root lookup, free of the models, so
+commands that only look at paths (`plan --list`, change detection) start without pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESELLER_FILENAMES = ("reseller.yaml", "reseller.yml")
+TENANTS_DIRNAME = "tenants"
+# The spec repository, for programs the orchestrator starts (the Pulumi program reads it)
+SPEC_ROOT_ENV = "PROVISIONER_SPEC_ROOT"
+YAML_SUFFIXES = (".yaml", ".yml")
+# The Pulumi project file names the CLI accepts (pulumi/pulumi sdk/go/common/workspace).
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory, from `start` up, holding a reseller file."""
+    start = start.resolve()
+    for candidate in [start, *start.parents]:
+        if any((candidate / n).is_file() for n in RESELLER_FILENAMES):
+            return candidate
+    return start
+
+
+def repository_root(explicit: Path | None) -> Path:
+    """`--repo DIR` is the repository itself (never a parent that happens to hold a reseller
+    file); without it, the nearest one from the working directory up."""
+    return explicit.resolve() if explicit is not None else find_root(Path.cwd())
+
+
+def find_project_dir(start: Path) -> Path:
+    """The nearest directory from `start` up holding Pulumi.yaml: the workspace's work_dir."""
+    from provisioner.errors import UsageError
+
+    start = start.resolve()
+    for candidate in [start, *start.parents]:
+        if any((candidate / n).is_file() for n in PROJECT_FILES):
+            return candidate
+    raise UsageError(f"no Pulumi.yaml in {start} or above: run from the repository that holds "
+                     "the Pulumi project (Pulumi.yaml, program in infra/)")
