@@ -653,6 +653,8 @@ class Repository:
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
     tenant_files: int = 0  # every tenant file, valid or not: what counts against max_accounts
+    # every loaded tenant file in the rules between accounts, valid or not
+    members: list[crossfile.Member] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -760,25 +762,41 @@ def check_templates_dir(root: Path, reseller: ResellerSpec,
 
 def load_tenant(path: Path, reseller: ResellerSpec | None,
                 catalog: Catalog | None) -> tuple[LoadedTenant | None, list[Finding]]:
+    loaded, _, findings = load_tenant_keyed(path, reseller, catalog)
+    return loaded, findings
+
+
+def load_tenant_keyed(path: Path, reseller: ResellerSpec | None, catalog: Catalog | None
+                      ) -> tuple[LoadedTenant | None, crossfile.Member | None, list[Finding]]:
+    """A tenant file, and what it takes into the rules between accounts (None: it holds no
+    readable mapping, so no subdomain, RUC or company name)."""
     source = read_source(path)
     if isinstance(source, Finding):
-        return None, [source]
-    return parse_tenant(source, reseller, catalog)
+        return None, None, [source]
+    return parse_tenant_keyed(source, reseller, catalog)
 
 
 def parse_tenant(source: Source, reseller: ResellerSpec | None,
                  catalog: Catalog | None) -> tuple[LoadedTenant | None, list[Finding]]:
     """Validate one tenant file's text; every problem comes back as a Finding."""
+    loaded, _, findings = parse_tenant_keyed(source, reseller, catalog)
+    return loaded, findings
+
+
+def parse_tenant_keyed(source: Source, reseller: ResellerSpec | None, catalog: Catalog | None
+                       ) -> tuple[LoadedTenant | None, crossfile.Member | None, list[Finding]]:
     data = parse_mapping(source)
     if isinstance(data, Finding):
-        return None, [data]
+        return None, None, [data]
     findings = source.duplicate_findings() if source.duplicates else []
     try:
         spec = TenantSpec.model_validate(data)
     except ValidationError as exc:
         found = source.ambiguity_findings(
             None, findings + validation_findings(source, TenantSpec, exc))
-        return None, _capped(source, found)
+        member = crossfile.Member(source.name, crossfile.keys_of_data(data), source)
+        return None, member, _capped(source, found)
+    member = crossfile.Member(source.name, crossfile.keys_of_spec(spec), source)
     findings = source.ambiguity_findings(spec, findings)
     if source.path.suffix in YAML_SUFFIXES and source.path.stem != spec.subdomain:
         findings.append(source.finding(("subdomain",), (
@@ -787,7 +805,17 @@ def parse_tenant(source: Source, reseller: ResellerSpec | None,
     if reseller is not None and catalog is not None:
         findings += issue_findings(source, check_tenant(spec, reseller, catalog))
     has_errors = any(f.severity == "error" for f in findings)
-    return (None if has_errors else LoadedTenant(source, spec)), _capped(source, findings)
+    return (None if has_errors else LoadedTenant(source, spec)), member, _capped(source, findings)
+
+
+def tenant_keys(path: Path) -> crossfile.Keys | None:
+    """What `load_tenant_keyed` gives the rules between accounts for this file, without
+    validating the rest of it (the one-tenant commands' index of the other tenants)."""
+    source = read_source(path)
+    if isinstance(source, Finding):
+        return None
+    data = parse_mapping(source)
+    return None if isinstance(data, Finding) else crossfile.keys_of_data(data)
 
 
 def find_root(start: Path) -> Path:
@@ -936,26 +964,28 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
     else:
         files, problems = _tenant_files(paths or [tenants_dir], default=not paths)
     repo.findings += problems
+    members: list[crossfile.Member] = []
     for path in files:
-        loaded, found = load_tenant(path, repo.reseller, repo.catalog)
+        loaded, member, found = load_tenant_keyed(path, repo.reseller, repo.catalog)
         repo.files_checked += 1
         repo.findings += found
         if loaded is not None:
             repo.tenants.append(loaded)
-    context: list[LoadedTenant] = []
+        if member is not None:
+            members.append(member)
     accounts = len(files)
     if paths and tenants_dir.is_dir():
         named = {os.path.abspath(f) for f in files}
         for path in _tenant_files([tenants_dir])[0]:
-            if os.path.abspath(path) not in named:
+            if os.path.abspath(path) not in named:  # only counted and named: not reported on
                 accounts += 1
-                loaded, _ = load_tenant(path, repo.reseller, repo.catalog)
-                if loaded is not None:
-                    context.append(loaded)
+                keys = tenant_keys(path)
+                if keys is not None:
+                    members.append(crossfile.Member(display_path(path), keys))
     repo.tenant_files = accounts
-    cross = crossfile.check_repository([*repo.tenants, *context], repo.reseller, reseller_path,
-                                       reseller_source=reseller_source, account_count=accounts)
-    others = {t.source.name for t in context}
-    repo.findings += [f for f in cross if f.file not in others]
+    repo.members = [m for m in members if m.source is not None]
+    repo.findings += crossfile.check_repository(
+        members, repo.reseller, reseller_path, reseller_source=reseller_source,
+        account_count=accounts)
     repo.findings.sort(key=lambda f: (f.file, f.line, f.column, f.field))
     return repo

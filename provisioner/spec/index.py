@@ -1,0 +1,308 @@
+"""One tenant without validating the others: the one-tenant commands' load.
+
+`render`, `explain`, `check-sol`, `verify` and the Pulumi program need one tenant, but the
+rules between accounts (unique subdomain, RUC and company name; `max_accounts`) involve every
+tenant file. `load_one` validates the reseller file and the tenant's own file in full, and
+checks those rules against an index of the other files' keys (`crossfile.Keys`): at 50,000
+tenants, validating them all cost 7 s per command.
+
+The index is cached on disk, one file per tenants directory, under the user's cache directory
+(`$PROVISIONER_CACHE_DIR`, else `$XDG_CACHE_HOME/provisioner`, else `~/.cache/provisioner`;
+`PROVISIONER_CACHE_DIR=off` turns it off). It is only ever a shortcut: every run lists the
+directory and stats every file, and a file whose (mtime, size, inode, ctime) is not the cached
+one is read again, so an edit can never hide a duplicate. Files changed within
+`RACY_WINDOW_NS` of the scan are read again next time too (a second write within the file
+system's timestamp granularity leaves the same stat). A missing, corrupt, foreign or
+concurrently replaced cache file means a full scan; it is written to a temporary file and
+renamed over the old one, so readers see a whole file or the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import provisioner
+from provisioner.errors import Finding
+from provisioner.spec import crossfile
+from provisioner.spec.loader import (
+    TENANTS_DIRNAME,
+    YAML_SUFFIXES,
+    Repository,
+    _is_tenant_name,
+    _load_reseller,
+    _reseller_name_findings,
+    _reseller_path,
+    check_templates_dir,
+    collector_paused,
+    display_path,
+    find_root,
+    load_tenant_keyed,
+    tenant_keys,
+)
+
+CACHE_ENV: Final = "PROVISIONER_CACHE_DIR"
+INDEX_FORMAT: Final = 1
+RACY_WINDOW_NS: Final = 3_000_000_000
+
+Stat = tuple[int, int, int, int]  # (mtime_ns, ctime_ns, size, inode)
+_UNKNOWN: Final[Stat] = (-1, -1, -1, -1)  # never equal to a real file's: read again
+
+
+def cache_dir() -> Path | None:
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "none") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "provisioner"
+
+
+def _rules_stamp() -> str:
+    """The code that decides a file's keys: another version (or an edited checkout) of it
+    must not trust keys this one wrote."""
+    from provisioner.spec import loader, models, rules
+
+    parts = [provisioner.__version__, str(INDEX_FORMAT)]
+    for module in (loader, models, rules, crossfile):
+        try:
+            st = os.stat(module.__file__ or "")
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+        except OSError:
+            parts.append("?")
+    return "/".join(parts)
+
+
+def list_tenant_files(tenants_dir: Path) -> list[str]:
+    """Every tenant file below `tenants_dir`, relative to it, as `validate` finds them (what
+    os.walk calls files, by the same name rule; symlinked directories not followed), sorted."""
+    found: list[str] = []
+    base = str(tenants_dir)
+    pending = [""]
+    while pending:
+        prefix = pending.pop()
+        try:
+            it = os.scandir(os.path.join(base, prefix) if prefix else base)
+        except OSError:
+            continue
+        with it:
+            for entry in it:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if not entry.is_symlink():
+                        pending.append(prefix + entry.name + os.sep)
+                elif _is_tenant_name(entry.name):
+                    found.append(prefix + entry.name)
+    found.sort()
+    return found
+
+
+@dataclass
+class TenantIndex:
+    """The keys of every tenant file below one directory, by path relative to it, in
+    columns (a cache of 50,000 files loads in one `marshal.loads`)."""
+
+    names: list[str]
+    stats: list[Stat]
+    subdomains: list[str | None]
+    rucs: list[str | None]
+    companies: list[str | None]
+    reread: int = 0  # files read in this scan (0: the cache held every file)
+
+    def keys(self, i: int) -> crossfile.Keys:
+        return crossfile.Keys(self.subdomains[i], self.rucs[i], self.companies[i])
+
+    def sharing(self, keys: list[crossfile.Keys]) -> list[int]:
+        """The positions of the files that share a subdomain, RUC or company name with one
+        of `keys` (list.index: a scan in C per value)."""
+        found: set[int] = set()
+        for column, values in ((self.subdomains, {k.subdomain for k in keys}),
+                               (self.rucs, {k.ruc for k in keys}),
+                               (self.companies, {k.company_name for k in keys})):
+            for value in values - {None}:
+                i = -1
+                while True:
+                    try:
+                        i = column.index(value, i + 1)
+                    except ValueError:
+                        break
+                    found.add(i)
+        return sorted(found)
+
+
+def _cache_path(tenants_dir: Path) -> Path | None:
+    base = cache_dir()
+    if base is None:
+        return None
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(tenants_dir))).hexdigest()[:24]
+    return base / f"tenant-index-{digest}.bin"
+
+
+def _read_cache(path: Path | None, tenants_dir: Path, stamp: str) -> TenantIndex | None:
+    """The cached index, or None when absent, unreadable, corrupt or another's. marshal: the
+    cache directory is the user's own (mode 700), as trusted as their home directory."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            data = marshal.loads(fh.read())
+        head, names, stats, subs, rucs, companies = data
+        if head != (INDEX_FORMAT, stamp, os.path.abspath(tenants_dir)):
+            return None
+        if not (isinstance(names, list) and isinstance(stats, list)
+                and len(names) == len(stats) == len(subs) == len(rucs) == len(companies)):
+            return None
+        return TenantIndex(names, stats, subs, rucs, companies)
+    except Exception:  # absent, truncated, corrupt, foreign: rebuild
+        return None
+
+
+def _write_cache(path: Path | None, tenants_dir: Path, stamp: str, index: TenantIndex,
+                 racy_after: int) -> None:
+    """Whole or not at all (a temporary file renamed over the old one); a cache that cannot
+    be written only costs the next run a full scan. Files changed since `racy_after` are
+    stored as unknown: a second write in the same timestamp tick would leave their stat."""
+    if path is None:
+        return
+    stats = [s if s[0] < racy_after and s[1] < racy_after else _UNKNOWN for s in index.stats]
+    blob = marshal.dumps(((INDEX_FORMAT, stamp, os.path.abspath(tenants_dir)), index.names,
+                          stats, index.subdomains, index.rucs, index.companies))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def _stats(tenants_dir: Path, names: list[str]) -> list[Stat]:
+    try:
+        fd = os.open(tenants_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return [_UNKNOWN] * len(names)
+    out: list[Stat] = []
+    try:
+        for rel in names:
+            try:
+                st = os.stat(rel, dir_fd=fd)
+            except OSError:  # gone meanwhile, or unreadable: read below, its keys None
+                out.append(_UNKNOWN)
+            else:
+                out.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+    finally:
+        os.close(fd)
+    return out
+
+
+def scan(tenants_dir: Path, names: list[str] | None = None) -> TenantIndex:
+    """The index of `tenants_dir`: every file stat-ed, read again unless the cache holds it
+    with the same stat."""
+    names = list_tenant_files(tenants_dir) if names is None else names
+    stamp = _rules_stamp()
+    cache_file = _cache_path(tenants_dir)
+    cached = _read_cache(cache_file, tenants_dir, stamp)
+    started = time.time_ns()
+    stats = _stats(tenants_dir, names)
+    if (cached is not None and cached.names == names and cached.stats == stats
+            and _UNKNOWN not in stats):
+        return cached  # the common case: nothing changed, compared in C
+    index = TenantIndex(names, stats, [None] * len(names), [None] * len(names),
+                        [None] * len(names))
+    where = {n: i for i, n in enumerate(cached.names)} if cached is not None else {}
+    for i, rel in enumerate(names):
+        j = where.get(rel)
+        if j is not None and cached is not None and cached.stats[j] == stats[i] != _UNKNOWN:
+            index.subdomains[i], index.rucs[i], index.companies[i] = (
+                cached.subdomains[j], cached.rucs[j], cached.companies[j])
+            continue
+        index.reread += 1
+        keys = tenant_keys(tenants_dir / rel)
+        if keys is not None:
+            index.subdomains[i], index.rucs[i], index.companies[i] = keys.as_tuple()
+    _write_cache(cache_file, tenants_dir, stamp, index, started - RACY_WINDOW_NS)
+    return index
+
+
+def _is_path(name: str) -> bool:
+    return name.endswith(YAML_SUFFIXES) or os.sep in name or (
+        os.altsep is not None and os.altsep in name)
+
+
+def load_one(root: Path | None, name: str) -> Repository:
+    """The repository as the one tenant `name` (a subdomain or a tenant file) sees it: the
+    reseller file's findings, the tenant file's own, the rules between accounts that concern
+    it, and the `max_accounts` cap; the same findings `load_repository` reports for these
+    files, without the other tenants' own problems (tests/test_index.py compares them)."""
+    with collector_paused():
+        return _load_one(root, name)
+
+
+def _load_one(root: Path | None, name: str) -> Repository:
+    root = root.resolve() if root is not None else find_root(Path.cwd())
+    reseller_path = _reseller_path(root)
+    repo = Repository(root, reseller_path, None, None)
+    reseller_source = None
+    repo.findings += _reseller_name_findings(root)
+    if reseller_path is None:
+        repo.findings.append(Finding(display_path(root), 1, 1, "", (
+            "no reseller file: create reseller.yaml (see examples/reseller.yaml)")))
+    else:
+        repo.reseller, repo.catalog, found, reseller_source = _load_reseller(reseller_path)
+        repo.findings += found
+        repo.files_checked += 1
+        if repo.reseller is not None:
+            repo.findings += check_templates_dir(root, repo.reseller, reseller_source)
+    tenants_dir = root / TENANTS_DIRNAME
+    if tenants_dir.exists() and not tenants_dir.is_dir():
+        repo.findings.append(Finding(display_path(tenants_dir), 1, 1, "", (
+            f"{TENANTS_DIRNAME} must be a directory holding one <subdomain>.yaml per tenant")))
+        names: list[str] = []
+    else:
+        names = list_tenant_files(tenants_dir) if tenants_dir.is_dir() else []
+    if _is_path(name):
+        wanted = os.path.abspath(name)
+        tails = (os.path.basename(wanted),)
+        mine = [r for r in names if r.endswith(tails)
+                and os.path.abspath(tenants_dir / r) == wanted]
+    else:
+        tails = tuple(name + s for s in YAML_SUFFIXES)
+        mine = [r for r in names if r.endswith(tails)
+                and os.path.splitext(os.path.basename(r))[0] == name]
+    members: list[crossfile.Member] = []
+    for rel in mine:
+        loaded, member, found = load_tenant_keyed(tenants_dir / rel, repo.reseller,
+                                                  repo.catalog)
+        repo.files_checked += 1
+        repo.findings += found
+        if loaded is not None:
+            repo.tenants.append(loaded)
+        if member is not None:
+            members.append(member)
+    repo.members = list(members)
+    repo.tenant_files = len(names)
+    if members:  # the others that share a key with this tenant, named and counted
+        index = scan(tenants_dir, names)
+        own = set(mine)
+        for i in index.sharing([m.keys for m in members]):
+            if index.names[i] not in own:
+                members.append(crossfile.Member(display_path(tenants_dir / index.names[i]),
+                                                index.keys(i)))
+    repo.findings += crossfile.check_repository(
+        members, repo.reseller, reseller_path, reseller_source=reseller_source,
+        account_count=len(names))
+    repo.findings.sort(key=lambda f: (f.file, f.line, f.column, f.field))
+    return repo
