@@ -237,3 +237,21 @@ def test_render_ignores_another_tenants_broken_file(repo: Path, run_cli) -> None
 def test_a_tenant_by_subdomain_or_file(repo: Path, name: str, monkeypatch) -> None:
     monkeypatch.chdir(repo)
     assert load_one(repo, name).tenant(name).spec.subdomain == "hotelsol"
+
+
+def test_validate_leaves_the_index_warm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`load_repository` writes the index it found, so a command after `validate` reads no
+    other file; an edit after it is still seen."""
+    root = tmp_path / "repo"
+    write_repo(root, [(f"t{i}.yaml", yaml.safe_dump(dict(BASE, subdomain=f"t{i}", ruc=ruc_for(i),
+                                                         company_name=f"Empresa {i}")))
+                      for i in range(4)] + [("roto.yaml", "ruc: [\n")], None)
+    monkeypatch.setattr(index, "RACY_WINDOW_NS", 0)
+    with cache_at(tmp_path / "cache"):
+        load_repository(root)
+        assert index.scan(root / "tenants").reread == 1  # only the file without keys
+        t2 = root / "tenants" / "t2.yaml"
+        t2.write_text(t2.read_text().replace(ruc_for(2), ruc_for(0)))
+        load_repository(root)
+        assert [f.message for f in load_one(root, "t0").errors] == [
+            f"RUC already used by {display_path(t2)}"]

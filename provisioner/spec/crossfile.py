@@ -53,7 +53,7 @@ NO_KEYS: Final = Keys()
 
 
 def keys_of_spec(spec: TenantSpec) -> Keys:
-    return Keys(spec.subdomain, spec.ruc, same_name_key(spec.company_name))
+    return Keys(spec.subdomain, spec.ruc, same_name_key(spec.company_name) or None)
 
 
 @cache
@@ -97,7 +97,7 @@ def keys_of_data(data: Mapping[str, Any]) -> Keys:
             value = _field_value(name, data[name])
         except (ValidationError, ValueError):  # a validator outside the model raises ValueError
             value = None
-        values[name] = same_name_key(value) if name == "company_name" and value else value
+        values[name] = (same_name_key(value) or None) if name == "company_name" and value else value
     return Keys(**values)
 
 

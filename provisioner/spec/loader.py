@@ -10,6 +10,7 @@ import gc
 import os
 import re
 import stat
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -267,6 +268,8 @@ class Source:
         self.duplicates: list[tuple[str, yaml.Mark, yaml.Mark]] = []
         self.ambiguous: list[Ambiguous] = []
         self.unreported = 0  # problems counted but not turned into findings (over the cap)
+        # (mtime_ns, ctime_ns, size, inode) before it was read: the index cache's key
+        self.stat: tuple[int, int, int, int] | None = None
 
     @property
     def name(self) -> str:
@@ -465,7 +468,9 @@ def read_source(path: Path) -> Source | Finding:
         line = data[: exc.start].count(b"\n") + 1
         return Finding(display_path(path), line, 1, "",
                        "not UTF-8 text (save the file as UTF-8)")
-    return Source(path, text)
+    source = Source(path, text)
+    source.stat = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    return source
 
 
 def _wide_encoding(data: bytes) -> str | None:
@@ -965,6 +970,7 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
         files, problems = _tenant_files(paths or [tenants_dir], default=not paths)
     repo.findings += problems
     members: list[crossfile.Member] = []
+    started = time.time_ns()
     for path in files:
         loaded, member, found = load_tenant_keyed(path, repo.reseller, repo.catalog)
         repo.files_checked += 1
@@ -984,6 +990,10 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
                     members.append(crossfile.Member(display_path(path), keys))
     repo.tenant_files = accounts
     repo.members = [m for m in members if m.source is not None]
+    if not paths and files:  # what one-tenant commands need next: the index, warm
+        from provisioner.spec.index import save_loaded
+
+        save_loaded(tenants_dir, repo.members, started)
     repo.findings += crossfile.check_repository(
         members, repo.reseller, reseller_path, reseller_source=reseller_source,
         account_count=accounts)
