@@ -37,14 +37,11 @@ from provisioner.spec.loader import (
     YAML_SUFFIXES,
     Repository,
     _is_tenant_name,
-    _load_reseller,
-    _reseller_name_findings,
-    _reseller_path,
-    check_templates_dir,
     collector_paused,
     display_path,
     find_root,
     load_tenant_keyed,
+    start_repository,
     tenant_keys,
 )
 
@@ -324,19 +321,7 @@ def load_one(root: Path | None, name: str) -> Repository:
 
 def _load_one(root: Path | None, name: str) -> Repository:
     root = root.resolve() if root is not None else find_root(Path.cwd())
-    reseller_path = _reseller_path(root)
-    repo = Repository(root, reseller_path, None, None)
-    reseller_source = None
-    repo.findings += _reseller_name_findings(root)
-    if reseller_path is None:
-        repo.findings.append(Finding(display_path(root), 1, 1, "", (
-            "no reseller file: create reseller.yaml (see examples/reseller.yaml)")))
-    else:
-        repo.reseller, repo.catalog, found, reseller_source = _load_reseller(reseller_path)
-        repo.findings += found
-        repo.files_checked += 1
-        if repo.reseller is not None:
-            repo.findings += check_templates_dir(root, repo.reseller, reseller_source)
+    repo, reseller_source = start_repository(root)
     tenants_dir = root / TENANTS_DIRNAME
     if tenants_dir.exists() and not tenants_dir.is_dir():
         repo.findings.append(Finding(display_path(tenants_dir), 1, 1, "", (
@@ -373,7 +358,7 @@ def _load_one(root: Path | None, name: str) -> Repository:
             if rel not in own:
                 members.append(crossfile.Member(display_path(tenants_dir / rel), keys))
     repo.findings += crossfile.check_repository(
-        members, repo.reseller, reseller_path, reseller_source=reseller_source,
+        members, repo.reseller, repo.reseller_path, reseller_source=reseller_source,
         account_count=len(names))
     repo.findings.sort(key=lambda f: (f.file, f.line, f.column, f.field))
     return repo

@@ -943,12 +943,9 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
         return _load_repository(root, paths)
 
 
-def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
-    if root is not None:  # named explicitly (--repo): that directory, never a parent
-        root = root.resolve()
-    else:
-        start = (paths[0] if paths[0].is_dir() else paths[0].parent) if paths else Path.cwd()
-        root = find_root(start)
+def start_repository(root: Path) -> tuple[Repository, Source | None]:
+    """A repository with its reseller file loaded and checked (name, model, catalog,
+    templates_dir), no tenant yet; and the reseller file's source, for located findings."""
     reseller_path = _reseller_path(root)
     repo = Repository(root, reseller_path, None, None)
     reseller_source: Source | None = None
@@ -962,6 +959,17 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
         repo.files_checked += 1
         if repo.reseller is not None:
             repo.findings += check_templates_dir(root, repo.reseller, reseller_source)
+    return repo, reseller_source
+
+
+def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
+    if root is not None:  # named explicitly (--repo): that directory, never a parent
+        root = root.resolve()
+    else:
+        start = (paths[0] if paths[0].is_dir() else paths[0].parent) if paths else Path.cwd()
+        root = find_root(start)
+    repo, reseller_source = start_repository(root)
+    reseller_path = repo.reseller_path
     tenants_dir = root / TENANTS_DIRNAME
     if not paths and tenants_dir.exists() and not tenants_dir.is_dir():
         files, problems = [], [Finding(display_path(tenants_dir), 1, 1, "", (
