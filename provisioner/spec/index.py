@@ -27,16 +27,17 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Final
 
 import provisioner
 from provisioner.errors import Finding
 from provisioner.spec import crossfile
 from provisioner.spec.loader import (
+    RESELLER_FILENAMES,
     TENANTS_DIRNAME,
     YAML_SUFFIXES,
     Repository,
-    _is_tenant_name,
     collector_paused,
     display_path,
     find_root,
@@ -68,41 +69,62 @@ def _rules_stamp() -> str:
     from provisioner.spec import loader, models, rules
 
     parts = [provisioner.__version__, str(INDEX_FORMAT)]
-    for module in (loader, models, rules, crossfile):
+    for where in (loader.__file__, models.__file__, rules.__file__, crossfile.__file__,
+                  __file__):
         try:
-            st = os.stat(module.__file__ or "")
+            st = os.stat(where or "")
             parts.append(f"{st.st_mtime_ns}:{st.st_size}")
         except OSError:
             parts.append("?")
     return "/".join(parts)
 
 
-def list_tenant_files(tenants_dir: Path) -> list[str]:
+def list_tenant_files(tenants_dir: Path) -> tuple[list[str], list[int]]:
     """Every tenant file below `tenants_dir`, relative to it, as `validate` finds them (what
     os.walk calls files, by the same name rule; symlinked directories not followed), in the
-    directory's own order (stable while it is unchanged; sorting 50,000 names costs more)."""
-    found: list[str] = []
-    base = str(tenants_dir)
-    pending = [""]
-    while pending:
-        prefix = pending.pop()
-        try:
-            it = os.scandir(os.path.join(base, prefix) if prefix else base)
-        except OSError:
-            continue
-        with it:
-            for entry in it:
-                name = entry.name
-                try:
-                    is_dir = entry.is_dir()  # d_type: no system call on most file systems
+    directory's own order (stable while it is unchanged; sorting 50,000 names costs more);
+    and each one's stat, flat (`_STAT_FIELDS` a file; _UNKNOWN where it fails).
+
+    os.listdir and one stat per file, which the index needs anyway, rather than os.scandir's
+    Python loop: a directory named like a tenant file shows as one in its stat; other names
+    (README, subdirectories) take an lstat each."""
+    names: list[str] = []
+    stats: list[int] = []
+    unknown = [_UNKNOWN] * _STAT_FIELDS
+    try:
+        fd = os.open(tenants_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return names, stats
+    stat, lstat, is_dir = os.stat, os.lstat, S_ISDIR
+    try:
+        pending = [""]
+        while pending:
+            prefix = pending.pop()
+            try:
+                entries = os.listdir(os.path.join(tenants_dir, prefix) if prefix else tenants_dir)
+            except OSError:
+                continue
+            for name in entries:
+                rel = prefix + name
+                if name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES:  # as validate
+                    try:
+                        st = stat(rel, dir_fd=fd)
+                    except OSError:  # a broken link or no permission: a file to os.walk
+                        names.append(rel)
+                        stats += unknown
+                        continue
+                    if not is_dir(st.st_mode):
+                        names.append(rel)
+                        stats += (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+                        continue
+                try:  # a directory (not a link to one) is walked into
+                    if is_dir(lstat(rel, dir_fd=fd).st_mode):
+                        pending.append(rel + os.sep)
                 except OSError:
-                    is_dir = False
-                if is_dir:
-                    if not entry.is_symlink():
-                        pending.append(prefix + name + os.sep)
-                elif name.endswith(YAML_SUFFIXES) and _is_tenant_name(name):
-                    found.append(prefix + name)
-    return found
+                    pass
+    finally:
+        os.close(fd)
+    return names, stats
 
 
 def _column(values: list[str | None]) -> str:
@@ -136,15 +158,18 @@ class TenantIndex:
     companies: str
     reread: int = 0  # files read in this scan (0: the cache held every file)
 
-    def sharing(self, keys: list[crossfile.Keys]) -> list[tuple[str, crossfile.Keys]]:
-        """The files that share a subdomain, RUC or company name with one of `keys`."""
+    def sharing(self, keys: list[crossfile.Keys], exclude: set[str]
+                ) -> list[tuple[str, crossfile.Keys]]:
+        """The files, but `exclude`, that share a subdomain, RUC or company name with one of
+        `keys`."""
         found: set[int] = set()
         for column, values in ((self.subdomains, {k.subdomain for k in keys}),
                                (self.rucs, {k.ruc for k in keys}),
                                (self.companies, {k.company_name for k in keys})):
             for value in values - {None}:
-                found.update(_find_all(column, value))  # type: ignore[arg-type]
-        if not found:
+                found.update(i for i in _find_all(column, value)  # type: ignore[arg-type]
+                             if self.names[i] not in exclude)
+        if not found:  # the common case: no split of 50,000-entry columns
             return []
         columns = [_uncolumn(c, len(self.names))
                    for c in (self.subdomains, self.rucs, self.companies)]
@@ -216,37 +241,17 @@ def _write_cache(path: Path | None, tenants_dir: Path, stamp: str, index: Tenant
         pass
 
 
-def _stats(tenants_dir: Path, names: list[str]) -> list[int]:
-    """Each file's (mtime_ns, ctime_ns, size, inode), flat; _UNKNOWN where stat fails."""
-    unknown = [_UNKNOWN] * _STAT_FIELDS
-    try:
-        fd = os.open(tenants_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return unknown * len(names)
-    out: list[int] = []
-    stat = os.stat
-    try:
-        for rel in names:
-            try:
-                st = stat(rel, dir_fd=fd)
-            except OSError:  # gone meanwhile, or unreadable: read below, its keys None
-                out += unknown
-            else:
-                out += (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
-    finally:
-        os.close(fd)
-    return out
-
-
-def scan(tenants_dir: Path, names: list[str] | None = None) -> TenantIndex:
-    """The index of `tenants_dir`: every file stat-ed, read again unless the cache holds it
-    with the same stat."""
-    names = list_tenant_files(tenants_dir) if names is None else names
+def scan(tenants_dir: Path, listing: tuple[list[str], list[int]] | None = None,
+         started: int | None = None) -> TenantIndex:
+    """The index of `tenants_dir`: every file read again unless the cache holds it with the
+    same stat. `listing`: list_tenant_files's, taken at `started` (ns), if already made."""
+    if listing is None or started is None:
+        started = time.time_ns()
+        listing = list_tenant_files(tenants_dir)
+    names, stats = listing
     stamp = _rules_stamp()
     cache_file = _cache_path(tenants_dir)
     cached = _read_cache(cache_file, tenants_dir, stamp)
-    started = time.time_ns()
-    stats = _stats(tenants_dir, names)
     if cached is not None and cached[0] == _SEP.join(names) and cached[1] == _pack(stats) \
             and _UNKNOWN not in stats:  # the common case: nothing changed, compared in C
         return TenantIndex(names, *cached[2:])
@@ -305,6 +310,21 @@ def save_loaded(tenants_dir: Path, members: list[crossfile.Member], started: int
                  started - RACY_WINDOW_NS)
 
 
+def _named(names: list[str], basenames: tuple[str, ...]) -> list[str]:
+    """The entries of `names` whose last part is one of `basenames`, found with str.find on
+    the joined list (C) rather than a Python loop over 50,000 names."""
+    joined = _SEP + _SEP.join(names) + _SEP
+    out: list[str] = []
+    for base in basenames:
+        for before in (_SEP, os.sep):
+            needle = before + base + _SEP
+            at = joined.find(needle)
+            while at >= 0:
+                out.append(names[joined.count(_SEP, 0, at + len(before)) - 1])
+                at = joined.find(needle, at + 1)
+    return out
+
+
 def _is_path(name: str) -> bool:
     return name.endswith(YAML_SUFFIXES) or os.sep in name or (
         os.altsep is not None and os.altsep in name)
@@ -326,18 +346,17 @@ def _load_one(root: Path | None, name: str) -> Repository:
     if tenants_dir.exists() and not tenants_dir.is_dir():
         repo.findings.append(Finding(display_path(tenants_dir), 1, 1, "", (
             f"{TENANTS_DIRNAME} must be a directory holding one <subdomain>.yaml per tenant")))
-        names: list[str] = []
+        listing: tuple[list[str], list[int]] = ([], [])
     else:
-        names = list_tenant_files(tenants_dir) if tenants_dir.is_dir() else []
+        listing = list_tenant_files(tenants_dir) if tenants_dir.is_dir() else ([], [])
+    started = time.time_ns()
+    names = listing[0]
     if _is_path(name):
         wanted = os.path.abspath(name)
-        tails = (os.path.basename(wanted),)
-        mine = [r for r in names if r.endswith(tails)
-                and os.path.abspath(tenants_dir / r) == wanted]
+        mine = [r for r in _named(names, (os.path.basename(wanted),))
+                if os.path.abspath(tenants_dir / r) == wanted]
     else:
-        tails = tuple(name + s for s in YAML_SUFFIXES)
-        mine = [r for r in names if r.endswith(tails)
-                and os.path.splitext(os.path.basename(r))[0] == name]
+        mine = _named(names, tuple(name + suffix for suffix in YAML_SUFFIXES))
     mine.sort()  # as `validate` reads them: the first valid one is the tenant
     members: list[crossfile.Member] = []
     for rel in mine:
@@ -352,11 +371,9 @@ def _load_one(root: Path | None, name: str) -> Repository:
     repo.members = list(members)
     repo.tenant_files = len(names)
     if members:  # the others that share a key with this tenant, named and counted
-        index = scan(tenants_dir, names)
-        own = set(mine)
-        for rel, keys in index.sharing([m.keys for m in members]):
-            if rel not in own:
-                members.append(crossfile.Member(display_path(tenants_dir / rel), keys))
+        index = scan(tenants_dir, listing, started)
+        for rel, keys in index.sharing([m.keys for m in members], set(mine)):
+            members.append(crossfile.Member(display_path(tenants_dir / rel), keys))
     repo.findings += crossfile.check_repository(
         members, repo.reseller, repo.reseller_path, reseller_source=reseller_source,
         account_count=len(names))
