@@ -94,12 +94,11 @@ def cache_at(path: Path | str) -> Iterator[None]:
             os.environ[index.CACHE_ENV] = old
 
 
-def expected_for(root: Path, rels: list[str], name: str) -> list:
-    """What `validate` reports that concerns tenant `name`: every finding except those on
-    the other tenant files."""
+def expected_for(root: Path, rels: list[str], mine: set[str]) -> list:
+    """What `validate` reports that concerns the tenant whose files are `mine`: every finding
+    except those on the other tenant files."""
     full = load_repository(root)
-    stems = {r: os.path.splitext(os.path.basename(r))[0] for r in rels}
-    others = {display_path(root / "tenants" / r) for r in rels if stems[r] != name}
+    others = {display_path(root / "tenants" / r) for r in rels if r not in mine}
     return [f for f in full.findings if f.file not in others]
 
 
@@ -124,7 +123,8 @@ def test_one_tenant_findings_are_validates_for_that_tenant(repo: tuple, tmp_path
         full = load_repository(root)
         with cache_at(Path(work) / "cache"):
             for name in sorted(names):
-                want = expected_for(root, rels, name)
+                mine = {r for r in rels if os.path.splitext(os.path.basename(r))[0] == name}
+                want = expected_for(root, rels, mine)
                 for run in ("cold", "warm"):
                     one = load_one(root, name)
                     assert one.findings == want, (name, run)
@@ -134,6 +134,9 @@ def test_one_tenant_findings_are_validates_for_that_tenant(repo: tuple, tmp_path
                 for index_file in Path(work).glob("cache/*"):  # a wrong cache: not trusted
                     index_file.write_bytes(b"\x00garbage")
                     assert load_one(root, name).findings == want
+            for rel in rels:  # a tenant named by its file
+                path = str(root / "tenants" / rel)
+                assert load_one(root, path).findings == expected_for(root, rels, {rel})
 
 
 def test_an_edit_after_the_cache_was_built_is_seen(tmp_path: Path) -> None:
