@@ -258,3 +258,16 @@ def test_validate_leaves_the_index_warm(tmp_path: Path, monkeypatch: pytest.Monk
         load_repository(root)
         assert [f.message for f in load_one(root, "t0").errors] == [
             f"RUC already used by {display_path(t2)}"]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../tenants/hotelsol", "hotelsol.yaml.yaml"])
+def test_odd_names_find_what_validate_finds(repo: Path, name: str, monkeypatch) -> None:
+    """Odd names get validate's answer: `""` names the file `.yaml` as Repository.tenant reads
+    names (what precedes the suffix), and a name is never a way out of the repository."""
+    monkeypatch.chdir(repo / "tenants")
+    (repo / "tenants" / ".yaml").write_text("ruc: [\n", encoding="utf-8")
+    full, one = load_repository(repo), load_one(repo, name)
+    rels = [p.name for p in (repo / "tenants").iterdir()]
+    mine = {r for r in rels if r.rsplit(".", 1)[0] == name}
+    assert one.findings == expected_for(repo, rels, mine)
+    assert outcome(lambda: one.tenant(name).spec) == outcome(lambda: full.tenant(name).spec)
