@@ -271,3 +271,30 @@ def test_odd_names_find_what_validate_finds(repo: Path, name: str, monkeypatch) 
     mine = {r for r in rels if r.rsplit(".", 1)[0] == name}
     assert one.findings == expected_for(repo, rels, mine)
     assert outcome(lambda: one.tenant(name).spec) == outcome(lambda: full.tenant(name).spec)
+
+
+def test_concurrent_scans_and_an_unusable_cache_directory(tmp_path: Path) -> None:
+    """Commands running at once each write a whole cache file (a temporary file renamed);
+    a cache directory that cannot be written only costs a full scan."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path / "repo"
+    write_repo(root, [(f"t{i}.yaml", yaml.safe_dump(dict(BASE, subdomain=f"t{i}", ruc=ruc_for(i),
+                                                         company_name=f"Empresa {i}")))
+                      for i in range(30)], None)
+    t5 = root / "tenants" / "t5.yaml"
+    t5.write_text(t5.read_text().replace(ruc_for(5), ruc_for(3)))
+    cache = tmp_path / "cache"
+    with cache_at(cache), ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: [e.message for e in load_one(root, "t3").errors],
+                                range(8)))
+    assert results == [[f"RUC already used by {display_path(t5)}"]] * 8
+    assert [p.suffix for p in cache.iterdir()] == [".bin"]  # no temporary file left
+    with cache_at(cache):
+        assert index._read_cache(index._cache_path(root / "tenants"), root / "tenants",
+                                 index._rules_stamp()) is not None
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    with cache_at(blocker):
+        assert len(load_one(root, "t3").errors) == 1
+        assert index.scan(root / "tenants").reread == 30
