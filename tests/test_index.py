@@ -298,3 +298,17 @@ def test_concurrent_scans_and_an_unusable_cache_directory(tmp_path: Path) -> Non
     with cache_at(blocker):
         assert len(load_one(root, "t3").errors) == 1
         assert index.scan(root / "tenants").reread == 30
+
+
+def test_rules_between_accounts_take_valid_tenants_as_before(repo: Path) -> None:
+    """check_repository still takes LoadedTenant lists (callers written before the index)."""
+    text = (repo / "tenants" / "hotelsol.yaml").read_text(encoding="utf-8")
+    (repo / "tenants" / "hotelsol2.yaml").write_text(
+        re.sub(r"(?m)^subdomain: .*$", "subdomain: hotelsol2", text), encoding="utf-8")
+    loaded = load_repository(repo)
+    valid = [t for t in loaded.tenants if t.source.path.stem in ("hotelsol", "hotelsol2")]
+    assert len(valid) == 2
+    found = crossfile.check_repository(valid, loaded.reseller, loaded.reseller_path)
+    assert sorted(f.message for f in found if f.field == "ruc") == [
+        f"RUC already used by {display_path(repo / 'tenants' / n)}"
+        for n in ("hotelsol.yaml", "hotelsol2.yaml")]

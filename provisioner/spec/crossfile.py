@@ -16,7 +16,7 @@ from provisioner.errors import Finding
 from provisioner.spec.models import ResellerSpec, TenantSpec
 
 if TYPE_CHECKING:
-    from provisioner.spec.loader import Source
+    from provisioner.spec.loader import LoadedTenant, Source
 
 
 def has_cap(max_accounts: int | None) -> bool:
@@ -127,7 +127,14 @@ def max_accounts_message(count: int, cap: int) -> str:
             f"cap of {cap} (raise max_accounts, or null or 0 for no cap)")
 
 
-def check_repository(members: Sequence[Member], reseller: ResellerSpec | None,
+def as_member(item: Member | LoadedTenant) -> Member:
+    """A valid tenant (`LoadedTenant`, as callers before the index passed) as a member."""
+    if isinstance(item, Member):
+        return item
+    return Member(item.source.name, keys_of_spec(item.spec), item.source)
+
+
+def check_repository(members: Sequence[Member | LoadedTenant], reseller: ResellerSpec | None,
                      reseller_path: Path | None, *,
                      reseller_source: Source | None = None,
                      account_count: int | None = None) -> list[Finding]:
@@ -137,6 +144,7 @@ def check_repository(members: Sequence[Member], reseller: ResellerSpec | None,
     rules, valid as a whole or not (a broken spec is still an account once fixed).
     `reseller_source` lets the cap error point at the `max_accounts` line instead of the top
     of reseller.yaml. `account_count` is every tenant file; default: `members`."""
+    members = [as_member(m) for m in members]
     count = len(members) if account_count is None else account_count
     out: list[Finding] = []
     for field, what in UNIQUE_FIELDS:
