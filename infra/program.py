@@ -10,7 +10,8 @@ import pulumi
 from provisioner import naming
 from provisioner.errors import Finding, SpecErrors
 from provisioner.spec.catalog import Catalog
-from provisioner.spec.loader import TENANTS_DIRNAME, YAML_SUFFIXES, Repository, load_repository
+from provisioner.spec.index import load_one
+from provisioner.spec.loader import TENANTS_DIRNAME, YAML_SUFFIXES, Repository
 from provisioner.spec.models import ResellerSpec, TenantSpec
 
 from .config import read_stack_config, read_stack_secrets
@@ -32,16 +33,19 @@ def _same_file(finding: Finding, paths: set[Path]) -> bool:
 
 
 def load_target(stack: str, spec_dir: Path, repository: Repository | None = None) -> Target:
-    """This stack's tenant, validated by the same loader as `provisioner validate`.
+    """This stack's tenant, checked by the rules of `provisioner validate` (spec.index.load_one:
+    its own file and the reseller file in full, the rules between accounts through the index).
 
     Fails on errors in the reseller file, in the tenant's own file or between it and other
     tenants; another tenant's broken file is that tenant's problem, not this stack's."""
-    repo = repository if repository is not None else load_repository(spec_dir)
+    repo = repository if repository is not None else load_one(spec_dir, stack)
     loaded = next((t for t in repo.tenants if naming.stack_name(t.spec.subdomain) == stack),
                   None)
-    tenants_dir = repo.root / TENANTS_DIRNAME
-    candidates = {p.resolve() for p in tenants_dir.rglob(f"{stack}.*")
-                  if p.suffix in YAML_SUFFIXES} if tenants_dir.is_dir() else set()
+    tenants_dir = (repo.root / TENANTS_DIRNAME).resolve()
+    # the stack's own files (tenants/**/<stack>.yaml or .yml), from the findings: no listing
+    candidates = {p for p in (Path(f.file).resolve() for f in repo.findings)
+                  if p.name in {stack + s for s in YAML_SUFFIXES}
+                  and p.is_relative_to(tenants_dir)}
     if loaded is not None:
         candidates.add(loaded.source.path.resolve())
     if repo.reseller_path is not None:

@@ -23,7 +23,7 @@ from provisioner import naming
 from provisioner.errors import Finding, ProvisionerError
 from provisioner.ruc import Taxpayer
 from provisioner.spec import crossfile
-from provisioner.spec.loader import TENANTS_DIRNAME, Repository, Source, parse_tenant
+from provisioner.spec.loader import TENANTS_DIRNAME, Repository, Source, parse_tenant_keyed
 from provisioner.spec.models import TenantSpec
 from provisioner.spec.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
 
@@ -182,10 +182,10 @@ def check_new_tenant(repo: Repository, path: Path, text: str,
     """The checks `validate` would run on this file once written, with the other tenants;
     with `flag_hints`, each message also names the flag that sets the field."""
     source = Source(path, text)
-    loaded, findings = parse_tenant(source, repo.reseller, repo.catalog)
-    if loaded is not None:
+    loaded, member, findings = parse_tenant_keyed(source, repo.reseller, repo.catalog)
+    if loaded is not None and member is not None:
         # every tenant file counts against max_accounts, valid or not, as in `validate`
-        cross = crossfile.check_repository([*repo.tenants, loaded], repo.reseller,
+        cross = crossfile.check_repository([*repo.members, member], repo.reseller,
                                            repo.reseller_path,
                                            account_count=repo.tenant_files + 1)
         findings += [f for f in cross if f.file == source.name or f.field == "max_accounts"]

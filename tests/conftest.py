@@ -68,3 +68,20 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _index_cache(tmp_path_factory: pytest.TempPathFactory):
+    """One-tenant commands cache their index of tenant files (provisioner.spec.index); tests
+    keep it out of the user's cache directory (subprocesses inherit the variable)."""
+    import os
+
+    from provisioner.spec.index import CACHE_ENV
+
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("index-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old

@@ -98,13 +98,14 @@ def check_endpoint(url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.spec.loader import display_path, load_repository
+    from provisioner.spec.index import load_one
+    from provisioner.spec.loader import display_path
     from provisioner.spec.models import SoapEnvironment, SoapSend
     from provisioner.sunat.classify import Verdict
     from provisioner.sunat.endpoints import Service
     from provisioner.sunat.profile import soap_profile
 
-    repo = load_repository(args.repo)
+    repo = load_one(args.repo, args.tenant)
     if repo.reseller is None:  # its settings choose the server and name the secret
         from provisioner.errors import SpecErrors
 

@@ -231,10 +231,10 @@ def run(args: argparse.Namespace) -> int:
     atexit.unregister(_close_event_loop)
     atexit.register(_close_event_loop)
     from provisioner.infra.config import default_spec_dir
-    from provisioner.spec.loader import load_repository
+    from provisioner.spec.index import load_one
 
     spec_dir = spec_dir_for(repo_arg)
-    repository = load_repository(spec_dir or default_spec_dir())
+    repository = load_one(spec_dir or default_spec_dir(), tenant)
     repository.tenant(tenant)  # an unknown tenant is a usage error, an invalid one its findings
     with _exit_on_interrupt():
         result = declare(tenant, spec_dir, repository)

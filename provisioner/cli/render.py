@@ -24,9 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.errors import UsageError
     from provisioner.render.documents import masked_secrets, render_tenant, revealed_secrets
     from provisioner.render.renderer import DOCUMENTS, renderer_for
-    from provisioner.spec.loader import load_repository
+    from provisioner.spec.index import load_one
 
-    repo = load_repository(args.repo)
+    repo = load_one(args.repo, args.tenant)  # the tenant, the reseller file, the rules between
     repo.raise_for_errors()
     assert repo.reseller is not None and repo.catalog is not None
     tenant = repo.tenant(args.tenant).spec

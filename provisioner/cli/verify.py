@@ -21,14 +21,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
-    from provisioner.cli.stacks_common import spec_root, validated
+    from provisioner.cli.stacks_common import spec_root
     from provisioner.errors import ProvisionerError
     from provisioner.orchestrate.redact import from_environment
     from provisioner.orchestrate.verify import verify_tenant
     from provisioner.render.renderer import renderer_for
+    from provisioner.spec.index import load_one
 
     root = spec_root(args)
-    repo = validated(root)
+    repo = load_one(root, args.tenant)  # its own file, the reseller file, the rules between
+    repo.raise_for_errors()
     tenant = repo.tenant(args.tenant)
     assert repo.reseller is not None and repo.catalog is not None  # validated
     import boto3

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import Finding
-from provisioner.spec.models import ResellerSpec
+from provisioner.spec.models import ResellerSpec, TenantSpec
 
 if TYPE_CHECKING:
     from provisioner.spec.loader import LoadedTenant, Source
@@ -26,14 +30,85 @@ def same_name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
-# The values two client accounts may not share: (spec field, finding's name for it, key).
-# Company names compare as the app's admin would read them (same_name_key).
-UNIQUE_FIELDS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("subdomain", "subdomain", lambda spec: spec.subdomain),
-    ("ruc", "RUC", lambda spec: spec.ruc),
-    ("company_name", "company name",
-     lambda spec: same_name_key(spec.company_name)),
-)
+# The values two client accounts may not share: (spec field, finding's name for it).
+UNIQUE_FIELDS: Final = (("subdomain", "subdomain"), ("ruc", "RUC"),
+                        ("company_name", "company name"))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What a tenant file holds of the values accounts may not share, by spec field; None
+    where the field is absent or fails its own rules. Company names compare as the app's admin
+    would read them (same_name_key)."""
+
+    subdomain: str | None = None
+    ruc: str | None = None
+    company_name: str | None = None
+
+    def as_tuple(self) -> tuple[str | None, str | None, str | None]:
+        return self.subdomain, self.ruc, self.company_name
+
+
+NO_KEYS: Final = Keys()
+
+
+def keys_of_spec(spec: TenantSpec) -> Keys:
+    return Keys(spec.subdomain, spec.ruc, same_name_key(spec.company_name) or None)
+
+
+@cache
+def _field_model(name: str) -> tuple[type[BaseModel], tuple[Any, ...]]:
+    """A model of TenantSpec's field `name` alone (its FieldInfo: type, constraints, annotated
+    validators) and the model's own `mode="after"` validators of that field, so the field is
+    judged exactly as TenantSpec judges it (tests/test_index.py compares them)."""
+    from pydantic import create_model
+
+    info = TenantSpec.model_fields[name]
+    after = []
+    for dec in TenantSpec.__pydantic_decorators__.field_validators.values():
+        if name in dec.info.fields:
+            if dec.info.mode != "after":  # none today; a new one must be handled here
+                raise NotImplementedError(f"{dec.info.mode} validator of {name}")
+            after.append(dec.func)
+    model = create_model(  # type: ignore[call-overload]
+        f"TenantSpec_{name}", __config__=TenantSpec.model_config | {"extra": "ignore"},
+        **{name: (info.annotation, info)})
+    return model, tuple(after)
+
+
+def _field_value(name: str, raw: Any) -> Any:
+    model, after = _field_model(name)
+    value = getattr(model.model_validate({name: raw}), name)
+    for func in after:
+        value = func(value)  # bound to TenantSpec
+    return value
+
+
+def keys_of_data(data: Mapping[str, Any]) -> Keys:
+    """The keys of a tenant file's mapping, each field checked on its own: a file with an
+    error elsewhere (a wrong plan name, a typo in a module) still holds its RUC, so it still
+    takes part in the rules between accounts, as it still counts against max_accounts."""
+    values: dict[str, str | None] = {}
+    for name, _ in UNIQUE_FIELDS:
+        if name not in data:
+            values[name] = None
+            continue
+        try:
+            value = _field_value(name, data[name])
+        except (ValidationError, ValueError):  # a validator outside the model raises ValueError
+            value = None
+        values[name] = (same_name_key(value) or None) if name == "company_name" and value else value
+    return Keys(**values)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A tenant file in the rules between accounts: `name` as findings show it; `source` to
+    report on it, None for a file only named and counted (one-tenant commands' index)."""
+
+    name: str
+    keys: Keys
+    source: Source | None = None
 MAX_NAMED = 3  # other files named in one duplicate finding; the rest are counted
 
 
@@ -52,28 +127,42 @@ def max_accounts_message(count: int, cap: int) -> str:
             f"cap of {cap} (raise max_accounts, or null or 0 for no cap)")
 
 
-def check_repository(tenants: list[LoadedTenant], reseller: ResellerSpec | None,
+def as_member(item: Member | LoadedTenant) -> Member:
+    """A valid tenant (`LoadedTenant`, as callers before the index passed) as a member."""
+    if isinstance(item, Member):
+        return item
+    return Member(item.source.name, keys_of_spec(item.spec), item.source)
+
+
+def check_repository(members: Sequence[Member | LoadedTenant], reseller: ResellerSpec | None,
                      reseller_path: Path | None, *,
                      reseller_source: Source | None = None,
                      account_count: int | None = None) -> list[Finding]:
-    """Findings that no single file shows; `reseller_source` lets the cap error point at the
-    `max_accounts` line instead of the top of reseller.yaml. `account_count` is every tenant
-    file, valid or not (a broken spec is still an account once fixed); default: `tenants`."""
-    count = len(tenants) if account_count is None else account_count
+    """Findings that no single file shows, on the members that have a source.
+
+    `members`: every tenant file whose subdomain, RUC or company name passes its own field
+    rules, valid as a whole or not (a broken spec is still an account once fixed).
+    `reseller_source` lets the cap error point at the `max_accounts` line instead of the top
+    of reseller.yaml. `account_count` is every tenant file; default: `members`."""
+    members = [as_member(m) for m in members]
+    count = len(members) if account_count is None else account_count
     out: list[Finding] = []
-    for field, what, key in UNIQUE_FIELDS:
-        groups: dict[str, list[LoadedTenant]] = defaultdict(list)
-        for t in tenants:
-            groups[key(t.spec)].append(t)
+    for field, what in UNIQUE_FIELDS:
+        groups: dict[str, list[Member]] = defaultdict(list)
+        for m in members:
+            value = getattr(m.keys, field)
+            if value is not None:
+                groups[value].append(m)
         for group in groups.values():
-            if len(group) < 2:
+            if len(group) < 2 or all(m.source is None for m in group):
                 continue
-            names = sorted(o.source.name for o in group)
-            for t in group:
+            names = sorted(o.name for o in group)
+            for m in group:
+                if m.source is None:
+                    continue
                 # the first names but this file's own: at most MAX_NAMED + 1 looked at
-                own = t.source.name
-                head = [n for n in names[:MAX_NAMED + 1] if n != own][:MAX_NAMED]
-                out.append(t.source.finding((field,),
+                head = [n for n in names[:MAX_NAMED + 1] if n != m.name][:MAX_NAMED]
+                out.append(m.source.finding((field,),
                                             duplicate_message(what, head, len(group) - 1)))
     if reseller is not None and has_cap(reseller.max_accounts) and (
             count > (reseller.max_accounts or 0)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +270,8 @@ class Source:
         self.duplicates: list[tuple[str, yaml.Mark, yaml.Mark]] = []
         self.ambiguous: list[Ambiguous] = []
         self.unreported = 0  # problems counted but not turned into findings (over the cap)
+        # (mtime_ns, ctime_ns, size, inode) before it was read: the index cache's key
+        self.stat: tuple[int, int, int, int] | None = None
 
     @property
     def name(self) -> str:
@@ -467,7 +470,9 @@ def read_source(path: Path) -> Source | Finding:
         line = data[: exc.start].count(b"\n") + 1
         return Finding(display_path(path), line, 1, "",
                        "not UTF-8 text (save the file as UTF-8)")
-    return Source(path, text)
+    source = Source(path, text)
+    source.stat = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    return source
 
 
 def _wide_encoding(data: bytes) -> str | None:
@@ -655,6 +660,8 @@ class Repository:
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
     tenant_files: int = 0  # every tenant file, valid or not: what counts against max_accounts
+    # every loaded tenant file in the rules between accounts, valid or not
+    members: list[crossfile.Member] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -762,25 +769,41 @@ def check_templates_dir(root: Path, reseller: ResellerSpec,
 
 def load_tenant(path: Path, reseller: ResellerSpec | None,
                 catalog: Catalog | None) -> tuple[LoadedTenant | None, list[Finding]]:
+    loaded, _, findings = load_tenant_keyed(path, reseller, catalog)
+    return loaded, findings
+
+
+def load_tenant_keyed(path: Path, reseller: ResellerSpec | None, catalog: Catalog | None
+                      ) -> tuple[LoadedTenant | None, crossfile.Member | None, list[Finding]]:
+    """A tenant file, and what it takes into the rules between accounts (None: it holds no
+    readable mapping, so no subdomain, RUC or company name)."""
     source = read_source(path)
     if isinstance(source, Finding):
-        return None, [source]
-    return parse_tenant(source, reseller, catalog)
+        return None, None, [source]
+    return parse_tenant_keyed(source, reseller, catalog)
 
 
 def parse_tenant(source: Source, reseller: ResellerSpec | None,
                  catalog: Catalog | None) -> tuple[LoadedTenant | None, list[Finding]]:
     """Validate one tenant file's text; every problem comes back as a Finding."""
+    loaded, _, findings = parse_tenant_keyed(source, reseller, catalog)
+    return loaded, findings
+
+
+def parse_tenant_keyed(source: Source, reseller: ResellerSpec | None, catalog: Catalog | None
+                       ) -> tuple[LoadedTenant | None, crossfile.Member | None, list[Finding]]:
     data = parse_mapping(source)
     if isinstance(data, Finding):
-        return None, [data]
+        return None, None, [data]
     findings = source.duplicate_findings() if source.duplicates else []
     try:
         spec = TenantSpec.model_validate(data)
     except ValidationError as exc:
         found = source.ambiguity_findings(
             None, findings + validation_findings(source, TenantSpec, exc))
-        return None, _capped(source, found)
+        member = crossfile.Member(source.name, crossfile.keys_of_data(data), source)
+        return None, member, _capped(source, found)
+    member = crossfile.Member(source.name, crossfile.keys_of_spec(spec), source)
     findings = source.ambiguity_findings(spec, findings)
     if source.path.suffix in YAML_SUFFIXES and source.path.stem != spec.subdomain:
         findings.append(source.finding(("subdomain",), (
@@ -789,7 +812,17 @@ def parse_tenant(source: Source, reseller: ResellerSpec | None,
     if reseller is not None and catalog is not None:
         findings += issue_findings(source, check_tenant(spec, reseller, catalog))
     has_errors = any(f.severity == "error" for f in findings)
-    return (None if has_errors else LoadedTenant(source, spec)), _capped(source, findings)
+    return (None if has_errors else LoadedTenant(source, spec)), member, _capped(source, findings)
+
+
+def tenant_keys(path: Path) -> crossfile.Keys | None:
+    """What `load_tenant_keyed` gives the rules between accounts for this file, without
+    validating the rest of it (the one-tenant commands' index of the other tenants)."""
+    source = read_source(path)
+    if isinstance(source, Finding):
+        return None
+    data = parse_mapping(source)
+    return None if isinstance(data, Finding) else crossfile.keys_of_data(data)
 
 
 def _reseller_name_findings(root: Path) -> list[Finding]:
@@ -879,12 +912,9 @@ def load_repository(root: Path | None = None, paths: Sequence[Path] = ()) -> Rep
         return _load_repository(root, paths)
 
 
-def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
-    if root is not None:  # named explicitly (--repo): that directory, never a parent
-        root = root.resolve()
-    else:
-        start = (paths[0] if paths[0].is_dir() else paths[0].parent) if paths else Path.cwd()
-        root = find_root(start)
+def start_repository(root: Path) -> tuple[Repository, Source | None]:
+    """A repository with its reseller file loaded and checked (name, model, catalog,
+    templates_dir), no tenant yet; and the reseller file's source, for located findings."""
     reseller_path = _reseller_path(root)
     repo = Repository(root, reseller_path, None, None)
     reseller_source: Source | None = None
@@ -898,6 +928,17 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
         repo.files_checked += 1
         if repo.reseller is not None:
             repo.findings += check_templates_dir(root, repo.reseller, reseller_source)
+    return repo, reseller_source
+
+
+def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
+    if root is not None:  # named explicitly (--repo): that directory, never a parent
+        root = root.resolve()
+    else:
+        start = (paths[0] if paths[0].is_dir() else paths[0].parent) if paths else Path.cwd()
+        root = find_root(start)
+    repo, reseller_source = start_repository(root)
+    reseller_path = repo.reseller_path
     tenants_dir = root / TENANTS_DIRNAME
     if not paths and tenants_dir.exists() and not tenants_dir.is_dir():
         files, problems = [], [Finding(display_path(tenants_dir), 1, 1, "", (
@@ -905,26 +946,33 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
     else:
         files, problems = _tenant_files(paths or [tenants_dir], default=not paths)
     repo.findings += problems
+    members: list[crossfile.Member] = []
+    started = time.time_ns()
     for path in files:
-        loaded, found = load_tenant(path, repo.reseller, repo.catalog)
+        loaded, member, found = load_tenant_keyed(path, repo.reseller, repo.catalog)
         repo.files_checked += 1
         repo.findings += found
         if loaded is not None:
             repo.tenants.append(loaded)
-    context: list[LoadedTenant] = []
+        if member is not None:
+            members.append(member)
     accounts = len(files)
     if paths and tenants_dir.is_dir():
         named = {os.path.abspath(f) for f in files}
         for path in _tenant_files([tenants_dir])[0]:
-            if os.path.abspath(path) not in named:
+            if os.path.abspath(path) not in named:  # only counted and named: not reported on
                 accounts += 1
-                loaded, _ = load_tenant(path, repo.reseller, repo.catalog)
-                if loaded is not None:
-                    context.append(loaded)
+                keys = tenant_keys(path)
+                if keys is not None:
+                    members.append(crossfile.Member(display_path(path), keys))
     repo.tenant_files = accounts
-    cross = crossfile.check_repository([*repo.tenants, *context], repo.reseller, reseller_path,
-                                       reseller_source=reseller_source, account_count=accounts)
-    others = {t.source.name for t in context}
-    repo.findings += [f for f in cross if f.file not in others]
+    repo.members = [m for m in members if m.source is not None]
+    if not paths and files:  # what one-tenant commands need next: the index, warm
+        from provisioner.spec.index import save_loaded
+
+        save_loaded(tenants_dir, repo.members, started)
+    repo.findings += crossfile.check_repository(
+        members, repo.reseller, reseller_path, reseller_source=reseller_source,
+        account_count=accounts)
     repo.findings.sort(key=lambda f: (f.file, f.line, f.column, f.field))
     return repo
