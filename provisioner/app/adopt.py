@@ -521,6 +521,16 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
 # - aws.route53.Record (pulumi-aws v7 docs, "Import"): `ZONEID_NAME_TYPE` joined by underscores.
 
 
+def first_apply_imports(spec: TenantSpec, catalog: Catalog, ipv6: bool) -> list[str]:
+    """What the stack of an adopted tenant imports at its first apply (infra/tenant.py and
+    infra/database.py decide it the same way), for `plan`'s PR comment."""
+    silo = catalog.plans[spec.plan].tier is DatabaseTier.SILO
+    out = ["RDS instance" if silo else "database"]
+    if spec.adopted is not None and spec.adopted.dns_record:
+        out.append("DNS records (A, AAAA)" if ipv6 else "DNS record (A)")
+    return out
+
+
 def database_import_id(uuid: str) -> str:
     """pulumi-mysql Database: imported by its name."""
     return uuid
