@@ -12,6 +12,9 @@ import pulumi_aws as aws
 import pulumi_mysql as mysql
 import pulumi_random as random
 
+from provisioner.app.adopt import database_import_id
+from provisioner.app.store import TENANT_CHARSET, TENANT_COLLATION
+
 from .errors import StackError
 from .platform_refs import PlatformValues
 
@@ -103,8 +106,12 @@ def shared_database_tls(config: pulumi.Config | None = None) -> str:
 
 def pool_database(*, name: str, username: str, password: pulumi.Output[str],
                   platform: PlatformValues, parent: pulumi.Resource,
-                  options: Options) -> Database:
-    """A schema and user on the platform's shared server, through an explicit provider."""
+                  options: Options, adopted: bool = False) -> Database:
+    """A schema and user on the platform's shared server, through an explicit provider.
+
+    `adopted` (an account the app made, `provisioner adopt`): the existing schema is imported by
+    its name, and hyn's user and grant are not declared, because pulumi-mysql cannot import them
+    (provisioner/app/adopt.py says why); the onboarding `database` step keeps them."""
     host = pulumi.Output.from_input(platform["shared_database_host"])
     port = pulumi.Output.from_input(platform["shared_database_port"]).apply(int)
     provider = mysql.Provider(
@@ -123,10 +130,17 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
     #   (DeleteStep.Apply, in preview too), whatever the cause (a name, a character set, a
     #   program change). The orchestrator unprotects it only for an acknowledged move or an
     #   allowed destroy (provisioner/orchestrate/teardown.py).
+    # An import fails unless these inputs equal what the server has (the engine's ImportStep
+    # diffs them, pulumi/pulumi pkg/resource/deploy/step.go): `adopt` reports a tenant database
+    # with another character set or collation instead of letting the first `up` fail.
     schema = mysql.Database(
-        "database", name=name, default_character_set="utf8mb4",
-        default_collation="utf8mb4_unicode_ci",
-        opts=options(database=True, provider=provider))
+        "database", name=name, default_character_set=TENANT_CHARSET,
+        default_collation=TENANT_COLLATION,
+        opts=pulumi.ResourceOptions.merge(
+            options(database=True, provider=provider),
+            pulumi.ResourceOptions(import_=database_import_id(name) if adopted else None)))
+    if adopted:
+        return Database(host, port, name, username, (schema,))
     user = mysql.User(
         "database-user", user=username, host="%", plaintext_password=password,
         opts=options(protected=True, provider=provider,
@@ -162,8 +176,12 @@ def kms_key_arn(key: pulumi.Input[str], region: str | None,
 def silo_database(*, name: str, username: str, password: pulumi.Output[str], prefix: str,
                   subdomain: str, production: bool, instance_class: str,
                   platform: PlatformValues, tags: dict[str, str], parent: pulumi.Resource,
-                  options: Options) -> Database:
-    """A dedicated, encrypted RDS MySQL instance whose master user is the tenant's user."""
+                  options: Options, adopted: bool = False) -> Database:
+    """A dedicated, encrypted RDS MySQL instance whose master user is the tenant's user.
+
+    `adopted`: the instance exists and is imported by its identifier (pulumi-aws v7
+    aws.rds.Instance import id); it must have been made with these settings, or the import fails
+    and nothing is created."""
     identifier = silo_identifier(prefix, subdomain)
     # made once per stack and kept: a tenant destroyed, recreated and destroyed again gets a
     # second final snapshot instead of colliding with the first one's name
@@ -212,5 +230,7 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         tags=tags,
         # protected and retained in every environment, like the pooled schema: a KMS key,
         # subnet group or identifier change would otherwise replace it with an empty instance
-        opts=options(database=True, secret_outputs=["password"]))
+        opts=pulumi.ResourceOptions.merge(
+            options(database=True, secret_outputs=["password"]),
+            pulumi.ResourceOptions(import_=identifier if adopted else None)))
     return Database(instance.address, instance.port, name, username, (instance,))

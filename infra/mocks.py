@@ -98,6 +98,7 @@ class RecordedResource:
     read: bool = False  # read (StackReference), not managed
     delete_before_replace: bool = False
     dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
+    import_id: str = ""  # ResourceOptions(import_=...): the id the engine would import
 
     @property
     def parent_name(self) -> str:
@@ -273,7 +274,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
             additional_secret_outputs=extra_secrets, provider=request.provider,
             delete_before_replace=bool(request.deleteBeforeReplace),
-            dependencies=tuple(request.dependencies)))
+            dependencies=tuple(request.dependencies), import_id=request.importId))
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
             urn, resource_id, state)

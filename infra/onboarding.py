@@ -82,7 +82,10 @@ def onboard(*, spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, silo:
                                                 {"app_key": app_key,
                                                  "system_password": system_password})),
                       opts=_options(parent, spec.is_production))
-    password = pulumi.Output.secret(pulumi.Output.all(app_key, website.website_id).apply(
+    # an adopted account's id is known before `up` (its spec's adopted.website_id, the id the
+    # website step finds in our journal): hyn's password for it is the one the app already uses
+    website_id = spec.adopted.website_id if spec.adopted is not None else website.website_id
+    password = pulumi.Output.secret(pulumi.Output.all(app_key, website_id).apply(
         lambda v: hyn_password(v[0], v[1]) if v[1] is not None else ""))
     return website, password
 
@@ -115,11 +118,16 @@ def finish(*, spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, silo: 
         "password_hash": password_hash, "tenant_password": tenant_admin_password,
         "certificate": certificate, "certificate_password": certificate_password})
     steps = ["migrate", "seed", *(["certificate"] if spec.certificate else [])]
-    if silo:
+    adopted = spec.adopted is not None
+    # silo, and an adopted pooled account (whose hyn user pulumi-mysql cannot import): the
+    # `<uuid>` user and grant are hyn's, kept by this step; it writes nothing while they log in
+    if silo or adopted:
         steps.insert(0, "database")
     migrate = AppStep("app-migrate", {
         **_props("migrate", steps, None, reseller, spec, secrets),
-        "account": account_json, "tenant_server": tenant_server},
+        "account": account_json, "tenant_server": tenant_server,
+        **({"user_host": spec.adopted.database_user_host}
+           if spec.adopted is not None and not silo else {})},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[website, *after]))
     return AppStep("app-account", {
         **_props("account", ["client", "tenant", "sync"], None, reseller, spec, secrets),

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from provisioner import naming
+from provisioner.app.adopt import dns_import_id
 from provisioner.errors import ProvisionerError
 from provisioner.render.context import build_context
 from provisioner.render.passwords import API_TOKEN_LENGTH, admin_password_problem, to_php_bcrypt
@@ -108,6 +109,10 @@ class Tenant(pulumi.ComponentResource):
         spec, reseller = args.spec, args.reseller
         if spec.admin_password == "stack_secret":  # before anything is declared
             check_admin_password_length(pulumi.Config(), spec.subdomain)
+        if spec.adopted is not None and reseller.app is None:
+            raise StackError(f"tenant {spec.subdomain!r} is adopted (adopted: in its spec) but "
+                             "reseller.yaml has no app: section; an adopted account is kept "
+                             "through the app's databases (docs/adopt.md)")
         super().__init__(TYPE, name, None, opts)
         plan = plan_of(spec, args.catalog)
         production = spec.is_production
@@ -127,7 +132,7 @@ class Tenant(pulumi.ComponentResource):
         platform = resolve_platform(reseller.platform, plan.tier, args.platform, self)
         self.fqdn = naming.fqdn(spec.subdomain, reseller.base_domain)
         self.url = naming.url(spec.subdomain, reseller.base_domain)
-        self._dns(platform)
+        self._dns(platform, spec)
 
         # generated once, kept in state; nothing random happens inside an apply
         db_password = random.RandomPassword(
@@ -207,15 +212,26 @@ class Tenant(pulumi.ComponentResource):
         return connection_entry(args.spec.subdomain, args.reseller.database_prefix,
                                 database.host, database.port)
 
-    def _dns(self, platform: PlatformValues) -> None:
+    def _dns(self, platform: PlatformValues, spec: TenantSpec) -> None:
         alias = aws.route53.RecordAliasArgs(
             name=platform["load_balancer_dns_name"], zone_id=platform["load_balancer_zone_id"],
             evaluate_target_health=True)
         kinds = ["A", "AAAA"] if platform.ipv6 else ["A"]
+        zone = platform["hosted_zone_id"]
+        adopt_dns = spec.adopted is not None and spec.adopted.dns_record
+        if adopt_dns and not isinstance(zone, str):
+            # an import id is a plain string sent with the registration (the SDK's
+            # RegisterResourceRequest.importId), so it cannot wait for a StackReference output
+            raise StackError(f"tenant {spec.subdomain!r}: adopted.dns_record imports the "
+                             "existing Route53 record, whose import id needs the hosted zone id "
+                             "before the program runs: set reseller.yaml platform.hosted_zone_id "
+                             "(or stack config hostedZoneId)")
         for kind in kinds:
             aws.route53.Record(
-                f"dns-{kind.lower()}", zone_id=platform["hosted_zone_id"], name=self.fqdn,
-                type=kind, aliases=[alias], opts=pulumi.ResourceOptions(parent=self))
+                f"dns-{kind.lower()}", zone_id=zone, name=self.fqdn,
+                type=kind, aliases=[alias], opts=pulumi.ResourceOptions(
+                    parent=self,
+                    import_=dns_import_id(str(zone), self.fqdn, kind) if adopt_dns else None))
 
     def _admin_password(self, args: TenantArgs, options: Any) -> tuple[pulumi.Output[str],
                                                                         pulumi.Output[str]]:
@@ -245,9 +261,10 @@ class Tenant(pulumi.ComponentResource):
                 prefix=args.reseller.database_prefix, subdomain=args.spec.subdomain,
                 production=args.spec.is_production,
                 instance_class=args.reseller.platform.silo_instance_class, platform=platform,
-                tags=tags, parent=self, options=options)
+                tags=tags, parent=self, options=options, adopted=args.spec.adopted is not None)
         return pool_database(name=self.database_name, username=self.database_user,
-                             password=password, platform=platform, parent=self, options=options)
+                             password=password, platform=platform, parent=self, options=options,
+                             adopted=args.spec.adopted is not None)
 
     def _secrets(self, args: TenantArgs, store: SecretStore, database: Database,
                  db_password: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:

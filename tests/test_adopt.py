@@ -226,3 +226,46 @@ def test_first_run_needs_the_password(app, run_cli, monkeypatch):
     assert code == 2 and "PROVISIONER_APP_DB_PASSWORD" in err
 
 
+
+
+def test_a_tenant_database_the_stack_could_not_import_is_reported(app, run_cli):
+    """pulumi-mysql imports a Database only when its character set and collation are the ones
+    the stack declares; another one is a difference, before any `up` fails on it."""
+    uuid = next(u for u in _uuids(app) if u.endswith("_nandu"))
+    app.server.execute(f"ALTER DATABASE `{uuid}` CHARACTER SET utf8mb4 "
+                       "COLLATE utf8mb4_general_ci")
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "nandu", "--format", "json")
+    assert code == 1
+    [report] = json.loads(out)["adopted"]
+    [diff] = [d for d in report["differences"] if d["field"] == "database"]
+    assert diff["app"] == "utf8mb4/utf8mb4_general_ci"
+    assert diff["spec"] == "utf8mb4/utf8mb4_unicode_ci"
+
+
+def test_the_stacks_steps_on_an_adopted_account_write_nothing(app, run_cli):
+    """The onboarding resources as the program declares them for an adopted pooled tenant
+    (infra/onboarding.py: website; database with the adopted user host, migrate, seed; client,
+    tenant, sync) find the account existing through the journal adopt wrote: no row, user,
+    password or grant changes, and no app command runs."""
+    assert run_cli("--repo", app.repo, "adopt", "--all")[0] == 0
+    repo = load_repository(app.repo)
+    uuids = _uuids(app)
+    before = _dump(app, uuids)
+    users = app.server.execute("SELECT User, Host, Password FROM mysql.user ORDER BY 1, 2")
+    grants = {u: app.server.execute(f"SHOW GRANTS FOR `{u}`@'{h}'")
+              for u, h, _ in users if u in uuids}
+    commands: list = []
+    app.runner = lambda args, stdin: commands.append(args)
+    for sub in ("bodegaperez", "nandu", "contaapi"):
+        spec = repo.tenant(sub).spec
+        assert spec.adopted is not None
+        for steps in (["website"], ["database", "migrate", "seed"], ["client", "tenant", "sync"]):
+            result = app.onboarding(sub, user_host=spec.adopted.database_user_host).run(steps)
+            assert result.changes == [], (sub, steps, result.changes)
+            assert result.website_id == spec.adopted.website_id
+    assert commands == []
+    assert _dump(app, uuids) == before
+    assert app.server.execute("SELECT User, Host, Password FROM mysql.user ORDER BY 1, 2") \
+        == users
+    assert {u: app.server.execute(f"SHOW GRANTS FOR `{u}`@'{h}'")
+            for u, h, _ in users if u in uuids} == grants

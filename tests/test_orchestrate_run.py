@@ -327,3 +327,33 @@ def test_apply_all_ups_every_tenant_demo_first_without_a_diff(
     demo = {"nandu", "pruebademo", "contaapi"}
     first = {stack for _, stack in fake.calls[:len(demo)]}
     assert first == demo  # demo tenants run in the first wave, production after
+
+
+def test_plan_marks_adopted_tenants_and_what_their_first_apply_imports(
+        gitrepo: Path, fake: FakeRunner, run_cli: Any, tmp_path: Path) -> None:  # noqa: F811
+    _edit(gitrepo, "nandu", "adopted:\n  website_id: 41\n  dns_record: true\n")
+    _edit(gitrepo, "pruebademo", "# reviewed\n")
+    commit(gitrepo, "adopt nandu")
+    comment = tmp_path / "c.md"
+    code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--format", "json",
+                           "--comment-file", comment)
+    assert code == 0
+    assert json.loads(out)["adopted"] == {"nandu": ["database", "DNS records (A, AAAA)"]}
+    text = comment.read_text()
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if line.startswith("| ") and "Tenant" not in line}
+    assert "(adopted)" in rows["nandu"] and "(adopted)" not in rows["pruebademo"]
+    assert "- adopted — database, DNS records (A, AAAA) imported" in text
+    assert text.count("adopted —") == 1
+
+
+def test_the_comment_says_a_new_adopted_stacks_first_apply_imports() -> None:
+    results = [StackResult("hotelsol", "preview", True, new_stack=True),
+               StackResult("nandu", "preview", True)]
+    report = RunReport("plan", results, ChangeSet("base", "HEAD"),
+                       adopted={"hotelsol": ["RDS instance"]})
+    text = markdown_comment(report, Redactor([]))
+    assert "- adopted — first apply imports RDS instance; the app's user, grant and rows " \
+        "are kept, not recreated" in text
+    assert "| hotelsol | preview (adopted) |" in text
+    assert "| nandu | preview |" in text

@@ -28,7 +28,14 @@ from provisioner.app.account import (
     desired_account,
     plan_json,
 )
-from provisioner.app.store import JOURNAL, AppError, Server, ensure_journal
+from provisioner.app.store import (
+    JOURNAL,
+    TENANT_CHARSET,
+    TENANT_COLLATION,
+    AppError,
+    Server,
+    ensure_journal,
+)
 from provisioner.secrets import CERTIFICATE, CERTIFICATE_PASSWORD, SMTP_PASSWORD, SOL_PASSWORD
 from provisioner.spec.catalog import Catalog, DatabaseTier
 from provisioner.spec.models import ResellerSpec, TenantSpec
@@ -74,6 +81,7 @@ class Account:
     level_ids: list[int] = field(default_factory=list)
     user_hosts: list[str] = field(default_factory=list)  # mysql.user hosts of `<uuid>`
     fallback_certificate: str | None = None  # the admin's configurations.certificate
+    schema: tuple[str, str] | None = None  # the tenant database's charset and collation
 
 
 @dataclass
@@ -152,11 +160,27 @@ def _like_prefix(prefix: str) -> str:
 
 
 def read_tenants(admin: Server, accounts: Iterable[Account]) -> Iterator[Account]:
-    """Fill each account's tenant rows, through one admin connection (tables qualified)."""
+    """Fill each account's tenant rows, through one admin connection (tables qualified).
+
+    The server-wide facts (user hosts, database character sets) are read once for all: a
+    lookup per tenant in `mysql.user` or `information_schema.SCHEMATA` scans them, which grows
+    with the number of tenants. One commit per tenant: a single transaction across thousands
+    of tenant databases keeps every table it touched open and locked, and costs 3x (measured,
+    bench/adopt_bench.py)."""
     conn = admin.connect("")
     try:
         with conn.cursor() as cur:
+            cur.execute("SELECT User AS u, Host AS h FROM mysql.user")
+            hosts: dict[str, list[str]] = {}
+            for r in cur.fetchall():
+                hosts.setdefault(_text(r["u"]), []).append(_text(r["h"]))
+            cur.execute("SELECT SCHEMA_NAME AS s, DEFAULT_CHARACTER_SET_NAME AS c,"
+                        " DEFAULT_COLLATION_NAME AS l FROM information_schema.SCHEMATA")
+            schemas = {r["s"]: (r["c"], r["l"]) for r in cur.fetchall()}
+            conn.commit()
             for account in accounts:
+                account.user_hosts = sorted(hosts.get(account.uuid, []))
+                account.schema = schemas.get(account.uuid)
                 db = "`" + account.uuid.replace("`", "``") + "`"
                 try:
                     cur.execute(f"SELECT * FROM {db}.companies WHERE id = 1")
@@ -171,9 +195,6 @@ def read_tenants(admin: Server, accounts: Iterable[Account]) -> Iterator[Account
                     cur.execute(f"SELECT module_level_id FROM {db}.module_level_user"
                                 " WHERE user_id = %s", (ADMIN_USER_ID,))
                     account.level_ids = sorted(r["module_level_id"] for r in cur.fetchall())
-                    cur.execute("SELECT Host AS h FROM mysql.user WHERE User = %s",
-                                (account.uuid,))
-                    account.user_hosts = sorted(r["h"] for r in cur.fetchall())
                 except Exception as exc:  # a missing database or table: reported per account
                     import pymysql
 
@@ -425,6 +446,14 @@ def compare(account: Account, spec: TenantSpec, reseller: ResellerSpec, catalog:
                               account.website.get("managed_by_database_connection"),
                               d.managed_by_database_connection,
                               "the plan's database tier (pool/silo)"))
+    if not silo and account.schema is not None and \
+            account.schema != (TENANT_CHARSET, TENANT_COLLATION):
+        out.append(Difference(
+            "database", "/".join(account.schema), f"{TENANT_CHARSET}/{TENANT_COLLATION}",
+            "the stack imports the tenant database with the character set and collation it "
+            "declares, and an import whose inputs differ fails; ALTER DATABASE "
+            f"`{account.uuid}` CHARACTER SET {TENANT_CHARSET} COLLATE {TENANT_COLLATION} "
+            "(tables keep theirs), then adopt again"))
     if len(account.user_hosts) > 1:
         out.append(Difference("database user", account.user_hosts, account.user_hosts[:1],
                               "several hosts for the tenant user; the stack imports the first"))
@@ -482,12 +511,37 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
         conn.close()
 
 
-def import_ids(uuid: str, user_host: str = "%") -> dict[str, str]:
-    """pulumi-mysql import ids (the petoju/terraform-provider-mysql formats it bridges):
-    a database by its name, a user as `user@host`, a grant as `user@host@database@table`
-    (petoju/terraform-provider-mysql issues #194 and #237 show `user@%@*@*`)."""
-    return {"database": uuid, "database-user": f"{uuid}@{user_host}",
-            "database-grant": f"{uuid}@{user_host}@{uuid}@*"}
+# Import ids for the first `pulumi up` of an adopted tenant, checked against the providers the
+# stack pins (infra/tenant.py, infra/database.py pass them as `ResourceOptions(import_=...)`):
+# - pulumi-mysql bridges terraform-providers/terraform-provider-mysql v1.9.0 (pulumi/pulumi-mysql
+#   .gitmodules and its `upstream` submodule, commit d264286 "v1.9.0"). There, mysql_database has
+#   `Importer: schema.ImportStatePassthrough`, so its id is the database name; mysql_user and
+#   mysql_grant have NO importer (resource_user.go / resource_grant.go at that commit), and the
+#   bridge then refreshes a state holding only the id (pulumi-terraform-bridge pkg/tfbridge/
+#   provider.go Read: the importer runs only `if !isRefresh && res.TF.Importer() != nil`):
+#   ReadUser looks up `User=''` and ReadGrant fails with "user with host or a role is required",
+#   so `import_` on them can only fail. The `user@host` and `user@host@database@*` formats of
+#   petoju/terraform-provider-mysql (issues #194, #237) belong to a fork pulumi-mysql does not use.
+#   An adopted pooled tenant therefore declares no mysql.User / mysql.Grant: hyn's user and grant
+#   are kept by the onboarding `database` step (CREATE USER IF NOT EXISTS / GRANT, as hyn does),
+#   which writes nothing while hyn's password logs in.
+# - aws.rds.Instance (pulumi-aws v7 docs, "Import"): the DB instance identifier.
+# - aws.route53.Record (pulumi-aws v7 docs, "Import"): `ZONEID_NAME_TYPE` joined by underscores.
+
+
+def first_apply_imports(spec: TenantSpec, catalog: Catalog, ipv6: bool) -> list[str]:
+    """What the stack of an adopted tenant imports at its first apply (infra/tenant.py and
+    infra/database.py decide it the same way), for `plan`'s PR comment."""
+    silo = catalog.plans[spec.plan].tier is DatabaseTier.SILO
+    out = ["RDS instance" if silo else "database"]
+    if spec.adopted is not None and spec.adopted.dns_record:
+        out.append("DNS records (A, AAAA)" if ipv6 else "DNS record (A)")
+    return out
+
+
+def database_import_id(uuid: str) -> str:
+    """pulumi-mysql Database: imported by its name."""
+    return uuid
 
 
 def dns_import_id(zone_id: str, fqdn: str, kind: str) -> str:

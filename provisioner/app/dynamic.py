@@ -68,7 +68,7 @@ def onboarding_from(props: dict[str, Any]):
         put_certificate=commands.get("put_certificate"),
         certificate_pem=pem,
         start_billing_cycle=bool(props.get("start_billing_cycle")),
-        stack=props.get("stack", ""))
+        stack=props.get("stack", ""), user_host=props.get("user_host"))
 
 
 class StepsProvider(ResourceProvider):

@@ -45,6 +45,10 @@ from provisioner.errors import ProvisionerError
 
 JOURNAL = "provisioner_accounts"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "192.168.0.1")  # hyn keeps these as the user's host
+# the tenant database's defaults: hyn's tenancy connection (utf8mb4, utf8mb4_unicode_ci), the
+# pulumi-mysql Database the stack declares, and what `adopt` checks before an import
+TENANT_CHARSET = "utf8mb4"
+TENANT_COLLATION = "utf8mb4_unicode_ci"
 STEPS = ("website", "database", "migrate", "seed", "certificate", "client", "tenant")
 
 
@@ -179,6 +183,7 @@ class Onboarding:
     start_billing_cycle: bool = False
     runner: Runner = run_command
     stack: str = ""
+    user_host: str | None = None  # an adopted account's `<uuid>` user host (else hyn's rule)
     fail_after: str | None = None
     today: Callable[[], dt.date] = dt.date.today
 
@@ -346,7 +351,7 @@ class Onboarding:
         password = hyn_password(self.app_key, website_id)
         if "database" in done and self._tenant_login_works(website_id):
             return
-        host = tenant_user_host(server.host)
+        host = self.user_host or tenant_user_host(server.host)
         admin = server.connect("")
         try:
             with admin.cursor() as cur:
@@ -355,7 +360,7 @@ class Onboarding:
                             (password,))
                 cur.execute(f"ALTER USER `{d.uuid}`@'{host}' IDENTIFIED BY %s", (password,))
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS `{d.uuid}` DEFAULT CHARACTER SET"
-                            " utf8mb4 DEFAULT COLLATE utf8mb4_unicode_ci")
+                            f" {TENANT_CHARSET} DEFAULT COLLATE {TENANT_COLLATION}")
                 cur.execute(f"GRANT ALL ON `{d.uuid}`.* TO `{d.uuid}`@'{host}'")
             admin.commit()
         finally:

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         protect_warnings,
         review,
     )
-    from provisioner.orchestrate.report import RunReport, markdown_comment
+    from provisioner.orchestrate.report import RunReport, adopted_imports, markdown_comment
     from provisioner.orchestrate.results import StackResult
     from provisioner.orchestrate.scheduler import Job, run_jobs
 
@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     redactor = redactor_for()
     checked = review(changes, allow_destroy_production=True, operation="preview",
                      moves=database_moves(changes, root))
-    report = RunReport("plan", changeset=changes, warnings=checked.warnings)
+    report = RunReport("plan", changeset=changes, warnings=checked.warnings,
+                       adopted=adopted_imports(repo, [c.stack for c in changes.changes]))
     previews = [Job(c.stack, PREVIEW_MOVE_OPERATION if c.stack in checked.moving else "preview")
                 for c in checked.runnable if c.action == "up"]
     results: dict[str, StackResult] = {r.stack: r for r in checked.blocked}

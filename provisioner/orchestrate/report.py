@@ -27,6 +27,7 @@ class RunReport:
     results: list[StackResult] = field(default_factory=list)
     changeset: ChangeSet | None = None
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    adopted: dict[str, list[str]] = field(default_factory=dict)  # stack -> what it imports
 
     @property
     def failed(self) -> list[StackResult]:
@@ -49,6 +50,7 @@ class RunReport:
             "totals": totals,
             "results": [r.as_dict() for r in self.results],
             "warnings": [w for ws in self.warnings.values() for w in ws],
+            "adopted": self.adopted,
         }
         if self.changeset is not None:
             out["base"] = self.changeset.base
@@ -125,8 +127,31 @@ def _step_line(step: Any) -> str:
     return f"- **{text}**" if step.destructive else f"- {text}"
 
 
-def _details(r: StackResult, destroy: StackChange | None) -> str:
+def adopted_imports(repo: Any, stacks: Sequence[str]) -> dict[str, list[str]]:
+    """Stack -> what its first apply imports, for the adopted tenants among `stacks`."""
+    from provisioner import naming
+    from provisioner.app.adopt import first_apply_imports
+
+    wanted = set(stacks)
+    return {naming.stack_name(t.spec.subdomain): first_apply_imports(
+                t.spec, repo.catalog, repo.reseller.platform.ipv6)
+            for t in repo.tenants if t.spec.adopted is not None
+            and naming.stack_name(t.spec.subdomain) in wanted}
+
+
+def _adopted_line(r: StackResult, imports: list[str]) -> str:
+    if r.new_stack:
+        return (f"- adopted — first apply imports {', '.join(imports)}; the app's user, grant "
+                "and rows are kept, not recreated (docs/adopt.md)")
+    return (f"- adopted — {', '.join(imports)} imported at this stack's first apply; "
+            "the app's user, grant and rows are kept, not recreated")
+
+
+def _details(r: StackResult, destroy: StackChange | None,
+             imports: list[str] | None = None) -> str:
     lines: list[str] = []
+    if imports is not None:
+        lines.append(_adopted_line(r, imports))
     if destroy is not None:
         lines.append(f"- **destroy stack `{r.stack}`: DNS record last; the database is kept "
                      "(retain_on_delete), in production its secrets and generated values "
@@ -168,8 +193,11 @@ def markdown_comment(report: RunReport, redactor: Redactor,
             str(r.changes[op]) for op in CHANGE_OPS]
         danger = any(s.destructive for s in r.steps) or r.stack in destroy_of
         name = f"**{_md(r.stack)}**" if danger else _md(r.stack)
+        if r.stack in report.adopted:
+            action += " (adopted)"
         table.append(f"| {name} | {action} | {r.status} | " + " | ".join(counts) + " |")
-    details = [redactor.text(_details(r, destroy_of.get(r.stack))) for r in report.results]
+    details = [redactor.text(_details(r, destroy_of.get(r.stack), report.adopted.get(r.stack)))
+               for r in report.results]
     head = [redactor.text(x) for x in head]
     table = [redactor.text(x) for x in table]
     return _fit(head, table, details, limit)

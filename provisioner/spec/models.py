@@ -194,7 +194,7 @@ class Modules(Strict):
 
 class Adopted(Strict):
     """An account the app had before this tool (written by `provisioner adopt`): the stack
-    imports its database, user and grant instead of creating them."""
+    imports its database (and DNS record) instead of creating them, and keeps hyn's user."""
 
     website_id: int = Field(ge=1, description="The app's websites.id (hyn's password uses it)")
     database_user_host: str = Field(
