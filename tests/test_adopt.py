@@ -269,3 +269,17 @@ def test_the_stacks_steps_on_an_adopted_account_write_nothing(app, run_cli):
         == users
     assert {u: app.server.execute(f"SHOW GRANTS FOR `{u}`@'{h}'")
             for u, h, _ in users if u in uuids} == grants
+
+
+def test_an_account_on_the_alternate_server_keeps_it(app, run_cli):
+    """A client switched to SUNAT's alternate server by hand keeps it: the spec says so, and
+    onboarding the adopted spec writes no row."""
+    uuid = next(u for u in _uuids(app) if u.endswith("_nandu"))
+    app.server.execute("UPDATE configurations SET sunat_alternate_server = 1", database=uuid)
+    before = _dump(app, [uuid])
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "nandu", "--format", "json")
+    assert code == 0, out
+    spec = load_repository(app.repo).tenant("nandu").spec
+    assert spec.sunat_alternate_server is True
+    assert app.onboarding("nandu").run().changes == []
+    assert _dump(app, [uuid]) == before

@@ -378,3 +378,23 @@ def test_the_certificate_is_placed_once_and_named_in_the_company(env) -> None:
     again = env.onboarding("bodegaperez", desired=desired, certificate_pem=renewed.pem).run()
     assert [str(c) for c in again.changes] == [f"certificate: file {name}"]
     assert env.files[name] == renewed.pem
+
+
+def test_the_alternate_server_setting_reaches_the_configuration_row(env) -> None:
+    """store() leaves configurations.sunat_alternate_server at 0; the spec's setting (else the
+    reseller's) is written at onboarding, kept in step afterwards, and undone with the spec."""
+    first = env.onboarding("pruebademo").run()
+    [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
+    assert config["sunat_alternate_server"] == 0
+    path = env.repo / "tenants" / "pruebademo.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "sunat_alternate_server: true\n",
+                    encoding="utf-8")
+    result = env.onboarding("pruebademo").run()
+    assert [str(c) for c in result.changes] == ["sync: configurations: sunat_alternate_server"]
+    [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
+    assert config["sunat_alternate_server"] == 1
+    assert env.onboarding("pruebademo").run().changes == []
+    _edit(env, "pruebademo", "sunat_alternate_server: true", "sunat_alternate_server: false")
+    env.onboarding("pruebademo").run()
+    [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
+    assert config["sunat_alternate_server"] == 0

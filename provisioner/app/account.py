@@ -171,6 +171,10 @@ def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, 
             "locked_tenant": int(spec.suspended), "locked_users": int(spec.lock_users),
             "quantity_documents": 0,
             "config_system_env": int(spec.allow_production_switch),
+            # store() leaves the migration's default (0); the spec's own setting, else the
+            # reseller's, is what the app reads to pick SUNAT's alternate production server
+            "sunat_alternate_server": int(
+                spec.uses_alternate_server(reseller.sunat_alternate_server)),
             "login": login_json(fqdn, force_https), "visual": php_json(VISUAL),
             "skin_id": SKIN_ID, "top_menu_a_id": TOP_MENUS[0], "top_menu_b_id": TOP_MENUS[1],
             "top_menu_c_id": TOP_MENUS[2]},

@@ -249,6 +249,8 @@ def adopt_account(account: Account, reseller: ResellerSpec, catalog: Catalog) ->
             spec[key] = True
     if not cf.get("config_system_env"):
         spec["allow_production_switch"] = False
+    if bool(cf.get("sunat_alternate_server")) != reseller.sunat_alternate_server:
+        spec["sunat_alternate_server"] = bool(cf.get("sunat_alternate_server"))
     host = account.user_hosts[0] if account.user_hosts else "%"
     spec["adopted"] = {"website_id": website_id, **({"database_user_host": host}
                                                     if host != "%" else {})}
@@ -470,6 +472,7 @@ def _client_want(d: DesiredAccount, plan: dict[str, Any]) -> dict[str, Any]:
 
 def _config_want(d: DesiredAccount, plan: dict[str, Any]) -> dict[str, Any]:
     return {"plan": plan_json(plan), "config_system_env": d.configuration["config_system_env"],
+            "sunat_alternate_server": d.configuration["sunat_alternate_server"],
             "limit_documents": plan["limit_documents"],
             **{k: d.configuration[k] for k in ("locked_emission", "locked_tenant",
                                                "locked_users")},

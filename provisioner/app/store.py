@@ -569,6 +569,7 @@ def sync_tenant(cur, d: DesiredAccount, plan: dict[str, Any], system_conn) -> li
         return changes
     want: dict[str, Any] = {
         "plan": plan_json(plan), "config_system_env": d.configuration["config_system_env"],
+        "sunat_alternate_server": d.configuration["sunat_alternate_server"],
         "limit_documents": plan["limit_documents"],
         "locked_emission": d.configuration["locked_emission"],
         "locked_tenant": d.configuration["locked_tenant"],
