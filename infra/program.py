@@ -40,8 +40,10 @@ def load_target(stack: str, spec_dir: Path, repository: Repository | None = None
     loaded = next((t for t in repo.tenants if naming.stack_name(t.spec.subdomain) == stack),
                   None)
     tenants_dir = repo.root / TENANTS_DIRNAME
+    # the directory scan only matters when there are findings to attribute (explain --all
+    # hands over one tenant's view with none: no scan of N files per tenant)
     candidates = {p.resolve() for p in tenants_dir.rglob(f"{stack}.*")
-                  if p.suffix in YAML_SUFFIXES} if tenants_dir.is_dir() else set()
+                  if p.suffix in YAML_SUFFIXES} if repo.findings and tenants_dir.is_dir() else set()
     if loaded is not None:
         candidates.add(loaded.source.path.resolve())
     if repo.reseller_path is not None:
