@@ -1,27 +1,57 @@
-"""Throughput of `provisioner explain`: the bundled examples, then 1,000 synthetic tenants.
+"""`provisioner explain` against its floor: a minimal mock-runtime program declaring the same
+resources (bench/explain_floor.py: the same SDK resource types, names, parents, inputs and
+counts under `pulumi.runtime.set_mocks`, without the project's logic).
 
-Each tenant is a full mock run of infra/ (program, Tenant component, rendering, recording)
-plus the text formatting explain prints; the spec repository is loaded once and shared, as
-one `explain` process would load it once. Usage: .venv/bin/python bench/explain_bench.py [N]
+Three figures, each project / floor / ratio (paired runs):
+
+* one command: `provisioner explain TENANT` wall time, start-up included, against a fresh
+  interpreter running the floor program for that tenant (imports pulumi and the SDKs,
+  declares the resources). Replaces the old comparison with `python -c pass`.
+* per tenant in one process, at each repository size (`--sizes`): a sample of tenants
+  explained the way `explain --all` does it (mock run, data, text), against the floor program
+  for the same tenants; the cost per tenant must not grow with the repository.
+* `explain --all --format json` as the command runs it in one process (load and validate
+  once, every tenant), against read + parse + `model_validate` of every file plus the floor
+  program per tenant, at `--all-sizes`. Target (issue 12): ratio <= 1.3.
+
+    .venv/bin/python bench/explain_bench.py [--sizes 1000,10000,50000] [--sample 50]
+                                           [--all-sizes 1000] [--repeat 3]
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import gc
+import io
+import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from stdnum.pe import ruc as stdnum_ruc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from explain_floor import declared_of, run_floor  # noqa: E402
+
+from provisioner.cli import main as cli_main  # noqa: E402
 from provisioner.cli.explain import as_data, declare, format_text  # noqa: E402
-from provisioner.spec.loader import load_repository  # noqa: E402
+from provisioner.cli.explain_batch import one_tenant_views  # noqa: E402
+from provisioner.spec import loader  # noqa: E402
+from provisioner.spec.loader import Repository, load_repository  # noqa: E402
+from provisioner.spec.models import ResellerSpec, TenantSpec  # noqa: E402
+
+Declared = list[dict[str, Any]]
 
 
 def synthetic_tenant(i: int) -> dict[str, object]:
@@ -46,7 +76,7 @@ def synthetic_tenant(i: int) -> dict[str, object]:
     return spec
 
 
-def build_repo(dest: Path, count: int) -> None:
+def generate(dest: Path, count: int) -> None:
     shutil.copytree(ROOT / "examples", dest)
     reseller = yaml.safe_load((dest / "reseller.yaml").read_text())
     reseller["max_accounts"] = None
@@ -56,51 +86,115 @@ def build_repo(dest: Path, count: int) -> None:
             yaml.safe_dump(synthetic_tenant(i), allow_unicode=True))
 
 
-def explain_all(repo_dir: Path, names: list[str]) -> float:
-    repository = load_repository(repo_dir)
-    repository.raise_for_errors()
-    start = time.perf_counter()
-    for name in names:
-        run = declare(name, repo_dir, repository)
-        if run.error is not None:
-            raise SystemExit(f"{name}: {run.error}")
-        format_text(as_data(run))
-    return time.perf_counter() - start
-
-
-def one_command(tenant: str, runs: int = 5) -> tuple[float, float]:
-    """Wall time of `provisioner explain TENANT` as an operator runs it, start-up included;
-    the baseline is `python -c pass`, the interpreter's own start, in the same run."""
-    def best(cmd: list[str]) -> float:
-        times = []
-        for _ in range(runs):
+def paired(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Medians of runs taken in turn (A B A B ...), so machine noise hits both alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            gc.collect()
             start = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
-            times.append(time.perf_counter() - start)
-        return min(times)
+            fn()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
-    baseline = best([sys.executable, "-c", "pass"])
-    return best([sys.executable, "-m", "provisioner", "--repo", str(ROOT / "examples"),
-                 "explain", tenant]), baseline
+
+def recorded(root: Path, views: list[Repository]) -> list[tuple[str, Declared]]:
+    """What each tenant declares (one untimed project run each): the floor replays it."""
+    out = []
+    for view in views:
+        stack = view.tenants[0].spec.subdomain
+        run = declare(stack, root, view)
+        if run.error is not None:
+            raise SystemExit(f"{stack}: {run.error}")
+        out.append((stack, declared_of(run)))
+    return out
+
+
+def one_command(tenant: str, repeat: int) -> tuple[float, float]:
+    root = ROOT / "examples"
+    repo = load_repository(root)
+    view = next(v for v in one_tenant_views(repo) if v.tenants[0].spec.subdomain == tenant)
+    (stack, declared), = recorded(root, [view])
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump({"stack": stack, "declared": declared}, fh)
+    project_cmd = [sys.executable, "-m", "provisioner", "--repo", str(root), "explain", tenant]
+    floor_cmd = [sys.executable, str(ROOT / "bench" / "explain_floor.py"), fh.name]
+    project, floor = paired([
+        lambda: subprocess.run(project_cmd, check=True, capture_output=True, cwd=ROOT),
+        lambda: subprocess.run(floor_cmd, check=True, capture_output=True, cwd=ROOT)], repeat)
+    Path(fh.name).unlink()
+    return project, floor
+
+
+def per_tenant(n: int, sample: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "repo"
+        generate(root, n)
+        repo = load_repository(root)
+        repo.raise_for_errors()
+        views = list(one_tenant_views(repo))
+        step = max(1, len(views) // sample)
+        chosen = views[::step][:sample]
+        plans = recorded(root, chosen)
+
+        def project() -> None:
+            for view in chosen:
+                format_text(as_data(declare(view.tenants[0].spec.subdomain, root, view)))
+
+        def floor() -> None:
+            for stack, declared in plans:
+                run_floor(stack, declared)
+
+        p, f = paired([project, floor], repeat)
+        k = len(chosen)
+        print(f"{n:>6,} tenants, {k} explained: project {p / k * 1000:6.1f} ms/tenant  "
+              f"floor {f / k * 1000:6.1f} ms/tenant  ratio {p / f:.2f}x")
+
+
+def all_floor(root: Path, plans: dict[str, Declared]) -> None:
+    with loader.collector_paused():
+        ResellerSpec.model_validate(loader.parse_mapping(
+            loader.read_source(root / "reseller.yaml")))  # type: ignore[arg-type]
+        specs = [TenantSpec.model_validate(loader.parse_mapping(
+            loader.read_source(p)))  # type: ignore[arg-type]
+            for p in sorted((root / "tenants").glob("*.yaml"))]
+    for spec in specs:
+        run_floor(spec.subdomain, plans[spec.subdomain])
+
+
+def all_command(root: Path) -> None:
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        code = cli_main(["--repo", str(root), "explain", "--all", "--format", "json"])
+    if code != 0 or not out.getvalue():
+        raise SystemExit(f"explain --all failed with {code}")
+
+
+def explain_all(n: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "repo"
+        generate(root, n)
+        repo = load_repository(root)
+        plans = dict(recorded(root, list(one_tenant_views(repo))))
+        p, f = paired([lambda: all_command(root), lambda: all_floor(root, plans)], repeat)
+        print(f"{n:>6,} explain --all: project {p:6.2f} s  floor {f:6.2f} s  ratio {p / f:.2f}x "
+              f"(target <= 1.3: {'met' if p / f <= 1.3 else 'NOT met'})")
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--sample", type=int, default=50)
+    parser.add_argument("--all-sizes", default="1000")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
     for tenant in ("pruebademo", "hotelsol"):
-        wall, baseline = one_command(tenant)
-        print(f"`provisioner explain {tenant}`: {wall:.2f} s wall, start-up included "
-              f"(target < 1.5 s: {'met' if wall < 1.5 else 'NOT met'}); bare interpreter "
-              f"{baseline:.2f} s, ratio {wall / baseline:.1f}x")
-    examples = sorted(p.stem for p in (ROOT / "examples" / "tenants").glob("*.yaml"))
-    seconds = explain_all(ROOT / "examples", examples)
-    print(f"examples: {len(examples)} tenants in {seconds:.2f} s "
-          f"({len(examples) / seconds:.1f} tenants/s)")
-    with tempfile.TemporaryDirectory() as tmp:
-        repo_dir = Path(tmp) / "repo"
-        build_repo(repo_dir, count)
-        names = [f"t{i}" for i in range(count)]
-        seconds = explain_all(repo_dir, names)
-    print(f"synthetic: {count} tenants in {seconds:.2f} s ({count / seconds:.1f} tenants/s)")
+        p, f = one_command(tenant, max(args.repeat, 3))
+        print(f"`provisioner explain {tenant}`: project {p:.2f} s  floor {f:.2f} s  "
+              f"ratio {p / f:.2f}x (start-up included)")
+    for n in (int(s) for s in args.sizes.split(",") if s):
+        per_tenant(n, args.sample, args.repeat)
+    for n in (int(s) for s in args.all_sizes.split(",") if s):
+        explain_all(n, args.repeat)
 
 
 if __name__ == "__main__":

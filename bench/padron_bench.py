@@ -1,16 +1,26 @@
-"""Benchmark `provisioner ruc import` and lookups on a generated padrón reducido.
+"""Benchmark `provisioner ruc import` against its floors, and lookups, on a generated padrón.
 
-    .venv/bin/python bench/padron_bench.py [--lines N] [--lookups N] [--zip]
+    .venv/bin/python bench/padron_bench.py [--sizes 10000,100000,1000000] [--lines N]
+                                          [--lookups N] [--zip] [--repeat 3]
 
-The import runs in a child process so its peak memory (VmHWM) is the import's alone.
+Per size (lines), project / floor / ratio from paired runs (medians), all in this process:
+* project: `import_padron` (decode, check and parse every line, write the index, rename);
+* floor 1: a plain `executemany` of the same rows (parsed beforehand, outside the timing)
+  into the same sqlite table, one transaction, journal and syncs off as the import has them;
+* floor 2: `sqlite3 .import` (the CLI at /usr/bin/sqlite3) of the same text file into a table
+  of text columns: no decoding, checks or ñ repair, so what a byte copy into sqlite costs.
+Then, at --lines, the import in a child process for its peak memory (VmHWM) and lookups.
 Targets: 1,000,000 lines in under 20 s and 200 MB; a lookup under 10 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -66,9 +76,69 @@ print(json.dumps({"seconds": time.perf_counter() - t, "lines": r.lines, "rows": 
 """
 
 
+SQLITE3 = shutil.which("sqlite3") or "/usr/bin/sqlite3"
+
+
+def paired(fns: list, repeat: int) -> list[float]:
+    """Medians of runs taken in turn (A B C A B C ...), so machine noise hits all alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def floors_at(tmp: Path, lines: int, repeat: int) -> None:
+    from provisioner.ruc.padron import _INSERT, _SCHEMA, import_padron, parse_line
+
+    txt = tmp / f"padron_{lines}.txt"
+    write_padron(txt, lines)
+    with open(txt, "rb") as fh:
+        fh.readline()
+        rows = [r for r in map(parse_line, fh) if not isinstance(r, str)]
+    runs = iter(range(1_000_000))
+
+    def fresh(suffix: str) -> Path:
+        return tmp / f"db{next(runs)}{suffix}"
+
+    def project() -> None:
+        import_padron(txt, fresh(".sqlite3"))
+
+    def executemany() -> None:
+        con = sqlite3.connect(fresh(".sqlite3"), isolation_level=None)
+        con.execute("PRAGMA journal_mode = OFF")
+        con.execute("PRAGMA synchronous = OFF")
+        con.execute(_SCHEMA[0])
+        con.execute("BEGIN")
+        con.executemany(_INSERT, rows)
+        con.execute("COMMIT")
+        con.close()
+
+    def dot_import() -> None:
+        columns = ", ".join(f"c{i} TEXT" for i in range(16))  # 15 fields and the trailing |
+        script = (f"PRAGMA journal_mode = OFF;\nPRAGMA synchronous = OFF;\n"
+                  f"CREATE TABLE taxpayer ({columns});\n"
+                  f".mode list\n.separator |\n.import --skip 1 {txt} taxpayer\n")
+        subprocess.run([SQLITE3, str(fresh(".sqlite3"))], input=script, text=True,
+                       check=True, capture_output=True)
+
+    p, f1, f2 = paired([project, executemany, dot_import], repeat)
+    for db in tmp.glob("db*"):
+        db.unlink()
+    print(f"{lines:>9,} lines: project {p:6.2f} s | executemany {f1:6.2f} s "
+          f"ratio {p / f1:.2f}x | sqlite3 .import {f2:6.2f} s ratio {p / f2:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="lines per file for the floors")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--lines", type=int, default=1_000_000,
+                        help="lines for the memory and lookup figures")
     parser.add_argument("--lookups", type=int, default=10_000)
     parser.add_argument("--zip", action="store_true", help="import from a zip, like SUNAT's")
     args = parser.parse_args()
@@ -76,6 +146,8 @@ def main() -> int:
     from provisioner.ruc.lookup import PadronIndex
 
     with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(x) for x in args.sizes.split(",") if x):
+            floors_at(Path(tmp), n, args.repeat)
         txt = Path(tmp) / "padron_reducido_ruc.txt"
         t = time.perf_counter()
         write_padron(txt, args.lines)

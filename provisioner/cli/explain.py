@@ -48,8 +48,10 @@ TYPE_ORDER: Final = tuple(KEY_PROPERTIES)
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
 
-    parser.add_argument("tenant", metavar="TENANT",
+    parser.add_argument("tenant", metavar="TENANT", nargs="?",
                         help="the tenant's subdomain (its stack name) or its spec file")
+    parser.add_argument("--all", action="store_true",
+                        help="every tenant in one run (json: one JSON document per line)")
     add_format(parser, "markdown")
     parser.epilog = ("exit codes: 0 declared, 1 the program fails for this tenant (the message "
                      "says why), 2 usage error")
@@ -216,6 +218,14 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.errors import ProvisionerError
     from provisioner.spec.loader import YAML_SUFFIXES, find_root
 
+    if args.all or args.tenant is None:
+        from provisioner.cli.explain_batch import run_all
+
+        if not args.all:
+            from provisioner.errors import UsageError
+
+            raise UsageError("name a TENANT, or use --all")
+        return run_all(args)
     tenant, repo_arg = args.tenant, args.repo
     path = Path(tenant)
     if path.suffix in YAML_SUFFIXES:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tenant", metavar="TENANT", help="subdomain or tenant file")
+    parser.add_argument("tenant", metavar="TENANT", nargs="?", help="subdomain or tenant file")
+    parser.add_argument("--all", action="store_true",
+                        help="every tenant, into --out DIR/<subdomain>/ (secrets masked)")
     parser.add_argument("--template", action="append", metavar="NAME",
                         choices=["tenant.env", "bootstrap.json"],
                         help="only this document (repeatable): tenant.env, bootstrap.json")
@@ -26,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.render.renderer import DOCUMENTS, renderer_for
     from provisioner.spec.index import load_one
 
+    if args.all or args.tenant is None:
+        from provisioner.render.batch import run_all
+
+        return run_all(args)
     repo = load_one(args.repo, args.tenant)  # the tenant, the reseller file, the rules between
     repo.raise_for_errors()
     assert repo.reseller is not None and repo.catalog is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
 from provisioner.orchestrate.results import StackResult, Step
@@ -129,3 +131,27 @@ def reporter_for(stream: TextIO | None = None, quiet: bool = False) -> Reporter:
     if getattr(stream, "isatty", lambda: False)():
         return RichReporter()
     return PlainReporter(stream)
+
+
+@contextmanager
+def counting_bar(title: str, total: int,
+                 stream: TextIO | None = None) -> Iterator[Callable[[], None]]:
+    """A bar advanced once per item, for the batch modes (`render --all`, `explain --all`);
+    on a terminal only: a pipe or a CI log gets no bar, and the call does nothing."""
+    stream = stream or sys.stderr
+    if not getattr(stream, "isatty", lambda: False)():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(file=stream), transient=True) as bar:
+        task = bar.add_task(title, total=total)
+        yield lambda: bar.advance(task)

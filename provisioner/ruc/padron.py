@@ -135,13 +135,11 @@ def parse_line(raw: bytes) -> tuple[object, ...] | str:
     ruc = fields[0].strip()
     if len(ruc) != 11 or not ruc.isascii() or not ruc.isdigit():
         return f"RUC {ruc[:20]!r} is not 11 digits"
-    row: list[object] = [int(ruc)]
-    for value in fields[1:]:
-        value = value.strip()
-        row.append(value if value.strip("-") else None)  # `-` (or `----`) means empty
-    if row[1] is None:
+    # comprehensions, not an append loop: this runs for each of the padrón's ~18M lines
+    values = [v.strip() for v in fields[1:]]
+    if not values[0].strip("-"):
         return "no name"
-    return tuple(row)
+    return (int(ruc), *[v if v.strip("-") else None for v in values])  # `-`, `----`: empty
 
 
 @contextmanager

@@ -6,7 +6,7 @@ This module is the only place the app's plans, modules, levels and presets are w
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,7 +23,10 @@ class DocumentFamily(StrEnum):
 
     @property
     def app_id(self) -> int:
-        return list(DocumentFamily).index(self) + 1
+        return _FAMILY_IDS[self]
+
+
+_FAMILY_IDS: Final = {f: i for i, f in enumerate(DocumentFamily, 1)}  # the app's order
 
 
 class DatabaseTier(StrEnum):

@@ -35,11 +35,13 @@ def resolve_modules(spec: TenantSpec, catalog: Catalog) -> ModuleChoice:
     chosen |= set(sel.add)
     chosen -= set(sel.remove)
     ordered = tuple(m for m in catalog.modules if m in chosen)
-    levels = {
-        m: tuple(lv for lv in catalog.modules[m].levels
-                 if m not in sel.levels or lv in sel.levels[m])
-        for m in ordered if catalog.modules[m].levels
-    }
+    levels: dict[str, tuple[str, ...]] = {}
+    for m in ordered:  # a plain loop: this runs once per tenant in `render --all`
+        offered = catalog.modules[m].levels
+        if offered:
+            wanted = sel.levels.get(m)
+            levels[m] = tuple(offered) if wanted is None else tuple(
+                lv for lv in offered if lv in wanted)
     return ModuleChoice(ordered, levels)
 
 
