@@ -340,6 +340,8 @@ def apply_waves(changes: Sequence[StackChange], batch_size: int,
 def with_moves(waves: Sequence[Wave], moving: set[str]) -> list[Wave]:
     """The same waves, the acknowledged moves' ups run as MOVE_OPERATION (unprotect the
     retained resources, then up)."""
+    from provisioner.orchestrate.scheduler import Wave
+
     return [Wave(w.name, [replace(j, operation=MOVE_OPERATION)  # type: ignore[arg-type]
                           if j.operation == "up" and j.stack in moving else j
                           for j in w.jobs]) for w in waves]

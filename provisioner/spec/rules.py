@@ -6,8 +6,6 @@ import difflib
 import re
 from typing import Final
 
-from stdnum.pe import ruc as stdnum_ruc
-
 # the app's rule: no accents, ñ, dots or hyphens
 SUBDOMAIN_PATTERN: Final = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -50,6 +48,8 @@ def ruc_problem(ruc: str) -> str | None:
         return "must be 11 digits (0-9)"
     if ruc[:2] not in RUC_PREFIXES:
         return f"prefix {ruc[:2]} is not one SUNAT issues ({', '.join(RUC_PREFIXES)})"
+    from stdnum.pe import ruc as stdnum_ruc  # here: `plan --list` uses this module, not RUCs
+
     expected = stdnum_ruc.calc_check_digit(ruc[:10])  # python-stdnum's SUNAT algorithm
     if ruc[10] != expected:
         return f"invalid check digit (expected {expected})"
