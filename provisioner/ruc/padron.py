@@ -107,9 +107,12 @@ def decode_line(raw: bytes) -> str:
     would give C1 control characters: real files carry cp1252 bytes such as 0x96 (–) and 0x93
     (“), which Latin-1 maps to controls. The two agree on every other byte."""
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:  # C1 controls are never text: such bytes are cp1252 that happens to be valid UTF-8
+        if not _C1.search(text):
+            return text
     text = raw.decode("latin-1")
     if _C1.search(text):
         # 0x81, 0x8d, 0x8f, 0x90, 0x9d are undefined in cp1252 too: those lines stay Latin-1
