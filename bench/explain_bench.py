@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import io
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from explain_floor import declared_of, run_floor  # noqa: E402
+from timing import paired  # noqa: E402
 
 from provisioner.cli import main as cli_main  # noqa: E402
 from provisioner.cli.explain import as_data, declare, format_text  # noqa: E402
@@ -86,16 +83,6 @@ def generate(dest: Path, count: int) -> None:
             yaml.safe_dump(synthetic_tenant(i), allow_unicode=True))
 
 
-def paired(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Medians of runs taken in turn (A B A B ...), so machine noise hits both alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def recorded(root: Path, views: list[Repository]) -> list[tuple[str, Declared]]:

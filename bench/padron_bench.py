@@ -16,7 +16,6 @@ Targets: 1,000,000 lines in under 20 s and 200 MB; a lookup under 10 ms.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import random
 import shutil
@@ -28,6 +27,8 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+from timing import paired  # the bench folder is the script's own: sys.path[0]
 
 HEADER = ("RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOMICILIO|UBIGEO|"
           "TIPO DE VÍA|NOMBRE DE VÍA|CÓDIGO DE ZONA|TIPO DE ZONA|NÚMERO|INTERIOR|LOTE|"
@@ -79,16 +80,6 @@ print(json.dumps({"seconds": time.perf_counter() - t, "lines": r.lines, "rows": 
 SQLITE3 = shutil.which("sqlite3") or "/usr/bin/sqlite3"
 
 
-def paired(fns: list, repeat: int) -> list[float]:
-    """Medians of runs taken in turn (A B C A B C ...), so machine noise hits all alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def floors_at(tmp: Path, lines: int, repeat: int) -> None:

@@ -31,20 +31,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from orchestrate_bench import TENANT  # noqa: E402  (the same tenant shape)
+
 from provisioner.collector import collector_paused  # noqa: E402
 from provisioner.orchestrate import changes as changes_module  # noqa: E402
 from provisioner.orchestrate.changes import detect_changes  # noqa: E402
 
 LOADER = yaml.CSafeLoader
-TENANT = """\
-ruc: "20{n:09d}"
-company_name: Empresa {n} S.A.C.
-subdomain: t{n}
-admin_email: admin@t{n}.example.pe
-plan: {plan}
-soap:
-  environment: demo
-"""
 PLANS = ("ilimitado", "emprendedor", "pyme")
 
 FLOOR_SCRIPT = r"""

@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import io
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from timing import paired  # noqa: E402
 from validate_bench import generate  # noqa: E402
 
 from provisioner.cli import main as cli_main  # noqa: E402
@@ -61,16 +59,6 @@ def contexts_of(repo: Repository) -> list[dict[str, object]]:
     return out
 
 
-def paired(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Medians of runs taken in turn (A B A B ...), so machine noise hits both alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def _parsed(path: Path) -> object:

@@ -150,32 +150,26 @@ class Git:
         key = (rev, directory)
         found = self._listings.get(key)
         if found is None:
-            out = self.run("ls-tree", "-z", "--full-tree", rev, "--", f"{directory}/")
-            found = {}
-            for entry in out.split("\0"):
-                meta, tab, path = entry.partition("\t")
-                parts = meta.split()
-                if tab and len(parts) == 3 and parts[1] == "blob":
-                    found[path] = parts[2]
+            found = parse_ls_tree(self.run("ls-tree", "-z", "--full-tree", rev, "--",
+                                           f"{directory}/"))
             self._listings[key] = found
         return found
 
     def tree(self, rev: str, directory: str) -> list[str]:
-        """Every file below `directory` at `rev` (one `git ls-tree -r`); their ids are kept, so
-        reading them next needs no other listing."""
-        out = self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", f"{directory}/")
-        paths: list[str] = []
-        listings: dict[tuple[str, str], dict[str, str]] = {}
-        for entry in out.split("\0"):
-            meta, tab, path = entry.partition("\t")
-            parts = meta.split()
-            if tab and len(parts) == 3 and parts[1] == "blob":
-                paths.append(path)
-                listings.setdefault((rev, path.rpartition("/")[0]), {})[path] = parts[2]
-        listings.setdefault((rev, directory), {})
-        for key, found in listings.items():
-            self._listings.setdefault(key, found)
-        return paths
+        """Every file below `directory` at `rev`."""
+        return list(self.ids_below(rev, directory))
+
+    def ids_below(self, rev: str, directory: str) -> dict[str, str]:
+        """path → blob id of every file below `directory` at `rev` (one `git ls-tree -r`); the
+        per-directory listings are kept, so reading these files next needs no other listing."""
+        found = parse_ls_tree(self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--",
+                                       f"{directory}/"))
+        listings: dict[tuple[str, str], dict[str, str]] = {(rev, directory): {}}
+        for path, blob in found.items():
+            listings.setdefault((rev, path.rpartition("/")[0]), {})[path] = blob
+        for key, listing in listings.items():
+            self._listings.setdefault(key, listing)
+        return found
 
     def _cat(self, names: Sequence[str]) -> dict[str, str | None]:
         if not names:
@@ -198,6 +192,17 @@ class Git:
             out[name] = data[pos:pos + size].decode("utf-8-sig", "replace")
             pos += size + 1
         return out
+
+
+def parse_ls_tree(out: str) -> dict[str, str]:
+    """`git ls-tree -z` output → path → blob id (trees and submodules left out)."""
+    found: dict[str, str] = {}
+    for entry in out.split("\0"):
+        meta, tab, path = entry.partition("\t")
+        parts = meta.split()
+        if tab and len(parts) == 3 and parts[1] == "blob":
+            found[path] = parts[2]
+    return found
 
 
 def _load(text: str | None) -> Any:

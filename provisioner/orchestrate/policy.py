@@ -145,19 +145,6 @@ def _why(old_t: Any, new_t: Any, old_r: Any, new_r: Any, old_id: str, new_id: st
     return ", ".join(reasons) or "database name"
 
 
-def _blob_ids(git: Any, rev: str, folder: str) -> dict[str, str]:
-    """path -> blob id of every file under `folder` at `rev`, from one `git ls-tree` (reading
-    `REV:path` for 10,000 paths makes git walk the tree each time)."""
-    out = git.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", folder)
-    ids = {}
-    for entry in out.split("\0"):
-        meta, _, path = entry.partition("\t")
-        parts = meta.split()
-        if path and len(parts) == 3 and parts[1] == "blob":
-            ids[path] = parts[2]
-    return ids
-
-
 def _tiers(reseller: Any) -> Any:
     """What of a reseller file decides database identities: the prefix and the plans' tiers."""
     if not isinstance(reseller, dict):
@@ -193,8 +180,8 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
     unknown = [c for c in ups if c.path and (c.old_text is None or c.new_text is None)]
     ids_at: dict[str, dict[str, str]] = {}
     if unknown:
-        folder = f"{prefix}{TENANTS_DIRNAME}/"
-        ids_at = {base: _blob_ids(git, base, folder), head: _blob_ids(git, head, folder)}
+        folder = f"{prefix}{TENANTS_DIRNAME}"
+        ids_at = {base: git.ids_below(base, folder), head: git.ids_below(head, folder)}
     wanted: set[str] = set()
     for c in unknown:
         old_id, new_id = ids_at[base].get(c.path or ""), ids_at[head].get(c.path or "")

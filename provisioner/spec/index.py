@@ -41,7 +41,7 @@ from provisioner.spec.loader import (
     collector_paused,
     display_path,
     find_root,
-    load_tenant_keyed,
+    load_tenant_files,
     start_repository,
     tenant_keys,
 )
@@ -358,16 +358,7 @@ def _load_one(root: Path | None, name: str) -> Repository:
     else:
         mine = _named(names, tuple(name + suffix for suffix in YAML_SUFFIXES))
     mine.sort()  # as `validate` reads them: the first valid one is the tenant
-    members: list[crossfile.Member] = []
-    for rel in mine:
-        loaded, member, found = load_tenant_keyed(tenants_dir / rel, repo.reseller,
-                                                  repo.catalog)
-        repo.files_checked += 1
-        repo.findings += found
-        if loaded is not None:
-            repo.tenants.append(loaded)
-        if member is not None:
-            members.append(member)
+    members = load_tenant_files(repo, (tenants_dir / rel for rel in mine))
     repo.members = list(members)
     repo.tenant_files = len(names)
     if members:  # the others that share a key with this tenant, named and counted

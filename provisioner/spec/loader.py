@@ -815,6 +815,21 @@ def parse_tenant_keyed(source: Source, reseller: ResellerSpec | None, catalog: C
     return (None if has_errors else LoadedTenant(source, spec)), member, _capped(source, findings)
 
 
+def load_tenant_files(repo: Repository, paths: Iterable[Path]) -> list[crossfile.Member]:
+    """Validate each tenant file into `repo` (its tenants, findings, count of files checked);
+    returns what each file takes into the rules between accounts."""
+    members: list[crossfile.Member] = []
+    for path in paths:
+        loaded, member, found = load_tenant_keyed(path, repo.reseller, repo.catalog)
+        repo.files_checked += 1
+        repo.findings += found
+        if loaded is not None:
+            repo.tenants.append(loaded)
+        if member is not None:
+            members.append(member)
+    return members
+
+
 def tenant_keys(path: Path) -> crossfile.Keys | None:
     """What `load_tenant_keyed` gives the rules between accounts for this file, without
     validating the rest of it (the one-tenant commands' index of the other tenants)."""
@@ -948,14 +963,7 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
     repo.findings += problems
     members: list[crossfile.Member] = []
     started = time.time_ns()
-    for path in files:
-        loaded, member, found = load_tenant_keyed(path, repo.reseller, repo.catalog)
-        repo.files_checked += 1
-        repo.findings += found
-        if loaded is not None:
-            repo.tenants.append(loaded)
-        if member is not None:
-            members.append(member)
+    members += load_tenant_files(repo, files)
     accounts = len(files)
     if paths and tenants_dir.is_dir():
         named = {os.path.abspath(f) for f in files}
