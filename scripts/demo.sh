@@ -12,19 +12,12 @@ OUT=${OUT:-out}
 echo "== validate"
 $P --repo examples validate
 
-echo "== render (secrets masked) -> $OUT/<tenant>/"
-for f in examples/tenants/*.yaml; do
-  t=$(basename "$f" .yaml)
-  $P --repo examples render "$t" --out "$OUT/$t" >/dev/null
-done
+echo "== render --all (secrets masked; one process, all or nothing) -> $OUT/<tenant>/"
+$P --repo examples render --all --out "$OUT"
 ls "$OUT"
 
-if $P --help | grep -q "explain"; then
-  echo "== explain (declared resources, mock run; not a diff against the cloud)"
-  for f in examples/tenants/*.yaml; do
-    $P --repo examples explain "$(basename "$f" .yaml)"
-  done
-fi
+echo "== explain --all (declared resources, mock run; not a diff against the cloud)"
+$P --repo examples explain --all
 
 echo "== onboard --dry-run (the rows the app's \"Guardar\" writes, as SQL; secrets masked; no database touched)"
 $P --repo examples onboard nandu --dry-run
