@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -168,30 +168,20 @@ class _SpecLoader(_Loader):  # type: ignore[misc,valid-type]
             return []
         texts = self.ambiguous_texts
         out: list[Ambiguous] = []
-        stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(self.root, ())]
-        seen: set[int] = set()
 
         def check(node: yaml.Node, path: tuple[str | int, ...], is_key: bool) -> None:
             if (node.__class__ is yaml.ScalarNode and not node.style  # plain: None or ""
                     and node.tag == _STR and node.value in texts):
                 out.append(Ambiguous(path, node.value, _yaml11_value(node.value), is_key))
 
-        while stack and len(out) <= MAX_FINDINGS_PER_FILE:
-            node, path = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    part = k.value if isinstance(k, yaml.ScalarNode) else "?"
-                    check(k, (*path, part), True)
-                    check(v, (*path, part), False)
-                    stack.append((v, (*path, part)))
-            elif isinstance(node, yaml.SequenceNode):
-                for i, v in enumerate(node.value):
-                    check(v, (*path, i), False)
-                    stack.append((v, (*path, i)))
-            elif path == ():
+        for node, path, entries in _walk(self.root):
+            if len(out) > MAX_FINDINGS_PER_FILE:
+                break
+            for key, value, child in entries:
+                if key is not None:
+                    check(key, child, True)
+                check(value, child, False)
+            if path == () and not entries:
                 check(node, (), False)
         return sorted(out, key=lambda a: (str(a.path), a.is_key))
 
@@ -213,6 +203,27 @@ MAX_FINDINGS_PER_FILE = 50
 # a few hundred; the cap keeps a hostile 1 MiB file (130,000 duplicate keys) from costing
 # seconds of node building before any rule runs.
 MAX_ITEMS = 10_000
+
+
+def _walk(root: yaml.Node) -> Iterator[tuple[yaml.Node, tuple[str | int, ...], list[
+        tuple[yaml.Node | None, yaml.Node, tuple[str | int, ...]]]]]:
+    """Each node below `root` once (an alias is walked where first met), depth first, with its
+    path and its entries: (key node or None in a sequence, value node, the entry's path)."""
+    stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        entries: list[tuple[yaml.Node | None, yaml.Node, tuple[str | int, ...]]] = []
+        if isinstance(node, yaml.MappingNode):
+            entries = [(k, v, (*path, k.value if isinstance(k, yaml.ScalarNode) else "?"))
+                       for k, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            entries = [(None, v, (*path, i)) for i, v in enumerate(node.value)]
+        yield node, path, entries
+        stack.extend((value, child) for _key, value, child in entries)
 
 
 def _yaml11_value(text: str) -> Any:
@@ -321,21 +332,14 @@ class Source:
         wanted = {m.index for m in marks}
         found: dict[int, tuple[str | int, ...]] = {}
         root = self._node()
-        stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())] if root else []
-        seen: set[int] = set()
-        while stack and len(found) < len(wanted):
-            node, path = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    part = k.value if isinstance(k, yaml.ScalarNode) else "?"
-                    if k.start_mark.index in wanted:
-                        found.setdefault(k.start_mark.index, (*path, part))
-                    stack.append((v, (*path, part)))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend((v, (*path, i)) for i, v in enumerate(node.value))
+        if root is None:
+            return found
+        for _node, _path, entries in _walk(root):
+            if len(found) >= len(wanted):
+                break
+            for key, _value, child in entries:
+                if key is not None and key.start_mark.index in wanted:
+                    found.setdefault(key.start_mark.index, child)
         return found
 
     def finding(self, loc: Sequence[str | int], message: str, severity: str = "error",
