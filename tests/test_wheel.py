@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from provisioner import __version__
+from tests.test_init import PLATFORM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PADRON = ("RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOMICILIO|UBIGEO|"
@@ -29,15 +30,8 @@ PADRON = ("RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOM
           "DEPARTAMENTO|MANZANA|KILÓMETRO|\n"
           "20131312955|SUPERINTENDENCIA NACIONAL DE ADUANAS Y DE ADMINISTRACION TRIBUTARIA - "
           "SUNAT|ACTIVO|HABIDO|150115|AV.|GARCILASO DE LA VEGA|-|-|1472|-|-|-|-|-|\n")
-INIT_FLAGS = (
-    "--no-input", "--base-domain", "facturador.acme.pe", "--database-prefix", "acme",
-    "--region", "us-east-1", "--hosted-zone-id", "Z0123456789ACME",
-    "--load-balancer-dns-name", "acme-alb-1.us-east-1.elb.amazonaws.com",
-    "--load-balancer-zone-id", "Z35SXDOTRQ7X7K",
-    "--shared-database-host", "acme-shared.cluster-x.us-east-1.rds.amazonaws.com",
-    "--shared-database-admin-secret-arn",
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/mysql-admin-AbCdEf",
-    "--kms-key-id", "alias/acme-tenants")
+INIT_FLAGS = ("--no-input", "--base-domain", "facturador.acme.pe", "--database-prefix", "acme",
+              *PLATFORM_FLAGS)  # the same platform as the in-checkout `init` tests
 
 
 def _sources(dest: Path) -> None:
