@@ -13,7 +13,12 @@ from typing import Any, Final
 import pulumi
 
 from provisioner.secrets import StackSecret, required_stack_secrets
-from provisioner.spec.layout import PROJECT_FILES, RESELLER_FILENAMES, SPEC_ROOT_ENV
+from provisioner.spec.layout import (
+    PROJECT_FILES,
+    RESELLER_FILENAMES,
+    SPEC_ROOT_ENV,
+    nearest_holding,
+)
 from provisioner.spec.models import TenantSpec
 
 from .errors import StackError
@@ -39,11 +44,7 @@ def project_root() -> Path:
     engine_root = getattr(pulumi.runtime, "get_root_directory", lambda: None)()
     if engine_root and Path(engine_root).is_absolute():
         return Path(engine_root)
-    cwd = Path.cwd()
-    for directory in (cwd, *cwd.parents):
-        if any((directory / name).is_file() for name in PROJECT_FILES):
-            return directory
-    return cwd
+    return nearest_holding(Path.cwd(), PROJECT_FILES) or Path.cwd()
 
 
 def default_spec_dir(root: Path | None = None) -> Path:

@@ -14,13 +14,18 @@ YAML_SUFFIXES = (".yaml", ".yml")
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
 
 
-def find_root(start: Path) -> Path:
-    """The nearest directory, from `start` up, holding a reseller file."""
+def nearest_holding(start: Path, names: tuple[str, ...]) -> Path | None:
+    """The nearest directory, from `start` (resolved) up, holding a file of one of `names`."""
     start = start.resolve()
     for candidate in [start, *start.parents]:
-        if any((candidate / n).is_file() for n in RESELLER_FILENAMES):
+        if any((candidate / n).is_file() for n in names):
             return candidate
-    return start
+    return None
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory, from `start` up, holding a reseller file."""
+    return nearest_holding(start, RESELLER_FILENAMES) or start.resolve()
 
 
 def repository_root(explicit: Path | None) -> Path:
@@ -33,9 +38,8 @@ def find_project_dir(start: Path) -> Path:
     """The nearest directory from `start` up holding Pulumi.yaml: the workspace's work_dir."""
     from provisioner.errors import UsageError
 
-    start = start.resolve()
-    for candidate in [start, *start.parents]:
-        if any((candidate / n).is_file() for n in PROJECT_FILES):
-            return candidate
-    raise UsageError(f"no Pulumi.yaml in {start} or above: run from the repository that holds "
-                     "the Pulumi project (Pulumi.yaml, program in infra/)")
+    found = nearest_holding(start, PROJECT_FILES)
+    if found is None:
+        raise UsageError(f"no Pulumi.yaml in {start.resolve()} or above: run from the repository "
+                         "that holds the Pulumi project (Pulumi.yaml, program in infra/)")
+    return found
