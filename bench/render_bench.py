@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from timing import paired  # noqa: E402
-from validate_bench import generate  # noqa: E402
+from validate_bench import generate, tenant_paths  # noqa: E402
 
 from provisioner.cli import main as cli_main  # noqa: E402
 from provisioner.render.batch import render_all  # noqa: E402
@@ -61,7 +61,7 @@ def contexts_of(repo: Repository) -> list[dict[str, object]]:
 
 
 
-def _parsed(path: Path) -> object:
+def _parsed(path: Path | str) -> object:
     return loader.parse_mapping(loader.read_source(path))  # type: ignore[arg-type]
 
 
@@ -70,8 +70,7 @@ def batch_floor(root: Path, out: Path) -> int:
     with loader.collector_paused():
         reseller = ResellerSpec.model_validate(_parsed(root / "reseller.yaml"))
         catalog = build_catalog(reseller.plans, reseller.modules, reseller.presets)
-        specs = [TenantSpec.model_validate(_parsed(p))
-                 for p in sorted((root / "tenants").glob("*.yaml"))]
+        specs = [TenantSpec.model_validate(_parsed(p)) for p in tenant_paths(root)]
     renderer = renderer_for(reseller, root)
     templates = [(d, renderer.template(d)) for d in DOCUMENTS]
     out.mkdir()

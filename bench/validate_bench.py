@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import statistics
 import subprocess
 import sys
@@ -124,10 +125,18 @@ def generate(root: Path, n: int) -> None:
         (tenants / f"{sub}.yaml").write_text(text, encoding="utf-8")
 
 
+def tenant_paths(root: Path) -> list[str]:
+    """The floors' listing: one listdir, names sorted as strings."""
+    tenants = os.path.join(root, "tenants")
+    return [os.path.join(tenants, name) for name in sorted(os.listdir(tenants))]
+
+
 def floor(root: Path) -> int:
-    """Read, parse (the project's path) and model_validate every file; nothing else."""
+    """List, read, parse (the project's path) and model_validate every file; nothing else.
+    Names as sorted strings from one listdir, as the loader lists them (sorting 10,000 Path
+    objects alone costs ~5% of this floor)."""
     with loader.collector_paused():
-        paths = [root / "reseller.yaml", *sorted((root / "tenants").glob("*.yaml"))]
+        paths = [os.path.join(root, "reseller.yaml"), *tenant_paths(root)]
         kept = []
         for n, path in enumerate(paths):
             source = read_source(path)

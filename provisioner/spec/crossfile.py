@@ -5,10 +5,9 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,7 +26,9 @@ def has_cap(max_accounts: int | None) -> bool:
 def same_name_key(name: str) -> str:
     """Two spellings of one company name compare equal: Unicode compatibility forms (NFKC:
     full-width letters, composed and decomposed accents), letter case and runs of spaces."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    if not name.isascii():  # NFKC leaves ASCII as it is; most names skip its cost
+        name = unicodedata.normalize("NFKC", name)
+    return " ".join(name.casefold().split())
 
 
 # The values two client accounts may not share: (spec field, finding's name for it).
@@ -35,11 +36,11 @@ UNIQUE_FIELDS: Final = (("subdomain", "subdomain"), ("ruc", "RUC"),
                         ("company_name", "company name"))
 
 
-@dataclass(frozen=True)
-class Keys:
+class Keys(NamedTuple):
     """What a tenant file holds of the values accounts may not share, by spec field; None
     where the field is absent or fails its own rules. Company names compare as the app's admin
-    would read them (same_name_key)."""
+    would read them (same_name_key). A named tuple, as `Member`: one of each per tenant file,
+    and a frozen dataclass's `__init__` costs several times a tuple's."""
 
     subdomain: str | None = None
     ruc: str | None = None
@@ -101,8 +102,7 @@ def keys_of_data(data: Mapping[str, Any]) -> Keys:
     return Keys(**values)
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     """A tenant file in the rules between accounts: `name` as findings show it; `source` to
     report on it, None for a file only named and counted (one-tenant commands' index)."""
 

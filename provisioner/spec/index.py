@@ -104,6 +104,18 @@ def list_tenant_files(tenants_dir: Path) -> tuple[list[str], list[int]]:
                 entries = os.listdir(os.path.join(tenants_dir, prefix) if prefix else tenants_dir)
             except OSError:
                 continue
+            wanted = [prefix + n for n in entries
+                      if n.endswith(YAML_SUFFIXES) and n not in RESELLER_FILENAMES]  # as validate
+            try:  # the common case, in comprehensions: every stat succeeds, none is a directory
+                found = [stat(rel, dir_fd=fd) for rel in wanted]
+            except OSError:
+                found = None
+            if found is not None and not any(is_dir(st.st_mode) for st in found):
+                names += wanted
+                stats += [v for st in found
+                          for v in (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)]
+                entries = [n for n in entries
+                           if not n.endswith(YAML_SUFFIXES) or n in RESELLER_FILENAMES]
             for name in entries:
                 rel = prefix + name
                 if name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES:  # as validate
@@ -221,9 +233,10 @@ def _write_cache(path: Path | None, tenants_dir: Path, stamp: str, index: Tenant
     if path is None:
         return
     stored = list(stats)
-    for i in range(0, len(stored), _STAT_FIELDS):
-        if stored[i] >= racy_after or stored[i + 1] >= racy_after:
-            stored[i:i + _STAT_FIELDS] = [_UNKNOWN] * _STAT_FIELDS
+    if stored and max(max(stored[0::_STAT_FIELDS]), max(stored[1::_STAT_FIELDS])) >= racy_after:
+        for i in range(0, len(stored), _STAT_FIELDS):  # only when some file is that recent
+            if stored[i] >= racy_after or stored[i + 1] >= racy_after:
+                stored[i:i + _STAT_FIELDS] = [_UNKNOWN] * _STAT_FIELDS
     blob = marshal.dumps(((INDEX_FORMAT, stamp, os.path.abspath(tenants_dir)),
                           _SEP.join(index.names), _pack(stored), index.subdomains,
                           index.rucs, index.companies))
@@ -290,22 +303,18 @@ def scan(tenants_dir: Path, listing: tuple[list[str], list[int]] | None = None,
 def save_loaded(tenants_dir: Path, members: list[crossfile.Member], started: int) -> None:
     """The index as `load_repository` found it (each file's stat taken before it was read),
     so that the one-tenant commands after a `validate` start warm. Files without keys (not
-    YAML, not a mapping) are left out: the next scan reads them."""
+    YAML, not a mapping) are left out: the next scan reads them. Column-wise, in C where it
+    can be: this runs in every `validate`."""
     base = str(tenants_dir) + os.sep
-    names: list[str] = []
-    stats: list[int] = []
-    columns: tuple[list[str | None], ...] = ([], [], [])
-    for m in members:
-        path = str(m.source.path) if m.source is not None else ""
-        if m.source is None or m.source.stat is None or not path.startswith(base):
-            continue
-        names.append(path[len(base):])
-        stats += m.source.stat
-        for column, value in zip(columns, m.keys.as_tuple(), strict=True):
-            if value is not None and _SEP in value:
-                return
-            column.append(value)
-    index = TenantIndex(names, *(_column(c) for c in columns))
+    kept = [m for m in members if m.source is not None and m.source.stat is not None
+            and m.source.file.startswith(base)]
+    names = [m.source.file[len(base):] for m in kept]  # type: ignore[union-attr]
+    stats = [field for m in kept for field in m.source.stat]  # type: ignore[union-attr]
+    columns = [_column(list(c)) for c in zip(*(m.keys for m in kept), strict=True)
+               ] or ["", "", ""]
+    if any(c.count(_SEP) != max(len(kept) - 1, 0) for c in columns):
+        return  # a value holding the separator: not cached (cannot be, as in `scan`)
+    index = TenantIndex(names, *columns)
     _write_cache(_cache_path(tenants_dir), tenants_dir, _rules_stamp(), index, stats,
                  started - RACY_WINDOW_NS)
 

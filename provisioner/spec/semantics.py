@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provisioner import naming
@@ -31,9 +32,7 @@ class ModuleChoice:
 def resolve_modules(spec: TenantSpec, catalog: Catalog) -> ModuleChoice:
     """The modules and levels the tenant gets; assumes `check_tenant` found no errors."""
     sel = spec.modules
-    chosen = set(sel.include if sel.include is not None else catalog.presets[sel.preset or ""])
-    chosen |= set(sel.add)
-    chosen -= set(sel.remove)
+    chosen = _chosen(spec, catalog)
     ordered = tuple(m for m in catalog.modules if m in chosen)
     levels: dict[str, tuple[str, ...]] = {}
     for m in ordered:  # a plain loop: this runs once per tenant in `render --all`
@@ -43,6 +42,14 @@ def resolve_modules(spec: TenantSpec, catalog: Catalog) -> ModuleChoice:
             levels[m] = tuple(offered) if wanted is None else tuple(
                 lv for lv in offered if lv in wanted)
     return ModuleChoice(ordered, levels)
+
+
+def _chosen(spec: TenantSpec, catalog: Catalog) -> set[str]:
+    sel = spec.modules
+    chosen = set(sel.include if sel.include is not None else catalog.presets[sel.preset or ""])
+    chosen |= set(sel.add)
+    chosen -= set(sel.remove)
+    return chosen
 
 
 def plan_of(spec: TenantSpec, catalog: Catalog) -> Plan:
@@ -106,6 +113,8 @@ def _check_tags(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue]:
     named like one of the stack's own tags would be silently overwritten."""
     out = [PathIssue(("labels", key), f"{key!r} is a tag the stack sets itself; choose another "
                      "key") for key in spec.labels if key in FIXED_TAG_KEYS]
+    if len(reseller.tags) + len(spec.labels) + len(FIXED_TAG_KEYS) <= AWS_MAX_TAGS:
+        return out  # the common case: under the limit even if no key were shared
     total = len({*reseller.tags, *spec.labels, *FIXED_TAG_KEYS})
     if total > AWS_MAX_TAGS:
         out.append(PathIssue(("labels",), (
@@ -119,28 +128,24 @@ def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
     sel = spec.modules
     known = catalog.modules.keys()
     out: list[PathIssue] = []
-
-    def unknown(path: Path, value: str) -> None:
-        out.append(PathIssue(path, f"unknown module {value!r}{close_matches(value, known)}"))
-
     if sel.preset is not None and sel.preset not in catalog.presets:
         out.append(PathIssue(("modules", "preset"), f"unknown preset {sel.preset!r}"
                              f"{close_matches(sel.preset, catalog.presets.keys())}"
                              f"; presets: {', '.join(sorted(catalog.presets))}"))
-    for key in ("include", "add", "remove"):
-        for i, value in enumerate(getattr(sel, key) or []):
-            if value not in known:
-                unknown(("modules", key, i), value)
-    if sel.preset in catalog.presets:
+    for key, values in (("include", sel.include), ("add", sel.add), ("remove", sel.remove)):
+        if values and not known >= set(values):  # the common case: one set operation
+            out += [_unknown_module(("modules", key, i), value, known)
+                    for i, value in enumerate(values) if value not in known]
+    if sel.remove and sel.preset in catalog.presets:
         base = set(catalog.presets[sel.preset])
         for i, value in enumerate(sel.remove):
             if value in known and value not in base:
                 out.append(PathIssue(("modules", "remove", i),
                                      f"{value!r} is not in preset {sel.preset!r}", "warning"))
-    enabled = None if out or not sel.levels else set(resolve_modules(spec, catalog).modules)
+    enabled = None if out or not sel.levels else _chosen(spec, catalog)
     for module, levels in sel.levels.items():
         if module not in known:
-            unknown(("modules", "levels", module), module)
+            out.append(_unknown_module(("modules", "levels", module), module, known))
             continue
         if enabled is not None and module not in enabled:
             out.append(PathIssue(("modules", "levels", module),
@@ -154,3 +159,7 @@ def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
                 out.append(PathIssue(("modules", "levels", module, i),
                                      f"unknown level {level!r}{hint}"))
     return out
+
+
+def _unknown_module(path: Path, value: str, known: Iterable[str]) -> PathIssue:
+    return PathIssue(path, f"unknown module {value!r}{close_matches(value, known)}")
