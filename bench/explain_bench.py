@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from explain_floor import declared_of, run_floor  # noqa: E402
 from timing import paired  # noqa: E402
+from validate_bench import tenant_paths  # noqa: E402
 
 from provisioner.cli import main as cli_main  # noqa: E402
 from provisioner.cli.explain import as_data, declare, format_text  # noqa: E402
@@ -144,7 +145,7 @@ def all_floor(root: Path, plans: dict[str, Declared]) -> None:
             loader.read_source(root / "reseller.yaml")))  # type: ignore[arg-type]
         specs = [TenantSpec.model_validate(loader.parse_mapping(
             loader.read_source(p)))  # type: ignore[arg-type]
-            for p in sorted((root / "tenants").glob("*.yaml"))]
+            for p in tenant_paths(root)]
     for spec in specs:
         run_floor(spec.subdomain, plans[spec.subdomain])
 

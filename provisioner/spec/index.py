@@ -104,18 +104,6 @@ def list_tenant_files(tenants_dir: Path) -> tuple[list[str], list[int]]:
                 entries = os.listdir(os.path.join(tenants_dir, prefix) if prefix else tenants_dir)
             except OSError:
                 continue
-            wanted = [prefix + n for n in entries
-                      if n.endswith(YAML_SUFFIXES) and n not in RESELLER_FILENAMES]  # as validate
-            try:  # the common case, in comprehensions: every stat succeeds, none is a directory
-                found = [stat(rel, dir_fd=fd) for rel in wanted]
-            except OSError:
-                found = None
-            if found is not None and not any(is_dir(st.st_mode) for st in found):
-                names += wanted
-                stats += [v for st in found
-                          for v in (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)]
-                entries = [n for n in entries
-                           if not n.endswith(YAML_SUFFIXES) or n in RESELLER_FILENAMES]
             for name in entries:
                 rel = prefix + name
                 if name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES:  # as validate
