@@ -32,3 +32,20 @@ def collector_paused() -> Iterator[None]:
             gc.freeze()
             gc.unfreeze()
         gc.enable()
+
+
+@contextmanager
+def kept_out_of_reach() -> Iterator[None]:
+    """A long run over a loaded repository (`render --all`, `explain --all`): everything alive
+    now is frozen, out of the collector's reach, so the collections the run triggers scan only
+    what it makes, not N specs and sources each time (the render loop's cost per tenant grew
+    with the repository without it). Back in reach after, in the oldest generation (gc.unfreeze),
+    for a caller that goes on. Inside a freeze already made (nested, or the caller's): no-op."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -90,3 +90,23 @@ def test_the_collectors_state_is_restored(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+def test_a_long_run_keeps_what_was_loaded_out_of_reach_and_gives_it_back() -> None:
+    from provisioner.collector import kept_out_of_reach
+
+    gc.collect()
+    loaded = _Cycle()
+    with kept_out_of_reach():
+        assert gc.get_freeze_count() > 0
+        with kept_out_of_reach():  # nested: the outer freeze stays
+            pass
+        assert gc.get_freeze_count() > 0
+        ref = weakref.ref(_Cycle())  # garbage the run makes is collected during the run
+        gc.collect()
+        assert ref() is None
+    assert gc.get_freeze_count() == 0
+    ref = weakref.ref(loaded)
+    del loaded
+    gc.collect()
+    assert ref() is None

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from provisioner.collector import kept_out_of_reach
 from provisioner.errors import ProvisionerError
 from provisioner.spec.loader import Repository
 
@@ -42,14 +42,15 @@ def explain_all(repo: Repository, spec_dir: Path | None,
 
     repo.raise_for_errors()
     failures = []
-    for view in one_tenant_views(repo):
-        stack = stack_name(view.tenants[0].spec.subdomain)
-        result = declare(stack, spec_dir, view)
-        if result.error is not None:
-            failures.append(f"{stack}: {result.error}")
-        else:
-            emit(as_data(result))
-        advance()
+    with kept_out_of_reach():
+        for view in one_tenant_views(repo):
+            stack = stack_name(view.tenants[0].spec.subdomain)
+            result = declare(stack, spec_dir, view)
+            if result.error is not None:
+                failures.append(f"{stack}: {result.error}")
+            else:
+                emit(as_data(result))
+            advance()
     return failures
 
 
@@ -75,9 +76,6 @@ def run_all(args: argparse.Namespace) -> int:
     spec_dir = spec_dir_for(args.repo)
     repo = load_repository(spec_dir or default_spec_dir())
     repo.raise_for_errors()
-    # the loaded repository lives for the whole run: frozen (out of the collector's reach) so
-    # the collections that the mock runs trigger do not rescan N specs and sources each time
-    gc.freeze()
     out = sys.stdout
     first = True
 
@@ -92,11 +90,9 @@ def run_all(args: argparse.Namespace) -> int:
         out.write((format_markdown(data) if args.format == "markdown" else format_text(data))
                   + "\n")
 
-    try:
-        with _exit_on_interrupt(), counting_bar("explain", len(repo.tenants)) as advance:
-            failures = explain_all(repo, spec_dir, emit, advance)
-    finally:
-        gc.unfreeze()  # back in reach for a caller that goes on (tests run the CLI in-process)
+    with kept_out_of_reach(), _exit_on_interrupt(), \
+            counting_bar("explain", len(repo.tenants)) as advance:
+        failures = explain_all(repo, spec_dir, emit, advance)
     out.flush()
     if failures:
         raise ProvisionerError(f"{len(failures)} tenant(s) failed:\n" + "\n".join(failures))

@@ -10,7 +10,6 @@ the new ones, never a mix.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import stat
@@ -18,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from provisioner.collector import kept_out_of_reach
 from provisioner.errors import ProvisionerError
 from provisioner.render.documents import masked_secrets, render_tenant
 from provisioner.render.renderer import Renderer, renderer_for
@@ -34,12 +34,13 @@ def render_all(repo: Repository, documents: tuple[str, ...] | None = None,
     renderer: Renderer = renderer_for(repo.reseller, repo.root)
     reseller, catalog = repo.reseller, repo.catalog
     out: dict[str, dict[str, str]] = {}
-    for loaded in repo.tenants:
-        spec = loaded.spec
-        out[spec.subdomain] = render_tenant(renderer, spec, reseller, catalog,
-                                            masked_secrets(spec), documents)
-        if advance is not None:
-            advance()
+    with kept_out_of_reach():
+        for loaded in repo.tenants:
+            spec = loaded.spec
+            out[spec.subdomain] = render_tenant(renderer, spec, reseller, catalog,
+                                                masked_secrets(spec), documents)
+            if advance is not None:
+                advance()
     return out
 
 
@@ -160,15 +161,8 @@ def run_all(args: argparse.Namespace) -> int:
                          "from the environment, so use it with one TENANT")
     repo = load_repository(args.repo)
     repo.raise_for_errors()
-    # the loaded repository lives for the whole run: frozen (out of the collector's reach) so
-    # the collections that rendering triggers do not rescan N specs and sources each time
-    gc.freeze()
-    try:
-        with counting_bar("render", len(repo.tenants)) as advance:
-            rendered = render_all(repo, tuple(args.template) if args.template else None,
-                                  advance)
+    with kept_out_of_reach(), counting_bar("render", len(repo.tenants)) as advance:
+        rendered = render_all(repo, tuple(args.template) if args.template else None, advance)
         written = write_all(args.out, rendered)
-    finally:
-        gc.unfreeze()  # back in reach for a caller that goes on (tests run the CLI in-process)
     print(f"wrote {len(written)} file(s) for {len(rendered)} tenant(s) into {args.out}")
     return 0
