@@ -14,7 +14,7 @@ def collector_paused() -> Iterator[None]:
     `validate` superlinear (126 -> 143 us/file from 10k to 50k tenants); the same holds for
     change detection parsing every tenant after a catalog edit. Paused for the load
     only (bench/validate_bench.py measures with and without): once enabled again, the
-    collector's own thresholds keep full collections amortized. Not frozen (gc.freeze): cyclic
+    collector's own thresholds keep full collections amortized. Not left frozen: cyclic
     garbage made while loading (exceptions and their tracebacks) would then never be freed."""
     if not gc.isenabled():
         yield
