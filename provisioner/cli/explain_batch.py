@@ -90,9 +90,8 @@ def run_all(args: argparse.Namespace) -> int:
         out.write((format_markdown(data) if args.format == "markdown" else format_text(data))
                   + "\n")
 
-    with kept_out_of_reach(), _exit_on_interrupt(), \
-            counting_bar("explain", len(repo.tenants)) as advance:
-        failures = explain_all(repo, spec_dir, emit, advance)
+    with _exit_on_interrupt(), counting_bar("explain", len(repo.tenants)) as advance:
+        failures = explain_all(repo, spec_dir, emit, advance)  # keeps `repo` out of gc's reach
     out.flush()
     if failures:
         raise ProvisionerError(f"{len(failures)} tenant(s) failed:\n" + "\n".join(failures))

@@ -161,6 +161,7 @@ def run_all(args: argparse.Namespace) -> int:
                          "from the environment, so use it with one TENANT")
     repo = load_repository(args.repo)
     repo.raise_for_errors()
+    # out of reach for the writes too (render_all's own freeze ends with the renders)
     with kept_out_of_reach(), counting_bar("render", len(repo.tenants)) as advance:
         rendered = render_all(repo, tuple(args.template) if args.template else None, advance)
         written = write_all(args.out, rendered)

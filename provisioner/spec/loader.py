@@ -273,14 +273,14 @@ def expanded_size(data: Any, limit: int = MAX_EXPANDED_VALUES) -> int | None:
 class Source:
     """One file's text, with positions of its YAML nodes computed on first need."""
 
-    def __init__(self, path: Path | str, text: str) -> None:
+    def __init__(self, path: Path | str, text: str, name: str | None = None) -> None:
         # the path as a string; a Path made on first need (10,000 of them cost 2.5% of
         # `validate`, which only opens each file)
         self.file = os.fspath(path)
         self._path = path if isinstance(path, Path) else None
         self.text = text
         self._root: yaml.Node | bool | None = False
-        self._name: str | None = None
+        self._name = name  # display_path(path), when the caller knows it already
         self.duplicates: list[tuple[str, yaml.Mark, yaml.Mark]] = []
         self.ambiguous: list[Ambiguous] = []
         self.unreported = 0  # problems counted but not turned into findings (over the cap)
@@ -435,8 +435,12 @@ def display_path(path: Path | str) -> str:
     if full == cwd:
         return "."
     prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
-    shown = full[len(prefix):] if full.startswith(prefix) else str(Path(path))
-    return f"./{shown}" if shown.startswith("::") else shown  # never a workflow command
+    return _not_a_command(full[len(prefix):] if full.startswith(prefix) else str(Path(path)))
+
+
+def _not_a_command(shown: str) -> str:
+    """A shown path never starts a GitHub workflow command (`::error ...`)."""
+    return f"./{shown}" if shown.startswith("::") else shown
 
 
 class DisplayNames:
@@ -455,8 +459,7 @@ class DisplayNames:
             shown = display_path(head)
             prefix = "" if shown == "." else shown if shown.endswith(os.sep) else shown + os.sep
             self._dirs[head] = prefix
-        name = prefix + tail
-        return f"./{name}" if name.startswith("::") else name
+        return _not_a_command(prefix + tail)
 
 
 def short(value: object, limit: int = 60) -> str:
@@ -476,8 +479,9 @@ def dotted(loc: Sequence[object]) -> str:
     return out
 
 
-def read_source(path: Path | str) -> Source | Finding:
-    """The file's text, or a finding that says why it cannot be read as a spec."""
+def read_source(path: Path | str, shown: str | None = None) -> Source | Finding:
+    """The file's text, or a finding that says why it cannot be read as a spec; `shown`: the
+    path as `display_path` shows it, if known."""
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
@@ -503,7 +507,7 @@ def read_source(path: Path | str) -> Source | Finding:
         line = data[: exc.start].count(b"\n") + 1
         return Finding(display_path(path), line, 1, "",
                        "not UTF-8 text (save the file as UTF-8)")
-    source = Source(path, text)
+    source = Source(path, text, shown)
     source.stat = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
     return source
 
@@ -811,10 +815,9 @@ def load_tenant_keyed(path: Path | str, reseller: ResellerSpec | None, catalog: 
                       ) -> tuple[LoadedTenant | None, crossfile.Member | None, list[Finding]]:
     """A tenant file, and what it takes into the rules between accounts (None: it holds no
     readable mapping, so no subdomain, RUC or company name); `shown`: its display_path."""
-    source = read_source(path)
+    source = read_source(path, shown)
     if isinstance(source, Finding):
         return None, None, [source]
-    source._name = shown
     return parse_tenant_keyed(source, reseller, catalog)
 
 

@@ -133,9 +133,8 @@ def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
                              f"{close_matches(sel.preset, catalog.presets.keys())}"
                              f"; presets: {', '.join(sorted(catalog.presets))}"))
     for key, values in (("include", sel.include), ("add", sel.add), ("remove", sel.remove)):
-        if values and not known >= set(values):  # the common case: one set operation
-            out += [_unknown_module(("modules", key, i), value, known)
-                    for i, value in enumerate(values) if value not in known]
+        out += [_unknown_module(("modules", key, i), value, known)
+                for i, value in enumerate(values or []) if value not in known]
     if sel.remove and sel.preset in catalog.presets:
         base = set(catalog.presets[sel.preset])
         for i, value in enumerate(sel.remove):
