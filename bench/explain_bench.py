@@ -21,8 +21,6 @@ Three figures, each project / floor / ratio (paired runs):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -39,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from explain_floor import declared_of, run_floor  # noqa: E402
+from quiet_cli import run_cli  # noqa: E402
 from timing import paired  # noqa: E402
 from validate_bench import tenant_paths  # noqa: E402
 
-from provisioner.cli import main as cli_main  # noqa: E402
 from provisioner.cli.explain import as_data, declare, format_text  # noqa: E402
 from provisioner.cli.explain_batch import one_tenant_views  # noqa: E402
 from provisioner.spec import loader  # noqa: E402
@@ -151,10 +149,8 @@ def all_floor(root: Path, plans: dict[str, Declared]) -> None:
 
 
 def all_command(root: Path) -> None:
-    with contextlib.redirect_stdout(io.StringIO()) as out:
-        code = cli_main(["--repo", str(root), "explain", "--all", "--format", "json"])
-    if code != 0 or not out.getvalue():
-        raise SystemExit(f"explain --all failed with {code}")
+    if not run_cli(["--repo", str(root), "explain", "--all", "--format", "json"]):
+        raise SystemExit("explain --all printed nothing")
 
 
 def explain_all(n: int, repeat: int) -> None:

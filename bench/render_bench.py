@@ -21,8 +21,6 @@ bcrypt is excluded (its cost is deliberate; one hash is timed separately).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import shutil
 import sys
 import tempfile
@@ -33,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from quiet_cli import run_cli  # noqa: E402
 from timing import paired  # noqa: E402
 from validate_bench import generate, tenant_paths  # noqa: E402
 
-from provisioner.cli import main as cli_main  # noqa: E402
 from provisioner.render.batch import render_all  # noqa: E402
 from provisioner.render.context import build_context  # noqa: E402
 from provisioner.render.documents import database_endpoint, masked_secrets  # noqa: E402
@@ -86,10 +84,7 @@ def batch_floor(root: Path, out: Path) -> int:
 
 
 def batch_command(root: Path, out: Path) -> None:
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = cli_main(["--repo", str(root), "render", "--all", "--out", str(out)])
-    if code != 0:
-        raise SystemExit(f"render --all failed with {code}")
+    run_cli(["--repo", str(root), "render", "--all", "--out", str(out)])
 
 
 def one_size(n: int, repeat: int) -> None:
