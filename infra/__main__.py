@@ -9,6 +9,10 @@ package `provisioner.infra` (pyproject.toml maps it), and no module in it may be
 standard-library one, since infra/ itself is on sys.path while the program runs.
 """
 
-from provisioner.infra.program import main
+from provisioner.infra.head_start import start_listing
+
+start_listing()  # the tenants directory's stats, on another core while pulumi imports
+
+from provisioner.infra.program import main  # noqa: E402
 
 main()

@@ -18,6 +18,7 @@ from provisioner.spec.layout import (
     RESELLER_FILENAMES,
     SPEC_ROOT_ENV,
     nearest_holding,
+    spec_dir_in,
 )
 from provisioner.spec.models import TenantSpec
 
@@ -49,10 +50,7 @@ def project_root() -> Path:
 
 def default_spec_dir(root: Path | None = None) -> Path:
     """The project root when it holds the reseller file, else its examples/ (this repository)."""
-    root = project_root() if root is None else root
-    if any((root / name).is_file() for name in RESELLER_FILENAMES):
-        return root
-    return root / "examples"
+    return spec_dir_in(project_root() if root is None else root)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def _index_cache(tmp_path_factory: pytest.TempPathFactory):
     keep it out of the user's cache directory (subprocesses inherit the variable)."""
     import os
 
-    from provisioner.spec.index import CACHE_ENV
+    from provisioner.spec.layout import CACHE_ENV
 
     old = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("index-cache"))

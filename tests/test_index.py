@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.errors import ProvisionerError
-from provisioner.spec import crossfile, index
+from provisioner.spec import crossfile, index, layout
 from provisioner.spec.index import load_one
 from provisioner.spec.loader import display_path, load_repository
 from provisioner.spec.models import TenantSpec
@@ -83,15 +83,15 @@ def write_repo(root: Path, files: list[tuple[str, str]], cap: int | None) -> Non
 
 @contextmanager
 def cache_at(path: Path | str) -> Iterator[None]:
-    old = os.environ.get(index.CACHE_ENV)
-    os.environ[index.CACHE_ENV] = str(path)
+    old = os.environ.get(layout.CACHE_ENV)
+    os.environ[layout.CACHE_ENV] = str(path)
     try:
         yield
     finally:
         if old is None:
-            del os.environ[index.CACHE_ENV]
+            del os.environ[layout.CACHE_ENV]
         else:
-            os.environ[index.CACHE_ENV] = old
+            os.environ[layout.CACHE_ENV] = old
 
 
 def expected_for(root: Path, rels: list[str], mine: set[str]) -> list:
@@ -291,7 +291,7 @@ def test_concurrent_scans_and_an_unusable_cache_directory(tmp_path: Path) -> Non
     assert results == [[f"RUC already used by {display_path(t5)}"]] * 8
     assert [p.suffix for p in cache.iterdir()] == [".bin"]  # no temporary file left
     with cache_at(cache):
-        assert index._read_cache(index._cache_path(root / "tenants"), root / "tenants",
+        assert index._read_cache(layout.index_cache_path(root / "tenants"), root / "tenants",
                                  index._rules_stamp()) is not None
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")

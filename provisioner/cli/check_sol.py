@@ -98,6 +98,9 @@ def check_endpoint(url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from provisioner.spec.listing import prefetch
+
+    prefetch(args.repo)  # the other tenants' stats, on another core while we import
     from provisioner.spec.index import load_one
     from provisioner.spec.loader import display_path
     from provisioner.spec.models import SoapEnvironment, SoapSend

@@ -70,7 +70,7 @@ def placeholder_secrets() -> dict[str, str]:
 def spec_dir_for(repo_arg: Path | None) -> Path | None:
     """--repo, else the repository found from the working directory, else the program's
     default (the project root or examples/)."""
-    from provisioner.spec.loader import RESELLER_FILENAMES, find_root
+    from provisioner.spec.layout import RESELLER_FILENAMES, find_root
 
     if repo_arg is not None:
         return repo_arg.resolve()
@@ -216,7 +216,7 @@ def _close_event_loop() -> None:
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
     from provisioner.errors import ProvisionerError
-    from provisioner.spec.loader import YAML_SUFFIXES, find_root
+    from provisioner.spec.layout import YAML_SUFFIXES, find_root
 
     if args.all or args.tenant is None:
         from provisioner.cli.explain_batch import run_all
@@ -235,6 +235,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"no such file: {tenant}")
         tenant = path.stem
         repo_arg = repo_arg or find_root(path.parent)
+    spec_dir = spec_dir_for(repo_arg)
+    if spec_dir is not None:
+        from provisioner.spec.listing import prefetch
+
+        prefetch(spec_dir)  # the other tenants' stats, on another core while we import
     import atexit
 
     # before interpreter teardown, once every run in this process is over (registered once)
@@ -243,7 +248,6 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.infra.config import default_spec_dir
     from provisioner.spec.index import load_one
 
-    spec_dir = spec_dir_for(repo_arg)
     repository = load_one(spec_dir or default_spec_dir(), tenant)
     repository.tenant(tenant)  # an unknown tenant is a usage error, an invalid one its findings
     with _exit_on_interrupt():

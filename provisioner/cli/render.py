@@ -22,6 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not (args.all or args.tenant is None):
+        from provisioner.spec.listing import prefetch
+
+        prefetch(args.repo)  # the other tenants' stats, on another core while we import
     from provisioner.cli.output import is_terminal
     from provisioner.errors import UsageError
     from provisioner.render.documents import masked_secrets, render_tenant, revealed_secrets

@@ -20,6 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from provisioner.spec.listing import prefetch
+
+    prefetch(args.repo)  # the other tenants' stats, on another core while we import
     from provisioner.cli.output import print_json
     from provisioner.cli.stacks_common import spec_root
     from provisioner.errors import ProvisionerError

@@ -19,7 +19,6 @@ renamed over the old one, so readers see a whole file or the previous one.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import tempfile
@@ -27,40 +26,35 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISDIR
 from typing import Final
 
 import provisioner
 from provisioner.errors import Finding
 from provisioner.spec import crossfile
+from provisioner.spec.layout import index_cache_path
+from provisioner.spec.listing import (
+    STAT_FIELDS,
+    UNKNOWN,
+    Listing,
+    list_tenant_files,
+    take_prefetched,
+    tenants_dir_of,
+)
 from provisioner.spec.loader import (
-    RESELLER_FILENAMES,
     TENANTS_DIRNAME,
     YAML_SUFFIXES,
     Repository,
     collector_paused,
     display_path,
-    find_root,
     load_tenant_files,
     start_repository,
     tenant_keys,
 )
 
-CACHE_ENV: Final = "PROVISIONER_CACHE_DIR"
 INDEX_FORMAT: Final = 1
 RACY_WINDOW_NS: Final = 3_000_000_000
 
 _SEP: Final = "\0"  # never in a file name, subdomain, RUC or printable company name
-_STAT_FIELDS: Final = 4  # mtime_ns, ctime_ns, size, inode
-_UNKNOWN: Final = -1  # a stat that failed: never equal to a real file's, read again
-
-
-def cache_dir() -> Path | None:
-    value = os.environ.get(CACHE_ENV)
-    if value is not None:
-        return None if value.strip().lower() in ("", "off", "0", "none") else Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "provisioner"
 
 
 def _rules_stamp() -> str:
@@ -77,54 +71,6 @@ def _rules_stamp() -> str:
         except OSError:
             parts.append("?")
     return "/".join(parts)
-
-
-def list_tenant_files(tenants_dir: Path) -> tuple[list[str], list[int]]:
-    """Every tenant file below `tenants_dir`, relative to it, as `validate` finds them (what
-    os.walk calls files, by the same name rule; symlinked directories not followed), in the
-    directory's own order (stable while it is unchanged; sorting 50,000 names costs more);
-    and each one's stat, flat (`_STAT_FIELDS` a file; _UNKNOWN where it fails).
-
-    os.listdir and one stat per file, which the index needs anyway, rather than os.scandir's
-    Python loop: a directory named like a tenant file shows as one in its stat; other names
-    (README, subdirectories) take an lstat each."""
-    names: list[str] = []
-    stats: list[int] = []
-    unknown = [_UNKNOWN] * _STAT_FIELDS
-    try:
-        fd = os.open(tenants_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return names, stats
-    stat, lstat, is_dir = os.stat, os.lstat, S_ISDIR
-    try:
-        pending = [""]
-        while pending:
-            prefix = pending.pop()
-            try:
-                entries = os.listdir(os.path.join(tenants_dir, prefix) if prefix else tenants_dir)
-            except OSError:
-                continue
-            for name in entries:
-                rel = prefix + name
-                if name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES:  # as validate
-                    try:
-                        st = stat(rel, dir_fd=fd)
-                    except OSError:  # a broken link or no permission: a file to os.walk
-                        names.append(rel)
-                        stats += unknown
-                        continue
-                    if not is_dir(st.st_mode):
-                        names.append(rel)
-                        stats += (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
-                        continue
-                try:  # a directory (not a link to one) is walked into
-                    if is_dir(lstat(rel, dir_fd=fd).st_mode):
-                        pending.append(rel + os.sep)
-                except OSError:
-                    pass
-    finally:
-        os.close(fd)
-    return names, stats
 
 
 def _column(values: list[str | None]) -> str:
@@ -177,14 +123,6 @@ class TenantIndex:
                 for i in sorted(found)]
 
 
-def _cache_path(tenants_dir: Path) -> Path | None:
-    base = cache_dir()
-    if base is None:
-        return None
-    digest = hashlib.sha256(os.fsencode(os.path.abspath(tenants_dir))).hexdigest()[:24]
-    return base / f"tenant-index-{digest}.bin"
-
-
 def _pack(stats: list[int]) -> bytes:
     try:
         return array("q", stats).tobytes()
@@ -221,10 +159,10 @@ def _write_cache(path: Path | None, tenants_dir: Path, stamp: str, index: Tenant
     if path is None:
         return
     stored = list(stats)
-    if stored and max(max(stored[0::_STAT_FIELDS]), max(stored[1::_STAT_FIELDS])) >= racy_after:
-        for i in range(0, len(stored), _STAT_FIELDS):  # only when some file is that recent
+    if stored and max(max(stored[0::STAT_FIELDS]), max(stored[1::STAT_FIELDS])) >= racy_after:
+        for i in range(0, len(stored), STAT_FIELDS):  # only when some file is that recent
             if stored[i] >= racy_after or stored[i + 1] >= racy_after:
-                stored[i:i + _STAT_FIELDS] = [_UNKNOWN] * _STAT_FIELDS
+                stored[i:i + STAT_FIELDS] = [UNKNOWN] * STAT_FIELDS
     blob = marshal.dumps(((INDEX_FORMAT, stamp, os.path.abspath(tenants_dir)),
                           _SEP.join(index.names), _pack(stored), index.subdomains,
                           index.rucs, index.companies))
@@ -242,7 +180,7 @@ def _write_cache(path: Path | None, tenants_dir: Path, stamp: str, index: Tenant
         pass
 
 
-def scan(tenants_dir: Path, listing: tuple[list[str], list[int]] | None = None,
+def scan(tenants_dir: Path, listing: Listing | None = None,
          started: int | None = None) -> TenantIndex:
     """The index of `tenants_dir`: every file read again unless the cache holds it with the
     same stat. `listing`: list_tenant_files's, taken at `started` (ns), if already made."""
@@ -251,15 +189,15 @@ def scan(tenants_dir: Path, listing: tuple[list[str], list[int]] | None = None,
         listing = list_tenant_files(tenants_dir)
     names, stats = listing
     stamp = _rules_stamp()
-    cache_file = _cache_path(tenants_dir)
+    cache_file = index_cache_path(tenants_dir)
     cached = _read_cache(cache_file, tenants_dir, stamp)
     if cached is not None and cached[0] == _SEP.join(names) and cached[1] == _pack(stats) \
-            and _UNKNOWN not in stats:  # the common case: nothing changed, compared in C
+            and UNKNOWN not in stats:  # the common case: nothing changed, compared in C
         return TenantIndex(names, *cached[2:])
     old: dict[str, tuple[bytes, str | None, str | None, str | None]] = {}
     if cached is not None:
         old_names = cached[0].split(_SEP) if cached[0] else []
-        width = 8 * _STAT_FIELDS
+        width = 8 * STAT_FIELDS
         columns = [_uncolumn(c, len(old_names)) for c in cached[2:]]
         if all(len(c) == len(old_names) for c in columns) and len(cached[1]) == width * len(
                 old_names):
@@ -270,9 +208,9 @@ def scan(tenants_dir: Path, listing: tuple[list[str], list[int]] | None = None,
     companies: list[str | None] = []
     reread = 0
     for i, rel in enumerate(names):
-        mine = stats[i * _STAT_FIELDS:(i + 1) * _STAT_FIELDS]
+        mine = stats[i * STAT_FIELDS:(i + 1) * STAT_FIELDS]
         hit = old.get(rel)
-        if hit is not None and _UNKNOWN not in mine and hit[0] == _pack(mine):
+        if hit is not None and UNKNOWN not in mine and hit[0] == _pack(mine):
             keys: tuple[str | None, ...] = hit[1:]
         else:
             reread += 1
@@ -303,7 +241,7 @@ def save_loaded(tenants_dir: Path, members: list[crossfile.Member], started: int
     if any(c.count(_SEP) != max(len(kept) - 1, 0) for c in columns):
         return  # a value holding the separator: not cached (cannot be, as in `scan`)
     index = TenantIndex(names, *columns)
-    _write_cache(_cache_path(tenants_dir), tenants_dir, _rules_stamp(), index, stats,
+    _write_cache(index_cache_path(tenants_dir), tenants_dir, _rules_stamp(), index, stats,
                  started - RACY_WINDOW_NS)
 
 
@@ -337,16 +275,20 @@ def load_one(root: Path | None, name: str) -> Repository:
 
 
 def _load_one(root: Path | None, name: str) -> Repository:
-    root = root.resolve() if root is not None else find_root(Path.cwd())
+    tenants_dir = tenants_dir_of(root)
+    root = tenants_dir.parent
     repo, reseller_source = start_repository(root)
-    tenants_dir = root / TENANTS_DIRNAME
+    prefetched = take_prefetched(tenants_dir)  # every stat taken before a tenant file is read
+    listing: Listing = ([], [])
+    started = time.time_ns()
     if tenants_dir.exists() and not tenants_dir.is_dir():
         repo.findings.append(Finding(display_path(tenants_dir), 1, 1, "", (
             f"{TENANTS_DIRNAME} must be a directory holding one <subdomain>.yaml per tenant")))
-        listing: tuple[list[str], list[int]] = ([], [])
-    else:
-        listing = list_tenant_files(tenants_dir) if tenants_dir.is_dir() else ([], [])
-    started = time.time_ns()
+    elif prefetched is not None:
+        listing, started = prefetched
+    elif tenants_dir.is_dir():
+        listing = list_tenant_files(tenants_dir)
+        started = time.time_ns()
     names = listing[0]
     if _is_path(name):
         wanted = os.path.abspath(name)

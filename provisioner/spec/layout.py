@@ -3,6 +3,7 @@ commands that only look at paths (`plan --list`, change detection) start without
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 RESELLER_FILENAMES = ("reseller.yaml", "reseller.yml")
@@ -12,6 +13,29 @@ SPEC_ROOT_ENV = "PROVISIONER_SPEC_ROOT"
 YAML_SUFFIXES = (".yaml", ".yml")
 # The Pulumi project file names the CLI accepts (pulumi/pulumi sdk/go/common/workspace).
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
+# Where the one-tenant commands keep each tenants directory's index (spec/index.py)
+CACHE_ENV = "PROVISIONER_CACHE_DIR"
+
+
+def cache_dir() -> Path | None:
+    """$PROVISIONER_CACHE_DIR (off: none), else $XDG_CACHE_HOME/provisioner, else
+    ~/.cache/provisioner."""
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "none") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "provisioner"
+
+
+def index_cache_path(tenants_dir: Path) -> Path | None:
+    """The file caching the index of `tenants_dir` (None: caching is off)."""
+    import hashlib  # here: spec/listing's helper process imports this module
+
+    base = cache_dir()
+    if base is None:
+        return None
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(tenants_dir))).hexdigest()[:24]
+    return base / f"tenant-index-{digest}.bin"
 
 
 def nearest_holding(start: Path, names: tuple[str, ...]) -> Path | None:
@@ -32,6 +56,14 @@ def repository_root(explicit: Path | None) -> Path:
     """`--repo DIR` is the repository itself (never a parent that happens to hold a reseller
     file); without it, the nearest one from the working directory up."""
     return explicit.resolve() if explicit is not None else find_root(Path.cwd())
+
+
+def spec_dir_in(project_dir: Path) -> Path:
+    """A Pulumi project's spec repository by default: the project directory when it holds the
+    reseller file, else its examples/ (this repository)."""
+    if any((project_dir / name).is_file() for name in RESELLER_FILENAMES):
+        return project_dir
+    return project_dir / "examples"
 
 
 def find_project_dir(start: Path) -> Path:

@@ -1,0 +1,25 @@
+"""Before the program imports pulumi and pulumi_aws (~1 s): start listing the stack's
+tenants directory in a helper process (spec.listing.prefetch), so that its 50,000 stat calls
+run on another core meanwhile. No pulumi import here.
+
+The directory is guessed the way `config.read_stack_config` finds it without stack config
+(the orchestrator's PROVISIONER_SPEC_ROOT, else the project's default); a stack whose
+`specDir` is set elsewhere only loses the head start: `load_one` stops a helper listing
+another directory and lists its own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from provisioner.spec.layout import PROJECT_FILES, SPEC_ROOT_ENV, nearest_holding, spec_dir_in
+from provisioner.spec.listing import prefetch
+
+
+def start_listing() -> None:
+    try:
+        project = nearest_holding(Path.cwd(), PROJECT_FILES) or Path.cwd()
+        raw_dir = os.environ.get(SPEC_ROOT_ENV)
+        prefetch((project / raw_dir) if raw_dir else spec_dir_in(project))
+    except OSError:  # only a head start
+        pass
