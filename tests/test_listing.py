@@ -220,3 +220,28 @@ def test_render_with_the_helper_prints_what_it_prints_without(
     assert re.search(r"t5", warm)
     monkeypatch.setattr(listing, "PREFETCH_MIN_INDEX_BYTES", 10**12)
     assert render() == cold and taken[-1] is None
+
+
+def test_a_file_that_cannot_be_stat_ed_is_never_trusted(eager: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The cache's fast path (nothing changed) is taken with either listing, never over a
+    failed stat: a broken link is read again on every run."""
+    monkeypatch.setattr(index, "RACY_WINDOW_NS", 0)  # files written before a scan: trusted
+    root = tmp_path / "repo"
+    write_repo(root, 3)
+    tenants = root.resolve() / "tenants"
+
+    def helper_scan() -> int:
+        listing.prefetch(root)
+        taken = listing.take_prefetched(tenants)
+        assert taken is not None
+        return index.scan(tenants, *taken).reread
+
+    assert index.scan(tenants).reread == 3
+    assert index.scan(tenants).reread == 0
+    assert helper_scan() == 0
+    os.symlink("nowhere", tenants / "gone.yaml")
+    assert index.scan(tenants).reread == 1
+    assert index.scan(tenants).reread == 1
+    assert helper_scan() == 1

@@ -26,7 +26,7 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import provisioner
 from provisioner.errors import Finding
@@ -50,6 +50,9 @@ from provisioner.spec.loader import (
     start_repository,
     tenant_keys,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 INDEX_FORMAT: Final = 1
 RACY_WINDOW_NS: Final = 3_000_000_000
@@ -123,7 +126,9 @@ class TenantIndex:
                 for i in sorted(found)]
 
 
-def _pack(stats: list[int]) -> bytes:
+def _pack(stats: Sequence[int]) -> bytes:
+    if isinstance(stats, array) and stats.typecode == "q":  # the helper's (spec/listing.py)
+        return stats.tobytes()
     try:
         return array("q", stats).tobytes()
     except OverflowError:  # an inode number above 2**63
@@ -191,9 +196,12 @@ def scan(tenants_dir: Path, listing: Listing | None = None,
     stamp = _rules_stamp()
     cache_file = index_cache_path(tenants_dir)
     cached = _read_cache(cache_file, tenants_dir, stamp)
-    if cached is not None and cached[0] == _SEP.join(names) and cached[1] == _pack(stats) \
-            and UNKNOWN not in stats:  # the common case: nothing changed, compared in C
-        return TenantIndex(names, *cached[2:])
+    if cached is not None:  # the common case, nothing changed, compared in C
+        packed = _pack(stats)
+        # UNKNOWN (-1) packs as eight 0xff bytes; any other run of them holds the high byte
+        # of some negative field, so a match only ever sends this to the exact path below
+        if cached[1] == packed and b"\xff" * 8 not in packed and cached[0] == _SEP.join(names):
+            return TenantIndex(names, *cached[2:])
     old: dict[str, tuple[bytes, str | None, str | None, str | None]] = {}
     if cached is not None:
         old_names = cached[0].split(_SEP) if cached[0] else []
