@@ -126,7 +126,8 @@ def main() -> int:
                     cold_ratio, warm_ratio = (statistics.median(
                         r[k] / fl[k] for fl, r in zip(floors, runs, strict=True))
                         for runs in (colds, warms))
-                    verdict = "" if name == "load_one" else (
+                    # the target is the wait (wall); CPU includes the listing helper's
+                    verdict = "" if name == "load_one" or kind == "cpu" else (
                         "  met" if warm_ratio <= args.target else "  NOT met")
                     print(f"{name:9} {n:>8,} {kind:>5} {f * scale:>7.3g}{unit} "
                           f"{c * scale:>7.3g}{unit} {cold_ratio:>6.2f}x "

@@ -245,3 +245,31 @@ def test_a_file_that_cannot_be_stat_ed_is_never_trusted(eager: Path, tmp_path: P
     assert index.scan(tenants).reread == 1
     assert index.scan(tenants).reread == 1
     assert helper_scan() == 1
+
+
+@pytest.mark.parametrize(("cpu_max", "cores"), [
+    (None, 2), ("max 100000\n", 2), ("100000 100000\n", 1), ("150000 100000\n", 1),
+    ("400000 100000\n", 2), ("garbled\n", 2)])
+def test_a_cpu_quota_below_two_cores_means_no_helper(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     cpu_max: str | None, cores: int) -> None:
+    """A container limited to one CPU sees its host's cores: the cgroup's quota decides."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
+    path = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        path.write_text(cpu_max, encoding="ascii")
+    monkeypatch.setattr(listing, "CGROUP_CPU_MAX", str(path))
+    assert listing._cores() == cores
+
+
+def test_the_helper_can_be_turned_off(eager: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "repo"
+    write_repo(root, 3)
+    load_one(root, "t0")
+    monkeypatch.setenv(listing.HELPER_ENV, "off")
+    listing.prefetch(root)
+    assert listing._prefetched == {}
+    monkeypatch.setenv(listing.HELPER_ENV, "on")
+    listing.prefetch(root)
+    assert list(listing._prefetched) == [os.fspath(root.resolve() / "tenants")]

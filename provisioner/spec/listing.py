@@ -102,17 +102,31 @@ def list_tenant_files(tenants_dir: Path | str) -> tuple[list[str], list[int]]:
 _prefetched: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
 
 
+HELPER_ENV: Final = "PROVISIONER_LISTING_HELPER"  # "off": always list in this process
+CGROUP_CPU_MAX: Final = "/sys/fs/cgroup/cpu.max"  # cgroup v2: "<quota> <period>" or "max ..."
+
+
 def _cores() -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a
+    container limited to one CPU may still see every core of its host)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    try:
+        with open(CGROUP_CPU_MAX, encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 def worth_prefetching(tenants_dir: Path) -> bool:
     """Another core to run on, and a cached index showing a large directory (no cache: the
     first command reads every file anyway, which costs far more than its stats)."""
-    if not sys.executable or _cores() < 2:
+    if not sys.executable or os.environ.get(HELPER_ENV, "").lower() == "off" or _cores() < 2:
         return False
     cache_file = index_cache_path(tenants_dir)
     try:
