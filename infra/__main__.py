@@ -9,10 +9,6 @@ package `provisioner.infra` (pyproject.toml maps it), and no module in it may be
 standard-library one, since infra/ itself is on sys.path while the program runs.
 """
 
-from provisioner.infra.head_start import start_listing
+from provisioner.infra.head_start import run_program
 
-start_listing()  # the tenants directory's stats, on another core while pulumi imports
-
-from provisioner.infra.program import main  # noqa: E402
-
-main()
+run_program()  # the tenants directory's stats start on another core, then the program

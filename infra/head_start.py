@@ -16,6 +16,15 @@ from provisioner.spec.layout import PROJECT_FILES, SPEC_ROOT_ENV, nearest_holdin
 from provisioner.spec.listing import prefetch
 
 
+def run_program() -> None:
+    """What a Pulumi project's infra/__main__.py runs (this repository's, and the one `init`
+    writes): the listing's head start, then the program."""
+    start_listing()
+    from provisioner.infra.program import main
+
+    main()
+
+
 def start_listing() -> None:
     try:
         project = nearest_holding(Path.cwd(), PROJECT_FILES) or Path.cwd()

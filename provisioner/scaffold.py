@@ -145,9 +145,9 @@ def backend_of(pulumi_yaml_text: str) -> str | None:
 PROGRAM: Final = '''"""The Pulumi program (Pulumi.yaml `main: infra/`): the tenant named like the
 stack, declared by the tenant-provisioner that requirements.txt pins."""
 # {note}
-from provisioner.infra.program import main
+from provisioner.infra.head_start import run_program
 
-main()
+run_program()
 '''
 
 

@@ -57,7 +57,7 @@ def test_init_from_flags_writes_a_ready_repository(tmp_path: Path, run_cli: Run)
     assert project["main"] == "infra/" and project["runtime"]["options"]["virtualenv"] == ".venv"
     assert project["backend"] == {"url": "s3://acme-pulumi-state"}
     program = (target / "infra" / "__main__.py").read_text(encoding="utf-8")
-    assert "from provisioner.infra.program import main" in program
+    assert "from provisioner.infra.head_start import run_program" in program
     assert len([line for line in program.splitlines() if not line.startswith(("#", '"'))
                 and line.strip() and not line.startswith("stack,")]) <= 3
     # pinned at the running version (an editable checkout cannot be installed elsewhere)
