@@ -9,8 +9,9 @@ tenants, validating them all cost 7 s per command.
 The index is cached on disk, one file per tenants directory, under the user's cache directory
 (`$PROVISIONER_CACHE_DIR`, else `$XDG_CACHE_HOME/provisioner`, else `~/.cache/provisioner`;
 `PROVISIONER_CACHE_DIR=off` turns it off). It is only ever a shortcut: every run lists the
-directory and stats every file, and a file whose (mtime, size, inode, ctime) is not the cached
-one is read again, so an edit can never hide a duplicate. Files changed within
+directory and stats every file (for a large one, in a helper process started while the
+command imports: spec/listing.py), and a file whose (mtime, size, inode, ctime) is not the
+cached one is read again, so an edit can never hide a duplicate. Files changed within
 `RACY_WINDOW_NS` of the scan are read again next time too (a second write within the file
 system's timestamp granularity leaves the same stat). A missing, corrupt, foreign or
 concurrently replaced cache file means a full scan; it is written to a temporary file and
