@@ -14,11 +14,11 @@ import pulumi
 
 from provisioner.secrets import StackSecret, required_stack_secrets
 from provisioner.spec.layout import (
-    PROJECT_FILES,
     RESELLER_FILENAMES,
     SPEC_ROOT_ENV,
-    nearest_holding,
+    project_dir_from_cwd,
     spec_dir_in,
+    spec_dir_of,
 )
 from provisioner.spec.models import TenantSpec
 
@@ -45,7 +45,7 @@ def project_root() -> Path:
     engine_root = getattr(pulumi.runtime, "get_root_directory", lambda: None)()
     if engine_root and Path(engine_root).is_absolute():
         return Path(engine_root)
-    return nearest_holding(Path.cwd(), PROJECT_FILES) or Path.cwd()
+    return project_dir_from_cwd()
 
 
 def default_spec_dir(root: Path | None = None) -> Path:
@@ -96,7 +96,7 @@ def read_stack_config(config: pulumi.Config, root: Path | None = None) -> StackC
     root = project_root() if root is None else root
     # stack config wins; the orchestrator passes the repository it validated in the environment
     raw_dir = config.get(SPEC_DIR) or os.environ.get(SPEC_ROOT_ENV)
-    spec_dir = (root / raw_dir).resolve() if raw_dir else default_spec_dir(root)
+    spec_dir = spec_dir_of(root, raw_dir)
     if not any((spec_dir / name).is_file() for name in RESELLER_FILENAMES):
         raise StackError(f"{spec_dir}: no reseller.yaml here; point the stack at the spec "
                          f"repository with `pulumi config set {SPEC_DIR} DIR`")

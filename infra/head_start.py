@@ -9,10 +9,10 @@ another directory and lists its own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from pathlib import Path
 
-from provisioner.spec.layout import PROJECT_FILES, SPEC_ROOT_ENV, nearest_holding, spec_dir_in
+from provisioner.spec.layout import SPEC_ROOT_ENV, project_dir_from_cwd, spec_dir_of
 from provisioner.spec.listing import prefetch
 
 
@@ -26,9 +26,5 @@ def run_program() -> None:
 
 
 def start_listing() -> None:
-    try:
-        project = nearest_holding(Path.cwd(), PROJECT_FILES) or Path.cwd()
-        raw_dir = os.environ.get(SPEC_ROOT_ENV)
-        prefetch((project / raw_dir) if raw_dir else spec_dir_in(project))
-    except OSError:  # only a head start
-        pass
+    with contextlib.suppress(OSError):  # only a head start
+        prefetch(spec_dir_of(project_dir_from_cwd(), os.environ.get(SPEC_ROOT_ENV)))

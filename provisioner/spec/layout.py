@@ -66,6 +66,18 @@ def spec_dir_in(project_dir: Path) -> Path:
     return project_dir / "examples"
 
 
+def spec_dir_of(project_dir: Path, named: str | None) -> Path:
+    """The spec repository a stack reads: `named` (stack config or the orchestrator's
+    PROVISIONER_SPEC_ROOT), relative to the project directory, else its default."""
+    return (project_dir / named).resolve() if named else spec_dir_in(project_dir)
+
+
+def project_dir_from_cwd() -> Path:
+    """The Pulumi project holding the working directory (with `main: infra/` the engine runs
+    the program in infra/), else the working directory itself."""
+    return nearest_holding(Path.cwd(), PROJECT_FILES) or Path.cwd()
+
+
 def find_project_dir(start: Path) -> Path:
     """The nearest directory from `start` up holding Pulumi.yaml: the workspace's work_dir."""
     from provisioner.errors import UsageError
