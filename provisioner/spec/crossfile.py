@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -147,14 +147,17 @@ def check_repository(members: Sequence[Member | LoadedTenant], reseller: Reselle
     members = [as_member(m) for m in members]
     count = len(members) if account_count is None else account_count
     out: list[Finding] = []
+    columns = list(zip(*(m.keys for m in members), strict=True)) or [()] * len(Keys._fields)
     for field, what in UNIQUE_FIELDS:
+        column = columns[Keys._fields.index(field)]
+        # counted in C; only the few shared values are grouped in Python
+        shared = {v for v, n in Counter(column).items() if n > 1 and v is not None}
         groups: dict[str, list[Member]] = defaultdict(list)
-        for m in members:
-            value = getattr(m.keys, field)
-            if value is not None:
+        for m, value in zip(members, column, strict=True):
+            if value in shared:
                 groups[value].append(m)
         for group in groups.values():
-            if len(group) < 2 or all(m.source is None for m in group):
+            if all(m.source is None for m in group):
                 continue
             names = sorted(o.name for o in group)
             for m in group:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
-from collections.abc import Callable
 from typing import Final
 
 # the app's rule: no accents, ñ, dots or hyphens
@@ -44,22 +42,23 @@ def is_ascii_digits(text: str, length: int | None = None) -> bool:
             and (length is None or len(text) == length))
 
 
-@functools.cache
-def _calc_check_digit() -> Callable[[str], str]:
-    """Imported on first use (`plan --list` uses this module, not RUCs), once: an import
-    statement in `ruc_problem` cost 3% of `validate` at 10k tenants."""
+def _calc_check_digit(body: str) -> str:
+    """python-stdnum's SUNAT algorithm, imported on first use (`plan --list` uses this module,
+    not RUCs), once: an import statement in `ruc_problem` cost 3% of `validate`."""
+    global _calc_check_digit
     from stdnum.pe import ruc as stdnum_ruc
 
-    return stdnum_ruc.calc_check_digit
+    _calc_check_digit = stdnum_ruc.calc_check_digit
+    return _calc_check_digit(body)
 
 
 def ruc_problem(ruc: str) -> str | None:
     """Why `ruc` is not a RUC SUNAT could have issued, or None when it is."""
-    if not is_ascii_digits(ruc, RUC_LENGTH):
+    if not (len(ruc) == RUC_LENGTH and ruc.isascii() and ruc.isdigit()):  # is_ascii_digits
         return "must be 11 digits (0-9)"
     if ruc[:2] not in RUC_PREFIXES:
         return f"prefix {ruc[:2]} is not one SUNAT issues ({', '.join(RUC_PREFIXES)})"
-    expected = _calc_check_digit()(ruc[:10])  # python-stdnum's SUNAT algorithm
+    expected = _calc_check_digit(ruc[:10])
     if ruc[10] != expected:
         return f"invalid check digit (expected {expected})"
     return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from provisioner import naming
 from provisioner.spec.catalog import Catalog, Plan
-from provisioner.spec.models import ResellerSpec, SoapEnvironment, TenantSpec
+from provisioner.spec.models import Modules, ResellerSpec, SoapEnvironment, SoapSend, TenantSpec
 from provisioner.spec.rules import AWS_MAX_TAGS, FIXED_TAG_KEYS, close_matches, ruc_problem
 
 Path = tuple[str | int, ...]
@@ -32,7 +32,7 @@ class ModuleChoice:
 def resolve_modules(spec: TenantSpec, catalog: Catalog) -> ModuleChoice:
     """The modules and levels the tenant gets; assumes `check_tenant` found no errors."""
     sel = spec.modules
-    chosen = _chosen(spec, catalog)
+    chosen = _chosen(sel, catalog)
     ordered = tuple(m for m in catalog.modules if m in chosen)
     levels: dict[str, tuple[str, ...]] = {}
     for m in ordered:  # a plain loop: this runs once per tenant in `render --all`
@@ -44,8 +44,7 @@ def resolve_modules(spec: TenantSpec, catalog: Catalog) -> ModuleChoice:
     return ModuleChoice(ordered, levels)
 
 
-def _chosen(spec: TenantSpec, catalog: Catalog) -> set[str]:
-    sel = spec.modules
+def _chosen(sel: Modules, catalog: Catalog) -> set[str]:
     chosen = set(sel.include if sel.include is not None else catalog.presets[sel.preset or ""])
     chosen |= set(sel.add)
     chosen -= set(sel.remove)
@@ -57,20 +56,67 @@ def plan_of(spec: TenantSpec, catalog: Catalog) -> Plan:
 
 
 def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> list[PathIssue]:
+    """The rules of one tenant that need the reseller file and catalog. Each rule is tested
+    first in its cheapest form and only worded when it fails: this runs for every tenant in
+    every `validate` (bench/validate_bench.py)."""
+    rules = _rules_for(reseller, catalog)
     issues: list[PathIssue] = []
-    issues += _check_subdomain(spec, reseller)
+    if len(spec.subdomain) > rules.subdomain_limit or spec.subdomain in rules.reserved:
+        issues += _check_subdomain(spec, reseller)
     issues += _check_ruc(spec)
     if spec.plan not in catalog.plans:
         issues.append(PathIssue(("plan",), f"unknown plan {spec.plan!r}"
                                 f"{close_matches(spec.plan, catalog.plans.keys())}"
                                 f"; plans: {', '.join(sorted(catalog.plans))}"))
-    issues += _check_modules(spec, catalog)
-    issues += _check_tags(spec, reseller)
-    if (spec.is_production and spec.soap.send.value == "sunat" and not spec.certificate):
+    issues += rules.module_issues(spec.modules)
+    if spec.labels or rules.tags_over_limit:
+        issues += _check_tags(spec, reseller)
+    soap = spec.soap
+    if (soap.environment is SoapEnvironment.PRODUCTION and soap.send is SoapSend.SUNAT
+            and not spec.certificate):
         issues.append(PathIssue(("certificate",), "SUNAT production signs documents with the "
                                 "company's own certificate; set certificate: true and provide it "
                                 "as a stack secret", "warning"))
     return issues
+
+
+class _TenantRules:
+    """What `check_tenant` needs of one reseller file and catalog, worked out once for all
+    their tenants; and the module rules' issues for each selection seen. A repository's
+    tenants share a few selections (a preset, some add/remove): those issues depend on the
+    selection and the catalog alone."""
+
+    MAX_SELECTIONS = 4096  # distinct selections remembered; past that, start again
+
+    def __init__(self, reseller: ResellerSpec, catalog: Catalog) -> None:
+        self.reseller, self.catalog = reseller, catalog
+        self.subdomain_limit = naming.max_subdomain_length(reseller.database_prefix)
+        self.reserved = _reserved_by(tuple(reseller.reserved_subdomains or ()))
+        # labels can only add to this; a tenant without labels is over the limit only if so
+        self.tags_over_limit = len(reseller.tags) + len(FIXED_TAG_KEYS) > AWS_MAX_TAGS
+        self._modules: dict[tuple[object, ...], tuple[PathIssue, ...]] = {}
+
+    def module_issues(self, sel: Modules) -> tuple[PathIssue, ...]:
+        key = (sel.preset, None if sel.include is None else tuple(sel.include), tuple(sel.add),
+               tuple(sel.remove), tuple([(m, tuple(lv)) for m, lv in sel.levels.items()]))
+        found = self._modules.get(key)
+        if found is None:
+            if len(self._modules) >= self.MAX_SELECTIONS:
+                self._modules.clear()
+            found = self._modules[key] = tuple(_check_modules(sel, self.catalog))
+        return found
+
+
+_last_rules: list[_TenantRules] = []
+
+
+def _rules_for(reseller: ResellerSpec, catalog: Catalog) -> _TenantRules:
+    """The last reseller and catalog's rules, or new ones (frozen models: same object, same
+    values)."""
+    if _last_rules and _last_rules[0].reseller is reseller and _last_rules[0].catalog is catalog:
+        return _last_rules[0]
+    _last_rules[:] = [_TenantRules(reseller, catalog)]
+    return _last_rules[0]
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,8 +132,7 @@ def _check_subdomain(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue
             f"{len(spec.subdomain)} characters; at most {limit} so that the database user "
             f"{naming.database_user(reseller.database_prefix, spec.subdomain)!r} fits MySQL's "
             f"{naming.MYSQL_USER_NAME_MAX}-character user names")))
-    if reseller.reserved_subdomains and spec.subdomain in _reserved_by(
-            tuple(reseller.reserved_subdomains)):
+    if spec.subdomain in _reserved_by(tuple(reseller.reserved_subdomains or ())):
         out.append(PathIssue(("subdomain",),
                              f"{spec.subdomain!r} is reserved by the reseller file"))
     return out
@@ -124,8 +169,7 @@ def _check_tags(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue]:
     return out
 
 
-def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
-    sel = spec.modules
+def _check_modules(sel: Modules, catalog: Catalog) -> list[PathIssue]:
     known = catalog.modules.keys()
     out: list[PathIssue] = []
     if sel.preset is not None and sel.preset not in catalog.presets:
@@ -141,7 +185,7 @@ def _check_modules(spec: TenantSpec, catalog: Catalog) -> list[PathIssue]:
             if value in known and value not in base:
                 out.append(PathIssue(("modules", "remove", i),
                                      f"{value!r} is not in preset {sel.preset!r}", "warning"))
-    enabled = None if out or not sel.levels else _chosen(spec, catalog)
+    enabled = None if out or not sel.levels else _chosen(sel, catalog)
     for module, levels in sel.levels.items():
         if module not in known:
             out.append(_unknown_module(("modules", "levels", module), module, known))
