@@ -26,6 +26,7 @@ import tempfile
 import time
 from array import array
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -241,11 +242,12 @@ def save_loaded(tenants_dir: Path, members: list[crossfile.Member], started: int
     YAML, not a mapping) are left out: the next scan reads them. Column-wise, in C where it
     can be: this runs in every `validate`."""
     base = str(tenants_dir) + os.sep
-    kept = [m for m in members if m.source is not None and m.source.stat is not None
-            and m.source.file.startswith(base)]
-    names = [m.source.file[len(base):] for m in kept]  # type: ignore[union-attr]
-    stats = [field for m in kept for field in m.source.stat]  # type: ignore[union-attr]
-    columns = [_column(list(c)) for c in zip(*(m.keys for m in kept), strict=True)
+    cut = len(base)
+    kept = [(s, m.keys) for m in members if (s := m.source) is not None
+            and s.stat is not None and s.file.startswith(base)]
+    names = [s.file[cut:] for s, _ in kept]
+    stats = list(chain.from_iterable([s.stat for s, _ in kept]))  # type: ignore[misc]
+    columns = [_column(list(c)) for c in zip(*(k for _, k in kept), strict=True)
                ] or ["", "", ""]
     if any(c.count(_SEP) != max(len(kept) - 1, 0) for c in columns):
         return  # a value holding the separator: not cached (cannot be, as in `scan`)

@@ -273,6 +273,11 @@ def expanded_size(data: Any, limit: int = MAX_EXPANDED_VALUES) -> int | None:
 class Source:
     """One file's text, with positions of its YAML nodes computed on first need."""
 
+    # `validate` keeps one per tenant file and reads them again after the parse (the rules,
+    # the index): slots keep each one compact, its fields in the object itself
+    __slots__ = ("file", "_path", "text", "_root", "_name", "duplicates", "ambiguous",
+                 "unreported", "stat")
+
     def __init__(self, path: Path | str, text: str, name: str | None = None) -> None:
         # the path as a string; a Path made on first need (10,000 of them cost 2.5% of
         # `validate`, which only opens each file)
