@@ -275,8 +275,8 @@ class Source:
 
     # `validate` keeps one per tenant file and reads them again after the parse (the rules,
     # the index): slots keep each one compact, its fields in the object itself
-    __slots__ = ("file", "_path", "text", "_root", "_name", "duplicates", "ambiguous",
-                 "unreported", "stat")
+    __slots__ = ("_name", "_path", "_root", "ambiguous", "duplicates", "file", "stat", "text",
+                 "unreported")
 
     def __init__(self, path: Path | str, text: str, name: str | None = None) -> None:
         # the path as a string; a Path made on first need (10,000 of them cost 2.5% of
