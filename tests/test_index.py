@@ -185,6 +185,35 @@ def test_the_cache_is_used_and_written_whole(tmp_path: Path,
         assert index.scan(root / "tenants").reread == 5
 
 
+def test_an_unchanged_index_is_not_written_again(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate` on an unchanged repository leaves the cache file as it is (same inode: no
+    temporary file renamed over it); any change of a file's stat or keys writes it anew, and
+    the one-tenant load then sees the change."""
+    root = tmp_path / "repo"
+    files = [(f"t{i}.yaml", yaml.safe_dump(dict(BASE, subdomain=f"t{i}", ruc=ruc_for(i),
+                                                company_name=f"Empresa {i}")))
+             for i in range(3)]
+    write_repo(root, files, None)
+    monkeypatch.setattr(index, "RACY_WINDOW_NS", 0)
+    with cache_at(tmp_path / "cache"):
+        assert load_repository(root).errors == []
+        cache = layout.index_cache_path(root / "tenants")
+        assert cache is not None
+        first = cache.stat()
+        assert load_repository(root).errors == []
+        assert (cache.stat().st_ino, cache.stat().st_mtime_ns) == (first.st_ino,
+                                                                   first.st_mtime_ns)
+        t2 = root / "tenants" / "t2.yaml"
+        t2.write_text(t2.read_text().replace(ruc_for(2), ruc_for(1)))
+        os.utime(t2, ns=(10**9, 10**9))
+        found = load_repository(root).errors
+        assert cache.stat().st_ino != first.st_ino
+        assert {e.field for e in found} == {"ruc"}
+        assert index.scan(root / "tenants").reread == 0
+        assert [e.field for e in load_one(root, "t1").errors] == ["ruc"]
+
+
 def test_recent_files_are_read_again(tmp_path: Path) -> None:
     """A file written within the racy window is never trusted from the cache: a second write
     in the same timestamp tick would keep its stat."""
