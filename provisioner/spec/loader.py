@@ -869,8 +869,7 @@ def _judge_tenant(source: Source, parsed: _Parsed, reseller: ResellerSpec | None
         return None, member, _capped(source, found)
     spec = parsed
     member = crossfile.Member(source.name, crossfile.keys_of_spec(spec), source)
-    if source.ambiguous:
-        findings = source.ambiguity_findings(spec, findings)
+    findings = source.ambiguity_findings(spec, findings)
     basename = source.file.rpartition(os.sep)[2]
     stem, _, suffix = basename.rpartition(".")
     if stem != spec.subdomain and stem and "." + suffix in YAML_SUFFIXES:  # as Path.stem
@@ -878,11 +877,7 @@ def _judge_tenant(source: Source, parsed: _Parsed, reseller: ResellerSpec | None
             f"the file must be named {spec.subdomain}.yaml (a tenant's file, stack and "
             f"subdomain share one name); it is {short(basename)}")))
     if reseller is not None and catalog is not None:
-        issues = check_tenant(spec, reseller, catalog)
-        if issues:
-            findings += issue_findings(source, issues)
-    if not findings and not source.unreported:  # the common case, for every tenant
-        return LoadedTenant(source, spec), member, findings
+        findings += issue_findings(source, check_tenant(spec, reseller, catalog))
     has_errors = any(f.severity == "error" for f in findings)
     return (None if has_errors else LoadedTenant(source, spec)), member, _capped(source, findings)
 

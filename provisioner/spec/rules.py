@@ -54,7 +54,7 @@ def _calc_check_digit(body: str) -> str:
 
 def ruc_problem(ruc: str) -> str | None:
     """Why `ruc` is not a RUC SUNAT could have issued, or None when it is."""
-    if not (len(ruc) == RUC_LENGTH and ruc.isascii() and ruc.isdigit()):  # is_ascii_digits
+    if not is_ascii_digits(ruc, RUC_LENGTH):
         return "must be 11 digits (0-9)"
     if ruc[:2] not in RUC_PREFIXES:
         return f"prefix {ruc[:2]} is not one SUNAT issues ({', '.join(RUC_PREFIXES)})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -56,21 +55,19 @@ def plan_of(spec: TenantSpec, catalog: Catalog) -> Plan:
 
 
 def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> list[PathIssue]:
-    """The rules of one tenant that need the reseller file and catalog. Each rule is tested
-    first in its cheapest form and only worded when it fails: this runs for every tenant in
-    every `validate` (bench/validate_bench.py)."""
+    """The rules of one tenant that need the reseller file and catalog; what they need of
+    those is worked out once (`_TenantRules`): this runs for every tenant in every `validate`
+    (bench/validate_bench.py)."""
     rules = _rules_for(reseller, catalog)
     issues: list[PathIssue] = []
-    if len(spec.subdomain) > rules.subdomain_limit or spec.subdomain in rules.reserved:
-        issues += _check_subdomain(spec, reseller)
+    issues += _check_subdomain(spec, reseller, rules)
     issues += _check_ruc(spec)
     if spec.plan not in catalog.plans:
         issues.append(PathIssue(("plan",), f"unknown plan {spec.plan!r}"
                                 f"{close_matches(spec.plan, catalog.plans.keys())}"
                                 f"; plans: {', '.join(sorted(catalog.plans))}"))
     issues += rules.module_issues(spec.modules)
-    if spec.labels or rules.tags_over_limit:
-        issues += _check_tags(spec, reseller)
+    issues += _check_tags(spec, reseller)
     soap = spec.soap
     if (soap.environment is SoapEnvironment.PRODUCTION and soap.send is SoapSend.SUNAT
             and not spec.certificate):
@@ -81,19 +78,17 @@ def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> 
 
 
 class _TenantRules:
-    """What `check_tenant` needs of one reseller file and catalog, worked out once for all
-    their tenants; and the module rules' issues for each selection seen. A repository's
-    tenants share a few selections (a preset, some add/remove): those issues depend on the
-    selection and the catalog alone."""
+    """What `check_tenant` needs of one reseller file and catalog (the subdomain limit, the
+    reserved names), worked out once for all their tenants; and the module rules' issues for
+    each selection seen. A repository's tenants share a few selections (a preset, some
+    add/remove): those issues depend on the selection and the catalog alone."""
 
     MAX_SELECTIONS = 4096  # distinct selections remembered; past that, start again
 
     def __init__(self, reseller: ResellerSpec, catalog: Catalog) -> None:
         self.reseller, self.catalog = reseller, catalog
         self.subdomain_limit = naming.max_subdomain_length(reseller.database_prefix)
-        self.reserved = _reserved_by(tuple(reseller.reserved_subdomains or ()))
-        # labels can only add to this; a tenant without labels is over the limit only if so
-        self.tags_over_limit = len(reseller.tags) + len(FIXED_TAG_KEYS) > AWS_MAX_TAGS
+        self.reserved = frozenset(s.lower() for s in reseller.reserved_subdomains)
         self._modules: dict[tuple[object, ...], tuple[PathIssue, ...]] = {}
 
     def module_issues(self, sel: Modules) -> tuple[PathIssue, ...]:
@@ -119,20 +114,16 @@ def _rules_for(reseller: ResellerSpec, catalog: Catalog) -> _TenantRules:
     return _last_rules[0]
 
 
-@functools.lru_cache(maxsize=8)
-def _reserved_by(reseller: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(s.lower() for s in reseller)
-
-
-def _check_subdomain(spec: TenantSpec, reseller: ResellerSpec) -> list[PathIssue]:
+def _check_subdomain(spec: TenantSpec, reseller: ResellerSpec, rules: _TenantRules
+                     ) -> list[PathIssue]:
     out = []
-    limit = naming.max_subdomain_length(reseller.database_prefix)
+    limit = rules.subdomain_limit
     if len(spec.subdomain) > limit:
         out.append(PathIssue(("subdomain",), (
             f"{len(spec.subdomain)} characters; at most {limit} so that the database user "
             f"{naming.database_user(reseller.database_prefix, spec.subdomain)!r} fits MySQL's "
             f"{naming.MYSQL_USER_NAME_MAX}-character user names")))
-    if spec.subdomain in _reserved_by(tuple(reseller.reserved_subdomains or ())):
+    if spec.subdomain in rules.reserved:
         out.append(PathIssue(("subdomain",),
                              f"{spec.subdomain!r} is reserved by the reseller file"))
     return out
