@@ -176,20 +176,31 @@ def peak_rss_mb(root: Path) -> float:
     return (kb[0] - kb[1]) / 1024
 
 
-def paired(fns: list[Callable[[Path], int]], root: Path, repeat: int
-           ) -> tuple[list[float], float]:
-    """Medians of runs taken in turn (A B C A B C ...), so machine noise hits all alike, and
-    the median of each round's B / A: a slow spell of the machine that spans one round moves
-    both its runs, not the ratio (a ratio of medians can pair a fast A with a slow B)."""
+def paired(fns: list[Callable[[Path], int]], root: Path, repeat: int, min_seconds: float
+           ) -> tuple[list[float], float, int]:
+    """Medians of runs taken in turn, so machine noise hits all alike, and the median of each
+    round's B / A: a slow spell of the machine that spans one round moves both its runs, not
+    the ratio (a ratio of medians can pair a fast A with a slow B). A and B swap places every
+    other round (A B C, B A C), so neither always runs on the heels of the other.
+
+    At least `repeat` rounds, and more until the rounds took `min_seconds`: on a shared
+    machine one round's ratio can be anywhere in 0.7-1.5 at 1k tenants, so a median of five
+    moves by +-0.05 between runs; rounds there cost 0.6 s, and forty of them settle it."""
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
+    began = time.perf_counter()
+    rounds = 0
+    while rounds < repeat or time.perf_counter() - began < min_seconds:
+        order = list(range(len(fns)))
+        if rounds % 2:
+            order[0], order[1] = order[1], order[0]
+        for i in order:
             gc.collect()
             start = time.perf_counter()
-            fn(root)
+            fns[i](root)
             times[i].append(time.perf_counter() - start)
+        rounds += 1
     ratios = [b / a for a, b in zip(times[0], times[1], strict=True)]
-    return [statistics.median(t) for t in times], statistics.median(ratios)
+    return [statistics.median(t) for t in times], statistics.median(ratios), rounds
 
 
 def help_startup(repeat: int) -> float:
@@ -206,7 +217,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000",
                         help="tenant counts, comma-separated (1000,10000,50000)")
-    parser.add_argument("--repeat", type=int, default=5, help="paired runs per size (median)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="paired rounds per size, at least (median)")
+    parser.add_argument("--min-seconds", type=float, default=30.0,
+                        help="more rounds until a size's rounds took this long (30)")
     parser.add_argument("--target", type=float, default=1.15, help="ratio target (1.15)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -214,19 +228,19 @@ def main() -> int:
     ok = True
     print("ratio: the median of each paired round's validate / floor")
     print(f"{'tenants':>8} {'floor s':>8} {'validate s':>10} {'ratio':>6} "
-          f"{'us/file':>8} {'gc on s':>8} {'gc on us/file':>13} {'RSS MB':>7}")
+          f"{'us/file':>8} {'gc on s':>8} {'gc on us/file':>13} {'RSS MB':>7} {'rounds':>6}")
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="validate-bench-") as tmp:
             root = Path(tmp) / "repo"
             generate(root, n)
             validate(root)  # warm-up: imports, pydantic schema build, OS file cache
             floor(root)
-            (t_floor, t_val, t_gc), ratio = paired(
-                [floor, validate, validate_gc_running], root, args.repeat)
+            (t_floor, t_val, t_gc), ratio, rounds = paired(
+                [floor, validate, validate_gc_running], root, args.repeat, args.min_seconds)
             grown = peak_rss_mb(root)
         ok &= ratio <= args.target
         print(f"{n:>8,} {t_floor:>8.3f} {t_val:>10.3f} {ratio:>5.2f}x {t_val / n * 1e6:>8.0f} "
-              f"{t_gc:>8.3f} {t_gc / n * 1e6:>13.0f} {grown:>7.0f}")
+              f"{t_gc:>8.3f} {t_gc / n * 1e6:>13.0f} {grown:>7.0f} {rounds:>6}")
     startup = help_startup(max(args.repeat, 5))
     print(f"target: ratio <= {args.target}x; --help start-up {startup:.3f} s (target < 0.3 s)")
     return 0 if ok and startup < 0.3 else 1

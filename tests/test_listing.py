@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.infra import head_start
-from provisioner.spec import index, layout, listing
+from provisioner.spec import index, layout, listing, loader
 from provisioner.spec.index import load_one
 from provisioner.spec.loader import load_repository
 
@@ -103,6 +103,46 @@ def test_the_helper_lists_what_listing_here_lists(eager: Path, tmp_path: Path,
     (names, stats), started = taken
     assert (names, list(stats)) == listing.list_tenant_files(tenants)
     assert before <= started <= time.time_ns()  # a time before any of the helper's stats
+
+
+def _walked(tenants: Path) -> tuple[list[str], list[str]]:
+    """What validate listed before it walked with scandir: os.walk's files (symlinked
+    directories not followed), tenant names kept, wrong-case ones reported."""
+    files, wrong = [], []
+    for d, _, names in os.walk(tenants):
+        for f in names:
+            if f.endswith((".yaml", ".yml")) and f not in ("reseller.yaml", "reseller.yml"):
+                files.append(os.path.join(d, f))
+            elif loader._wrong_case(f):
+                wrong.append(os.path.join(d, f))
+    return sorted(files), sorted(wrong)
+
+
+@settings(max_examples=40, deadline=None)
+@given(top=st.lists(st.sampled_from([*ENTRY_NAMES, "deep/"]), unique=True),
+       nested=st.lists(st.sampled_from(ENTRY_NAMES), unique=True))
+def test_validate_lists_what_os_walk_and_the_index_list(tmp_path_factory: pytest.TempPathFactory,
+                                                        top: list[str], nested: list[str]
+                                                        ) -> None:
+    """validate's own walk (scandir) finds exactly os.walk's files, at any depth, and the
+    same files as the one-tenant commands' listing: a file one of them skipped would escape
+    the rules between accounts, or count twice."""
+    tenants = tmp_path_factory.mktemp("repo") / "tenants"
+    tenants.mkdir()
+    for entry in top:
+        make_entry(tenants, entry)
+    for folder in ("sub", "deep"):
+        if f"{folder}/" in top:
+            for entry in nested:
+                make_entry(tenants / folder, entry)
+    if "deep/" in top and "sub/" in nested:
+        make_entry(tenants / "deep" / "sub", "a.yaml")
+    files, problems = loader._tenant_files([tenants], default=True)
+    expected, wrong = _walked(tenants)
+    assert files == expected
+    assert sorted(f.file for f in problems) == [loader.display_path(w) for w in wrong]
+    names, _ = listing.list_tenant_files(tenants)
+    assert sorted(os.path.join(tenants, n) for n in names) == expected
 
 
 def test_load_one_with_the_helper_sees_another_file_edited_in_place(eager: Path,

@@ -78,8 +78,10 @@ def _rules_stamp() -> str:
     return "/".join(parts)
 
 
-def _column(values: list[str | None]) -> str:
-    return _SEP.join(v or "" for v in values)
+def _column(values: Sequence[str | None]) -> str:
+    if None in values:
+        return _SEP.join(v or "" for v in values)
+    return _SEP.join(values)  # type: ignore[arg-type]  # the common case, joined in C
 
 
 def _uncolumn(text: str, size: int) -> list[str | None]:
@@ -256,12 +258,11 @@ def save_loaded(tenants_dir: Path, members: list[crossfile.Member], started: int
     can be: this runs in every `validate`."""
     base = str(tenants_dir) + os.sep
     cut = len(base)
-    kept = [(s, m.keys) for m in members if (s := m.source) is not None
+    kept = [m for m in members if (s := m.source) is not None
             and s.stat is not None and s.file.startswith(base)]
-    names = [s.file[cut:] for s, _ in kept]
-    stats = list(chain.from_iterable([s.stat for s, _ in kept]))  # type: ignore[misc]
-    columns = [_column(list(c)) for c in zip(*(k for _, k in kept), strict=True)
-               ] or ["", "", ""]
+    names = [m.source.file[cut:] for m in kept]  # type: ignore[union-attr]
+    stats = list(chain.from_iterable([m.source.stat for m in kept]))  # type: ignore[union-attr,misc]
+    columns = [_column(c) for c in zip(*[m.keys for m in kept], strict=True)] or ["", "", ""]
     if any(c.count(_SEP) != max(len(kept) - 1, 0) for c in columns):
         return  # a value holding the separator: not cached (cannot be, as in `scan`)
     index = TenantIndex(names, *columns)
@@ -327,7 +328,7 @@ def _load_one(root: Path | None, name: str) -> Repository:
     if members:  # the others that share a key with this tenant, named and counted
         index = scan(tenants_dir, listing, started)
         for rel, keys in index.sharing([m.keys for m in members], set(mine)):
-            members.append(crossfile.Member(display_path(tenants_dir / rel), keys))
+            members.append(crossfile.Member(keys, None, display_path(tenants_dir / rel)))
     repo.findings += crossfile.check_repository(
         members, repo.reseller, repo.reseller_path, reseller_source=reseller_source,
         account_count=len(names))

@@ -275,10 +275,11 @@ class Source:
 
     # `validate` keeps one per tenant file and reads them again after the parse (the rules,
     # the index): slots keep each one compact, its fields in the object itself
-    __slots__ = ("_name", "_path", "_root", "ambiguous", "duplicates", "file", "stat", "text",
-                 "unreported")
+    __slots__ = ("_name", "_names", "_path", "_root", "ambiguous", "duplicates", "file", "stat",
+                 "text", "unreported")
 
-    def __init__(self, path: Path | str, text: str, name: str | None = None) -> None:
+    def __init__(self, path: Path | str, text: str, name: str | None = None,
+                 names: DisplayNames | None = None) -> None:
         # the path as a string; a Path made on first need (10,000 of them cost 2.5% of
         # `validate`, which only opens each file)
         self.file = os.fspath(path)
@@ -286,6 +287,7 @@ class Source:
         self.text = text
         self._root: yaml.Node | bool | None = False
         self._name = name  # display_path(path), when the caller knows it already
+        self._names = names  # else the memo that works it out for a load's many files
         self.duplicates: list[tuple[str, yaml.Mark, yaml.Mark]] = []
         self.ambiguous: list[Ambiguous] = []
         self.unreported = 0  # problems counted but not turned into findings (over the cap)
@@ -301,7 +303,8 @@ class Source:
     @property
     def name(self) -> str:
         if self._name is None:
-            self._name = display_path(self.file)
+            self._name = display_path(self.file) if self._names is None else self._names(
+                self.file)
         return self._name
 
     def _node(self) -> yaml.Node | None:
@@ -484,9 +487,10 @@ def dotted(loc: Sequence[object]) -> str:
     return out
 
 
-def read_source(path: Path | str, shown: str | None = None) -> Source | Finding:
+def read_source(path: Path | str, shown: str | None = None,
+                names: DisplayNames | None = None) -> Source | Finding:
     """The file's text, or a finding that says why it cannot be read as a spec; `shown`: the
-    path as `display_path` shows it, if known."""
+    path as `display_path` shows it, if known; `names`: the memo that shows it, if any."""
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
@@ -512,7 +516,7 @@ def read_source(path: Path | str, shown: str | None = None) -> Source | Finding:
         line = data[: exc.start].count(b"\n") + 1
         return Finding(display_path(path), line, 1, "",
                        "not UTF-8 text (save the file as UTF-8)")
-    source = Source(path, text, shown)
+    source = Source(path, text, shown, names)
     source.stat = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
     return source
 
@@ -865,21 +869,29 @@ def _judge_tenant(source: Source, parsed: _Parsed, reseller: ResellerSpec | None
         data, exc = parsed
         found = source.ambiguity_findings(
             None, findings + validation_findings(source, TenantSpec, exc))
-        member = crossfile.Member(source.name, crossfile.keys_of_data(data), source)
+        member = crossfile.Member(crossfile.keys_of_data(data), source)
         return None, member, _capped(source, found)
     spec = parsed
-    member = crossfile.Member(source.name, crossfile.keys_of_spec(spec), source)
+    member = crossfile.Member(crossfile.keys_of_spec(spec), source)
     findings = source.ambiguity_findings(spec, findings)
+    if not source.file.endswith(f"{os.sep}{spec.subdomain}.yaml"):  # else named as it must be
+        findings += _misnamed(source, spec)
+    if reseller is not None and catalog is not None and (
+            issues := check_tenant(spec, reseller, catalog)):
+        findings += issue_findings(source, issues)
+    has_errors = any(f.severity == "error" for f in findings)
+    return (None if has_errors else LoadedTenant(source, spec)), member, _capped(source, findings)
+
+
+def _misnamed(source: Source, spec: TenantSpec) -> list[Finding]:
+    """A tenant file whose name is not its subdomain's (a .yml is named so too)."""
     basename = source.file.rpartition(os.sep)[2]
     stem, _, suffix = basename.rpartition(".")
     if stem != spec.subdomain and stem and "." + suffix in YAML_SUFFIXES:  # as Path.stem
-        findings.append(source.finding(("subdomain",), (
+        return [source.finding(("subdomain",), (
             f"the file must be named {spec.subdomain}.yaml (a tenant's file, stack and "
-            f"subdomain share one name); it is {short(basename)}")))
-    if reseller is not None and catalog is not None:
-        findings += issue_findings(source, check_tenant(spec, reseller, catalog))
-    has_errors = any(f.severity == "error" for f in findings)
-    return (None if has_errors else LoadedTenant(source, spec)), member, _capped(source, findings)
+            f"subdomain share one name); it is {short(basename)}"))]
+    return []
 
 
 def load_tenant_files(repo: Repository, paths: Iterable[Path | str]) -> list[crossfile.Member]:
@@ -894,7 +906,7 @@ def load_tenant_files(repo: Repository, paths: Iterable[Path | str]) -> list[cro
     shown = DisplayNames()
     parsed: list[tuple[Source, _Parsed] | Finding] = []
     for path in paths:
-        source = read_source(path, shown(path))
+        source = read_source(path, names=shown)
         parsed.append(source if isinstance(source, Finding)
                       else (source, _parse_tenant(source)))
     reseller, catalog = repo.reseller, repo.catalog
@@ -940,15 +952,35 @@ def _reseller_name_findings(root: Path) -> list[Finding]:
     return out
 
 
-def _is_tenant_name(name: str) -> bool:
-    return name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES
-
-
 def _wrong_case(name: str) -> bool:
     """x.YAML or x.Yml: a YAML file git and CI would carry but the loader would skip."""
     lowered = name.lower()
     return lowered.endswith(YAML_SUFFIXES) and not name.endswith(YAML_SUFFIXES) and (
         lowered not in RESELLER_FILENAMES)
+
+
+def _files_below(top: str) -> list[os.DirEntry[str]]:
+    """What os.walk(top) calls files, at any depth (a symlinked directory is neither listed
+    nor followed, as os.walk's default; an unreadable directory is skipped). scandir's entries
+    carry their path joined in C: os.walk and os.path.join for each name cost twice the
+    floor's one listdir (bench/validate_bench.py)."""
+    files: list[os.DirEntry[str]] = []
+    pending = [top]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        files.append(entry)
+                    elif not entry.is_symlink():
+                        pending.append(entry.path)
+        except OSError:
+            continue
+    return files
 
 
 def _reseller_path(root: Path) -> Path | None:
@@ -970,14 +1002,14 @@ def _tenant_files(paths: Sequence[Path], default: bool = False) -> tuple[
             continue
         if p.is_dir():
             found = []
-            for d, _, names in os.walk(p):
-                for f in names:
-                    if _is_tenant_name(f):
-                        found.append(os.path.join(d, f))
-                    elif _wrong_case(f):
-                        problems.append(Finding(display_path(Path(d, f)), 1, 1, "", (
-                            "not read: tenant files end in .yaml or .yml, in lower case; "
-                            "rename it")))
+            for entry in _files_below(os.fspath(p)):
+                name = entry.name
+                if name.endswith(YAML_SUFFIXES) and name not in RESELLER_FILENAMES:
+                    found.append(entry.path)
+                elif _wrong_case(name):
+                    problems.append(Finding(display_path(entry.path), 1, 1, "", (
+                        "not read: tenant files end in .yaml or .yml, in lower case; "
+                        "rename it")))
             found.sort()
             if not found and not default:
                 problems.append(Finding(display_path(p), 1, 1, "",
@@ -1057,7 +1089,7 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
                 accounts += 1
                 keys = tenant_keys(path)
                 if keys is not None:
-                    members.append(crossfile.Member(display_path(path), keys))
+                    members.append(crossfile.Member(keys, None, display_path(path)))
     repo.tenant_files = accounts
     repo.members = [m for m in members if m.source is not None]
     if not paths and files:  # what one-tenant commands need next: the index, warm

@@ -59,15 +59,15 @@ def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> 
     those is worked out once (`_TenantRules`): this runs for every tenant in every `validate`
     (bench/validate_bench.py)."""
     rules = _rules_for(reseller, catalog)
-    issues: list[PathIssue] = []
-    issues += _check_subdomain(spec, reseller, rules)
+    issues = _check_subdomain(spec, reseller, rules)
     issues += _check_ruc(spec)
     if spec.plan not in catalog.plans:
         issues.append(PathIssue(("plan",), f"unknown plan {spec.plan!r}"
                                 f"{close_matches(spec.plan, catalog.plans.keys())}"
                                 f"; plans: {', '.join(sorted(catalog.plans))}"))
     issues += rules.module_issues(spec.modules)
-    issues += _check_tags(spec, reseller)
+    if spec.labels or rules.tags_may_overflow:
+        issues += _check_tags(spec, reseller)
     soap = spec.soap
     if (soap.environment is SoapEnvironment.PRODUCTION and soap.send is SoapSend.SUNAT
             and not spec.certificate):
@@ -89,11 +89,17 @@ class _TenantRules:
         self.reseller, self.catalog = reseller, catalog
         self.subdomain_limit = naming.max_subdomain_length(reseller.database_prefix)
         self.reserved = frozenset(s.lower() for s in reseller.reserved_subdomains)
+        # without labels, a tenant's tags are the reseller's and the stack's own
+        self.tags_may_overflow = len(reseller.tags) + len(FIXED_TAG_KEYS) > AWS_MAX_TAGS
         self._modules: dict[tuple[object, ...], tuple[PathIssue, ...]] = {}
 
     def module_issues(self, sel: Modules) -> tuple[PathIssue, ...]:
-        key = (sel.preset, None if sel.include is None else tuple(sel.include), tuple(sel.add),
-               tuple(sel.remove), tuple([(m, tuple(lv)) for m, lv in sel.levels.items()]))
+        include, add, remove, levels = sel.include, sel.add, sel.remove, sel.levels
+        # tuple() only where there is something to copy: most selections are a preset alone,
+        # and three tuple() calls and a comprehension on empty ones doubled this method's cost
+        key = (sel.preset, include if include is None else tuple(include),
+               tuple(add) if add else (), tuple(remove) if remove else (),
+               tuple([(m, tuple(lv)) for m, lv in levels.items()]) if levels else ())
         found = self._modules.get(key)
         if found is None:
             if len(self._modules) >= self.MAX_SELECTIONS:
