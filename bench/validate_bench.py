@@ -183,14 +183,15 @@ def paired(fns: list[Callable[[Path], int]], root: Path, repeat: int, min_second
     the ratio (a ratio of medians can pair a fast A with a slow B). A and B swap places every
     other round (A B C, B A C), so neither always runs on the heels of the other.
 
-    At least `repeat` rounds, and more until the rounds took `min_seconds`: on a shared
-    machine one round's ratio can be anywhere in 0.7-1.5 at 1k tenants, so a median of five
-    moves by +-0.05 between runs; rounds there cost 0.6 s, and forty of them settle it."""
+    At least `repeat` rounds of every function, then rounds of A and B alone until the rounds
+    took `min_seconds`: on a shared machine one round's ratio can be anywhere in 0.7-1.5 (at
+    1k and at 10k tenants), so a median of five moves by +-0.05 between runs; at 1k a round
+    costs 0.4 s, and a hundred of them settle it."""
     times: list[list[float]] = [[] for _ in fns]
     began = time.perf_counter()
     rounds = 0
     while rounds < repeat or time.perf_counter() - began < min_seconds:
-        order = list(range(len(fns)))
+        order = list(range(len(fns) if rounds < repeat else 2))
         if rounds % 2:
             order[0], order[1] = order[1], order[0]
         for i in order:
@@ -219,8 +220,8 @@ def main() -> int:
                         help="tenant counts, comma-separated (1000,10000,50000)")
     parser.add_argument("--repeat", type=int, default=5,
                         help="paired rounds per size, at least (median)")
-    parser.add_argument("--min-seconds", type=float, default=30.0,
-                        help="more rounds until a size's rounds took this long (30)")
+    parser.add_argument("--min-seconds", type=float, default=60.0,
+                        help="more rounds until a size's rounds took this long (60)")
     parser.add_argument("--target", type=float, default=1.15, help="ratio target (1.15)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
