@@ -150,8 +150,7 @@ def check_repository(members: Sequence[Member | LoadedTenant], reseller: Reselle
     rules, valid as a whole or not (a broken spec is still an account once fixed).
     `reseller_source` lets the cap error point at the `max_accounts` line instead of the top
     of reseller.yaml. `account_count` is every tenant file; default: `members`."""
-    if not all(isinstance(m, Member) for m in members):  # validate's: Members already
-        members = [as_member(m) for m in members]
+    members = [as_member(m) for m in members]
     count = len(members) if account_count is None else account_count
     out: list[Finding] = []
     columns = list(zip(*(m.keys for m in members), strict=True)) or [()] * len(Keys._fields)

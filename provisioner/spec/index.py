@@ -260,8 +260,9 @@ def save_loaded(tenants_dir: Path, members: list[crossfile.Member], started: int
     cut = len(base)
     kept = [m for m in members if (s := m.source) is not None
             and s.stat is not None and s.file.startswith(base)]
-    names = [m.source.file[cut:] for m in kept]  # type: ignore[union-attr]
-    stats = list(chain.from_iterable([m.source.stat for m in kept]))  # type: ignore[union-attr,misc]
+    sources = [m.source for m in kept]
+    names = [s.file[cut:] for s in sources]  # type: ignore[union-attr]
+    stats = list(chain.from_iterable([s.stat for s in sources]))  # type: ignore[union-attr,misc]
     columns = [_column(c) for c in zip(*[m.keys for m in kept], strict=True)] or ["", "", ""]
     if any(c.count(_SEP) != max(len(kept) - 1, 0) for c in columns):
         return  # a value holding the separator: not cached (cannot be, as in `scan`)
