@@ -43,9 +43,9 @@ from validate_bench import tenant_paths  # noqa: E402
 
 from provisioner.cli.explain import as_data, declare, format_text  # noqa: E402
 from provisioner.cli.explain_batch import one_tenant_views  # noqa: E402
-from provisioner.spec import loader  # noqa: E402
-from provisioner.spec.loader import Repository, load_repository  # noqa: E402
-from provisioner.spec.models import ResellerSpec, TenantSpec  # noqa: E402
+from provisioner.model import loader  # noqa: E402
+from provisioner.model.loader import Repository, load_repository  # noqa: E402
+from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402
 
 Declared = list[dict[str, Any]]
 

@@ -7,7 +7,7 @@ command on a repository of 10 tenants: all it needs is the reseller file and the
 file, and at 10 files the index of the others costs nothing. The project figure is the same
 command at N tenants, cold (no index cache: every other file read once for its keys) and warm
 (the cache from an earlier command: every file listed and stat-ed, none read; at this size in
-a helper process on another core, spec/listing.py, so CPU time exceeds wall time). Also the
+a helper process on another core, model/listing.py, so CPU time exceeds wall time). Also the
 in-process `load_one` alone, whose floor at 10 tenants is milliseconds: it shows what the
 index costs per size, in absolute terms. Medians of runs taken in turn (10, N cold, N warm;
 each ratio the median of the rounds' own ratios),
@@ -46,7 +46,7 @@ PROGRAM = ("import os, sys; from pathlib import Path; "
            "from provisioner.infra.program import load_target; "
            "load_target(sys.argv[1], Path(sys.argv[2]))")
 LOAD_ONE = ("import sys, time; from pathlib import Path; "
-            "from provisioner.spec.index import load_one; t = time.perf_counter(); "
+            "from provisioner.model.index import load_one; t = time.perf_counter(); "
             "r = load_one(Path(sys.argv[2]), sys.argv[1]); r.tenant(sys.argv[1]); "
             "print(time.perf_counter() - t)")
 

@@ -35,15 +35,15 @@ from quiet_cli import run_cli  # noqa: E402
 from timing import paired  # noqa: E402
 from validate_bench import generate, tenant_paths  # noqa: E402
 
+from provisioner.model import loader  # noqa: E402
+from provisioner.model.catalog import build_catalog  # noqa: E402
+from provisioner.model.loader import Repository, load_repository  # noqa: E402
+from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402
 from provisioner.render.batch import render_all  # noqa: E402
 from provisioner.render.context import build_context  # noqa: E402
 from provisioner.render.documents import database_endpoint, masked_secrets  # noqa: E402
 from provisioner.render.passwords import php_bcrypt  # noqa: E402
 from provisioner.render.renderer import DOCUMENTS, renderer_for  # noqa: E402
-from provisioner.spec import loader  # noqa: E402
-from provisioner.spec.catalog import build_catalog  # noqa: E402
-from provisioner.spec.loader import Repository, load_repository  # noqa: E402
-from provisioner.spec.models import ResellerSpec, TenantSpec  # noqa: E402
 
 
 def contexts_of(repo: Repository) -> list[dict[str, object]]:

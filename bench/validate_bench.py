@@ -31,9 +31,9 @@ from stdnum.pe import ruc as stdnum_ruc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioner.spec import loader  # noqa: E402
-from provisioner.spec.loader import load_repository, parse_mapping, read_source  # noqa: E402
-from provisioner.spec.models import ResellerSpec, TenantSpec  # noqa: E402
+from provisioner.model import loader  # noqa: E402
+from provisioner.model.loader import load_repository, parse_mapping, read_source  # noqa: E402
+from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402
 
 RESELLER = """\
 # yaml-language-server: $schema=../schema/reseller.schema.json
@@ -168,7 +168,7 @@ def peak_rss_mb(root: Path) -> float:
     the loader (a child: this process's heap holds earlier runs)."""
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent
     code = ("import sys; from pathlib import Path; "
-            "from provisioner.spec.loader import load_repository; "
+            "from provisioner.model.loader import load_repository; "
             "sys.argv[1] and load_repository(Path(sys.argv[1])); "
             "print(next(l.split()[1] for l in open('/proc/self/status') "
             "if l.startswith('VmHWM:')))")

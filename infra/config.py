@@ -12,15 +12,15 @@ from typing import Any, Final
 
 import pulumi
 
-from provisioner.secrets import StackSecret, required_stack_secrets
-from provisioner.spec.layout import (
+from provisioner.model.layout import (
     RESELLER_FILENAMES,
     SPEC_ROOT_ENV,
     project_dir_from_cwd,
     spec_dir_in,
     spec_dir_of,
 )
-from provisioner.spec.models import TenantSpec
+from provisioner.model.models import TenantSpec
+from provisioner.secrets import StackSecret, required_stack_secrets
 
 from .errors import StackError
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-from provisioner.spec.layout import SPEC_ROOT_ENV, project_dir_from_cwd, spec_dir_of
-from provisioner.spec.listing import prefetch
+from provisioner.model.layout import SPEC_ROOT_ENV, project_dir_from_cwd, spec_dir_of
+from provisioner.model.listing import prefetch
 
 
 def run_program() -> None:

@@ -14,8 +14,8 @@ from typing import Any, Final
 
 import pulumi
 
-from provisioner.spec.catalog import DatabaseTier
-from provisioner.spec.models import Platform
+from provisioner.model.catalog import DatabaseTier
+from provisioner.model.models import Platform
 
 from .config import PlatformOverride
 from .errors import StackError

@@ -9,10 +9,10 @@ import pulumi
 
 from provisioner import naming
 from provisioner.errors import Finding, SpecErrors
-from provisioner.spec.catalog import Catalog
-from provisioner.spec.index import load_one
-from provisioner.spec.loader import TENANTS_DIRNAME, YAML_SUFFIXES, Repository
-from provisioner.spec.models import ResellerSpec, TenantSpec
+from provisioner.model.catalog import Catalog
+from provisioner.model.index import load_one
+from provisioner.model.loader import TENANTS_DIRNAME, YAML_SUFFIXES, Repository
+from provisioner.model.models import ResellerSpec, TenantSpec
 
 from .config import read_stack_config, read_stack_secrets
 from .errors import StackError

@@ -14,6 +14,10 @@ import pulumi_random as random
 from provisioner import naming
 from provisioner.app.adopt import dns_import_id
 from provisioner.errors import ProvisionerError
+from provisioner.model.catalog import Catalog, DatabaseTier, Plan
+from provisioner.model.models import ResellerSpec, TenantSpec
+from provisioner.model.rules import FIXED_TAG_KEYS
+from provisioner.model.semantics import plan_of
 from provisioner.render.context import build_context
 from provisioner.render.passwords import API_TOKEN_LENGTH, admin_password_problem, to_php_bcrypt
 from provisioner.render.renderer import DOCUMENTS, Renderer, renderer_for
@@ -25,10 +29,6 @@ from provisioner.secrets import (
     SMTP_PASSWORD,
     SOL_PASSWORD,
 )
-from provisioner.spec.catalog import Catalog, DatabaseTier, Plan
-from provisioner.spec.models import ResellerSpec, TenantSpec
-from provisioner.spec.rules import FIXED_TAG_KEYS
-from provisioner.spec.semantics import plan_of
 from provisioner.sunat.profile import soap_profile
 
 from .config import PlatformOverride

@@ -21,11 +21,11 @@ import yaml
 
 from provisioner import naming
 from provisioner.errors import Finding, ProvisionerError
+from provisioner.model import crossfile
+from provisioner.model.loader import TENANTS_DIRNAME, Repository, Source, parse_tenant_keyed
+from provisioner.model.models import TenantSpec
+from provisioner.model.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
 from provisioner.ruc import Taxpayer
-from provisioner.spec import crossfile
-from provisioner.spec.loader import TENANTS_DIRNAME, Repository, Source, parse_tenant_keyed
-from provisioner.spec.models import TenantSpec
-from provisioner.spec.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
 
 SCHEMA_COMMENT: Final = "# yaml-language-server: $schema=../../schema/tenant.schema.json"
 
@@ -232,7 +232,7 @@ def write_new_file(path: Path, text: str) -> None:
 
 
 def already_exists(path: Path) -> ProvisionerError:
-    from provisioner.spec.loader import display_path
+    from provisioner.model.loader import display_path
 
     return ProvisionerError(f"{display_path(path)}: already exists; `new` never overwrites a "
                             "tenant (edit the file, or choose another subdomain)")
@@ -354,7 +354,7 @@ def email_problem(value: str) -> str | None:
 
 def needs_sol_user(a: TenantAnswers) -> bool:
     """The model's own rule (`Soap.needs_sol_user`), for the answers given so far."""
-    from provisioner.spec.models import Soap, SoapEnvironment, SoapSend
+    from provisioner.model.models import Soap, SoapEnvironment, SoapSend
 
     try:
         soap = Soap.model_construct(
@@ -369,8 +369,8 @@ def needs_sol_user(a: TenantAnswers) -> bool:
 def lookup_company(ruc: str, repo: Repository, index: Path | None,
                    note: Callable[[str], None]) -> Taxpayer | None:
     """The padrón's (or the lookup service's) record for `ruc`, or None, saying why."""
+    from provisioner.model.rules import ruc_problem
     from provisioner.ruc.lookup import find_taxpayer
-    from provisioner.spec.rules import ruc_problem
 
     if ruc_problem(ruc):
         return None  # an invented RUC: nobody has it on file
@@ -402,7 +402,7 @@ def ask_missing(a: TenantAnswers, repo: Repository, p: Prompter,
     catalog = repo.catalog
 
     def ruc_check(value: str) -> str | None:
-        from provisioner.spec.rules import ruc_problem
+        from provisioner.model.rules import ruc_problem
 
         if len(value) != 11 or not value.isdigit():
             return "a RUC has 11 digits"

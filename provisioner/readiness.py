@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlparse
 
-from provisioner.spec.models import ResellerSpec
+from provisioner.model.models import ResellerSpec
 
 Status = Literal["ok", "fail", "skip"]
 TIMEOUT: Final = 5.0  # seconds, per network call

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from provisioner.spec.models import TenantSpec
+from provisioner.model.models import TenantSpec
 
 MASK: Final = "********"
 

@@ -72,11 +72,11 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True, scope="session")
 def _index_cache(tmp_path_factory: pytest.TempPathFactory):
-    """One-tenant commands cache their index of tenant files (provisioner.spec.index); tests
+    """One-tenant commands cache their index of tenant files (provisioner.model.index); tests
     keep it out of the user's cache directory (subprocesses inherit the variable)."""
     import os
 
-    from provisioner.spec.layout import CACHE_ENV
+    from provisioner.model.layout import CACHE_ENV
 
     old = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("index-cache"))

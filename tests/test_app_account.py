@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.app.account import desired_account, php_json
-from provisioner.spec.catalog import DEFAULT_CATALOG
-from provisioner.spec.loader import load_repository
+from provisioner.model.catalog import DEFAULT_CATALOG
+from provisioner.model.loader import load_repository
 from tests import app_schema
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner.spec.catalog import DEFAULT_CATALOG, DEFAULT_PRESETS
+from provisioner.model.catalog import DEFAULT_CATALOG, DEFAULT_PRESETS
 from tests import app_schema
 
 

@@ -129,8 +129,8 @@ def test_the_check_is_on_bytes_for_any_password(tmp_path: Path) -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
+    from provisioner.model.rules import ADMIN_PASSWORD_MIN_LENGTH
     from provisioner.render.passwords import BCRYPT_MAX_BYTES
-    from provisioner.spec.rules import ADMIN_PASSWORD_MIN_LENGTH
 
     @settings(max_examples=25, deadline=None)
     @given(st.text(min_size=1, max_size=80).filter(lambda s: "\x00" not in s))

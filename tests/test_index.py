@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.errors import ProvisionerError
-from provisioner.spec import crossfile, index, layout
-from provisioner.spec.index import load_one
-from provisioner.spec.loader import display_path, load_repository
-from provisioner.spec.models import TenantSpec
+from provisioner.model import crossfile, index, layout
+from provisioner.model.index import load_one
+from provisioner.model.loader import display_path, load_repository
+from provisioner.model.models import TenantSpec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE = yaml.safe_load((EXAMPLES / "tenants" / "pruebademo.yaml").read_text(encoding="utf-8"))

@@ -1,5 +1,5 @@
 """The tenants directory listed by a helper process while a one-tenant command imports
-(spec/listing.py): the same names and stats as listing here, what `load_one` then uses, and
+(model/listing.py): the same names and stats as listing here, what `load_one` then uses, and
 never a wrong answer when the helper is not started, fails or lists another directory."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.infra import head_start
-from provisioner.spec import index, layout, listing, loader
-from provisioner.spec.index import load_one
-from provisioner.spec.loader import load_repository
+from provisioner.model import index, layout, listing, loader
+from provisioner.model.index import load_one
+from provisioner.model.loader import load_repository
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE = yaml.safe_load((EXAMPLES / "tenants" / "pruebademo.yaml").read_text(encoding="utf-8"))

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.collector import collector_paused
-from provisioner.spec.crossfile import same_name_key
-from provisioner.spec.loader import DisplayNames, display_path
+from provisioner.model.crossfile import same_name_key
+from provisioner.model.loader import DisplayNames, display_path
 
 parts = st.sampled_from(["tenants", "a", "::x", "..", ".", "", "t.yaml", "b c", "ñandú.yml"])
 paths = st.builds(
@@ -112,7 +112,7 @@ def test_a_long_run_keeps_what_was_loaded_out_of_reach_and_gives_it_back() -> No
     assert ref() is None
 
 
-# --- the semantic rules' shortcuts (spec/semantics.py) ---------------------------------------
+# --- the semantic rules' shortcuts (model/semantics.py) ---------------------------------------
 
 # Small universes, so that two draws of a field often differ in one module or level only.
 FEW_MODULES = st.lists(st.sampled_from(["pos", "hotels", "nope"]), max_size=2)
@@ -138,9 +138,9 @@ def test_module_issues_remembered_per_selection_are_the_rules_own(
     selections share a remembered answer."""
     from pydantic import ValidationError
 
-    from provisioner.spec.catalog import DEFAULT_CATALOG
-    from provisioner.spec.models import Modules, ResellerSpec
-    from provisioner.spec.semantics import _check_modules, _TenantRules
+    from provisioner.model.catalog import DEFAULT_CATALOG
+    from provisioner.model.models import Modules, ResellerSpec
+    from provisioner.model.semantics import _check_modules, _TenantRules
 
     rules = _TenantRules(ResellerSpec.model_validate({"base_domain": "x.example.pe"}),
                          DEFAULT_CATALOG)
@@ -160,7 +160,7 @@ def test_module_issues_remembered_per_selection_are_the_rules_own(
 def test_the_remembered_selection_covers_every_field_of_modules() -> None:
     """`_TenantRules.module_issues` keys its memory on these fields: a new field of Modules
     must join that key, or two selections differing only in it would share issues."""
-    from provisioner.spec.models import Modules
+    from provisioner.model.models import Modules
 
     assert set(Modules.model_fields) == {"preset", "include", "add", "remove", "levels"}
 
@@ -168,9 +168,9 @@ def test_the_remembered_selection_covers_every_field_of_modules() -> None:
 def test_rules_follow_the_catalog_and_reseller_they_are_given() -> None:
     """Two catalogs (two repositories in one process, or a test after another) never share
     remembered issues; nor two reseller files their limits."""
-    from provisioner.spec.catalog import DEFAULT_CATALOG
-    from provisioner.spec.models import ResellerSpec, TenantSpec
-    from provisioner.spec.semantics import check_tenant
+    from provisioner.model.catalog import DEFAULT_CATALOG
+    from provisioner.model.models import ResellerSpec, TenantSpec
+    from provisioner.model.semantics import check_tenant
 
     tenant = TenantSpec.model_validate({
         "ruc": "20100066603", "company_name": "Acme S.A.", "subdomain": "acme",
@@ -195,7 +195,7 @@ def test_rules_follow_the_catalog_and_reseller_they_are_given() -> None:
     assert [i.path for i in found] == [("labels",)] and "51 tags" in found[0].message
 
 
-# --- the loader's two passes (spec/loader.py load_tenant_files) ------------------------------
+# --- the loader's two passes (model/loader.py load_tenant_files) ------------------------------
 
 _TENANT = """\
 ruc: "{ruc}"
@@ -241,7 +241,7 @@ def test_a_repository_reports_each_file_as_that_file_alone(kinds: list[str],
     loaded alone, in any mix of valid, warned, invalid and unreadable files."""
     from stdnum.pe import ruc as stdnum_ruc
 
-    from provisioner.spec.loader import load_repository, load_tenant_keyed
+    from provisioner.model.loader import load_repository, load_tenant_keyed
 
     root = tmp_path_factory.mktemp("repo")
     (root / "reseller.yaml").write_text("base_domain: x.example.pe\n", encoding="utf-8")

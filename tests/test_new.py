@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from provisioner import newtenant
+from provisioner.model.loader import load_repository
 from provisioner.ruc.padron import import_padron
 from provisioner.secrets import required_stack_secrets
-from provisioner.spec.loader import load_repository
 
 Run = Callable[..., tuple[int, str, str]]
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from provisioner.errors import ProvisionerError
+from provisioner.model.loader import load_repository
 from provisioner.orchestrate.local import (
     KMS_ALIAS,
     bootstrap,
@@ -18,7 +19,6 @@ from provisioner.orchestrate.local import (
     local_session,
     moto_server,
 )
-from provisioner.spec.loader import load_repository
 
 
 def test_bootstrap_creates_zone_key_and_admin_secret_once(repo: Path) -> None:

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from provisioner.errors import TemplateError
+from provisioner.model.loader import Repository, load_repository
+from provisioner.model.models import TenantSpec
 from provisioner.render.context import build_context
 from provisioner.render.documents import masked_secrets, render_tenant, revealed_secrets
 from provisioner.render.quoting import ENV_PRELUDE, env_quote
 from provisioner.render.renderer import DOCUMENTS, Renderer, renderer_for
 from provisioner.render.secrets import SecretValues
-from provisioner.spec.loader import Repository, load_repository
-from provisioner.spec.models import TenantSpec
 from provisioner.sunat.endpoints import SUNAT_ENDPOINTS, Service, Stage
 from tests.conftest import EXAMPLES
 

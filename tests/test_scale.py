@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
-from provisioner.spec import crossfile
-from provisioner.spec.loader import load_repository
+from provisioner.model import crossfile
+from provisioner.model.loader import load_repository
 
 TENANT = """\
 ruc: "{ruc}"

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from provisioner.errors import Finding
-from provisioner.spec.catalog import DEFAULT_CATALOG
-from provisioner.spec.loader import (
+from provisioner.model.catalog import DEFAULT_CATALOG
+from provisioner.model.loader import (
     LoadedTenant,
     Source,
     _SpecLoader,
@@ -25,7 +25,7 @@ from provisioner.spec.loader import (
     load_tenant,
     parse_tenant,
 )
-from provisioner.spec.models import ResellerSpec
+from provisioner.model.models import ResellerSpec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TENANT_TEXTS = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("tenants/*.yaml"))]

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.errors import Finding
-from provisioner.spec.loader import load_repository
-from provisioner.spec.rules import validate_email_address
+from provisioner.model.loader import load_repository
+from provisioner.model.rules import validate_email_address
 
 BASE = """\
 ruc: "20601112222"

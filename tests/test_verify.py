@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from provisioner import naming
+from provisioner.model.loader import load_repository
 from provisioner.orchestrate.local import client, moto_server
 from provisioner.render.documents import render_tenant
 from provisioner.render.renderer import renderer_for
 from provisioner.render.secrets import SecretValues
-from provisioner.spec.loader import load_repository
 
 DB_PASSWORD = "Db-Pa55-9f8e7d6c5b"
 ADMIN_PASSWORD = "Adm-Pa55-1a2b3c4d"

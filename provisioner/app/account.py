@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import naming
-from provisioner.spec.catalog import Catalog
-from provisioner.spec.models import ResellerSpec, SoapEnvironment, SoapSend, TenantSpec
-from provisioner.spec.semantics import resolve_modules
+from provisioner.model.catalog import Catalog
+from provisioner.model.models import ResellerSpec, SoapEnvironment, SoapSend, TenantSpec
+from provisioner.model.semantics import resolve_modules
 
 INTEGRATOR_MODULES = (1, 3, 5)  # store(): an integrator gets Ventas, Avanzados, Configuración
 ESTABLISHMENT = {  # store(): the main establishment

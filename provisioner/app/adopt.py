@@ -36,9 +36,9 @@ from provisioner.app.store import (
     Server,
     ensure_journal,
 )
+from provisioner.model.catalog import Catalog, DatabaseTier
+from provisioner.model.models import ResellerSpec, TenantSpec
 from provisioner.secrets import CERTIFICATE, CERTIFICATE_PASSWORD, SMTP_PASSWORD, SOL_PASSWORD
-from provisioner.spec.catalog import Catalog, DatabaseTier
-from provisioner.spec.models import ResellerSpec, TenantSpec
 
 # the steps an account made by the app's form has done, in our journal's words
 ADOPTED_STEPS = ("website", "database", "migrate", "seed", "client", "tenant")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # annotations only: the real imports happen in run(), keeping --help fast
-    from provisioner.spec.models import ResellerSpec, TenantSpec
+    from provisioner.model.models import ResellerSpec, TenantSpec
     from provisioner.sunat.credentials import SolPassword
     from provisioner.sunat.profile import SoapProfile
 
@@ -98,12 +98,12 @@ def check_endpoint(url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.spec.listing import prefetch
+    from provisioner.model.listing import prefetch
 
     prefetch(args.repo)  # the other tenants' stats, on another core while we import
-    from provisioner.spec.index import load_one
-    from provisioner.spec.loader import display_path
-    from provisioner.spec.models import SoapEnvironment, SoapSend
+    from provisioner.model.index import load_one
+    from provisioner.model.loader import display_path
+    from provisioner.model.models import SoapEnvironment, SoapSend
     from provisioner.sunat.classify import Verdict
     from provisioner.sunat.endpoints import Service
     from provisioner.sunat.profile import soap_profile

@@ -22,8 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def last_spec_text(root: Path, tenant: str) -> str | None:
     """The tenant's spec now, or its last committed version when the file was removed."""
+    from provisioner.model.loader import TENANTS_DIRNAME
     from provisioner.orchestrate.changes import Git
-    from provisioner.spec.loader import TENANTS_DIRNAME
 
     tenants = root / TENANTS_DIRNAME
     for suffix in (".yaml", ".yml"):
@@ -64,13 +64,13 @@ def run(args: argparse.Namespace) -> int:
         stack_runner,
     )
     from provisioner.errors import UsageError
+    from provisioner.model.loader import load_repository
+    from provisioner.model.rules import SUBDOMAIN_PATTERN
     from provisioner.orchestrate.changes import StackChange
     from provisioner.orchestrate.policy import production_destroy_message, was_production
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.results import StackResult
     from provisioner.orchestrate.scheduler import Job, run_jobs
-    from provisioner.spec.loader import load_repository
-    from provisioner.spec.rules import SUBDOMAIN_PATTERN
 
     tenant = args.tenant.lower()
     if not SUBDOMAIN_PATTERN.fullmatch(tenant):

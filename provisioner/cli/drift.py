@@ -29,15 +29,15 @@ def run(args: argparse.Namespace) -> int:
         spec_root,
         stack_runner,
     )
+    from provisioner.model.loader import load_repository
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import Job, run_jobs
-    from provisioner.spec.loader import load_repository
 
     root = spec_root(args)
     repo = load_repository(root)
     if repo.reseller is None:  # no stack can run, and "no drift" would be a false all-clear
         from provisioner.errors import SpecErrors
-        from provisioner.spec.loader import display_path
+        from provisioner.model.loader import display_path
 
         where = display_path(repo.reseller_path or repo.root)
         raise SpecErrors(sorted(f for f in repo.errors if f.file == where))

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from provisioner.infra.mocks import RecordedResource, StackRun
+    from provisioner.model.loader import Repository
     from provisioner.orchestrate.redact import Redactor
-    from provisioner.spec.loader import Repository
 
 NOTE: Final = ("Declared state from a mock run of infra/ (no cloud, no Pulumi CLI, placeholder "
                "secrets shown as ********). This is what the stack declares, not a diff against "
@@ -70,7 +70,7 @@ def placeholder_secrets() -> dict[str, str]:
 def spec_dir_for(repo_arg: Path | None) -> Path | None:
     """--repo, else the repository found from the working directory, else the program's
     default (the project root or examples/)."""
-    from provisioner.spec.layout import RESELLER_FILENAMES, find_root
+    from provisioner.model.layout import RESELLER_FILENAMES, find_root
 
     if repo_arg is not None:
         return repo_arg.resolve()
@@ -216,7 +216,7 @@ def _close_event_loop() -> None:
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
     from provisioner.errors import ProvisionerError
-    from provisioner.spec.layout import YAML_SUFFIXES, find_root
+    from provisioner.model.layout import YAML_SUFFIXES, find_root
 
     if args.all or args.tenant is None:
         from provisioner.cli.explain_batch import run_all
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
         repo_arg = repo_arg or find_root(path.parent)
     spec_dir = spec_dir_for(repo_arg)
     if spec_dir is not None:
-        from provisioner.spec.listing import prefetch
+        from provisioner.model.listing import prefetch
 
         prefetch(spec_dir)  # the other tenants' stats, on another core while we import
     import atexit
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     atexit.unregister(_close_event_loop)
     atexit.register(_close_event_loop)
     from provisioner.infra.config import default_spec_dir
-    from provisioner.spec.index import load_one
+    from provisioner.model.index import load_one
 
     repository = load_one(spec_dir or default_spec_dir(), tenant)
     repository.tenant(tenant)  # an unknown tenant is a usage error, an invalid one its findings

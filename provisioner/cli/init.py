@@ -157,7 +157,7 @@ def field_problem(loc: tuple[str, ...], value: Any) -> str | None:
     (the model stays the one place the rules live)."""
     from pydantic import ValidationError
 
-    from provisioner.spec.models import ResellerSpec
+    from provisioner.model.models import ResellerSpec
 
     doc: dict[str, Any] = {"base_domain": "example.com"}
     node = doc
@@ -235,8 +235,8 @@ def check_reseller(path: Path, text: str) -> list[Finding]:
     from pydantic import ValidationError
 
     from provisioner.errors import Finding
-    from provisioner.spec.loader import Source, parse_mapping, validation_findings
-    from provisioner.spec.models import ResellerSpec
+    from provisioner.model.loader import Source, parse_mapping, validation_findings
+    from provisioner.model.models import ResellerSpec
 
     source = Source(path, text)
     data = parse_mapping(source)

@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from provisioner import newtenant as nt
     from provisioner.cli.output import print_findings
     from provisioner.errors import SpecErrors, UsageError
+    from provisioner.model.loader import display_path, load_repository
     from provisioner.secrets import required_stack_secrets
-    from provisioner.spec.loader import display_path, load_repository
 
     answers = answers_from_args(args)
     repo = load_repository(args.repo)

@@ -141,7 +141,7 @@ def _check_stack_names(changes: ChangeSet) -> None:
     name read from a changed or deleted file that is not a valid subdomain stops the run here,
     before anything prints it."""
     from provisioner.errors import Finding, SpecErrors
-    from provisioner.spec.rules import subdomain_syntax_problem
+    from provisioner.model.rules import subdomain_syntax_problem
 
     bad = [Finding(c.path or c.old_path or "tenants", 1, 1, "subdomain",
                    f"stack name {c.stack[:80]!r} {problem}")

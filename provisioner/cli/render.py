@@ -23,14 +23,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not (args.all or args.tenant is None):
-        from provisioner.spec.listing import prefetch
+        from provisioner.model.listing import prefetch
 
         prefetch(args.repo)  # the other tenants' stats, on another core while we import
     from provisioner.cli.output import is_terminal
     from provisioner.errors import UsageError
+    from provisioner.model.index import load_one
     from provisioner.render.documents import masked_secrets, render_tenant, revealed_secrets
     from provisioner.render.renderer import DOCUMENTS, renderer_for
-    from provisioner.spec.index import load_one
 
     if args.all or args.tenant is None:
         from provisioner.render.batch import run_all

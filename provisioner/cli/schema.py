@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def schemas() -> dict[str, dict[str, object]]:
-    from provisioner.spec.models import ResellerSpec, TenantSpec
+    from provisioner.model.models import ResellerSpec, TenantSpec
 
     return {
         "tenant.schema.json": {"$schema": "https://json-schema.org/draft/2020-12/schema",

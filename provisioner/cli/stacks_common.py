@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from provisioner.model.loader import Repository
     from provisioner.orchestrate.automation import AutomationRunner
     from provisioner.orchestrate.changes import ChangeSet
     from provisioner.orchestrate.redact import Redactor
     from provisioner.orchestrate.report import RunReport
-    from provisioner.spec.loader import Repository
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 DEFAULT_BASE = "origin/main"
@@ -111,7 +111,7 @@ def add_local(parser: argparse.ArgumentParser) -> None:
 
 def spec_root(args: argparse.Namespace) -> Path:
     """The spec repository; every stack command starts here, so its flags are checked too."""
-    from provisioner.spec.layout import repository_root
+    from provisioner.model.layout import repository_root
 
     if getattr(args, "local_endpoint", None) and not getattr(args, "local", False):
         from provisioner.errors import UsageError
@@ -122,7 +122,7 @@ def spec_root(args: argparse.Namespace) -> Path:
 
 def validated(root: Path) -> Repository:
     """The repository, or SpecErrors (exit 1, every finding) when it does not validate."""
-    from provisioner.spec.loader import load_repository
+    from provisioner.model.loader import load_repository
 
     repo = load_repository(root)
     repo.raise_for_errors()
@@ -130,7 +130,7 @@ def validated(root: Path) -> Repository:
 
 
 def project_dir(root: Path) -> Path:
-    from provisioner.spec.layout import find_project_dir
+    from provisioner.model.layout import find_project_dir
 
     return find_project_dir(root)
 
@@ -142,8 +142,8 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
     """The Automation API runner, plugins installed once; in local mode, moto is up for as long
     as the runner is used. Only `apply` passes `create_stacks`: previews and drift checks
     select stacks and report missing ones as new."""
+    from provisioner.model.loader import SPEC_ROOT_ENV
     from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
-    from provisioner.spec.loader import SPEC_ROOT_ENV
 
     require_pulumi_cli()
     work = project_dir(root)

@@ -20,16 +20,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.spec.listing import prefetch
+    from provisioner.model.listing import prefetch
 
     prefetch(args.repo)  # the other tenants' stats, on another core while we import
     from provisioner.cli.output import print_json
     from provisioner.cli.stacks_common import spec_root
     from provisioner.errors import ProvisionerError
+    from provisioner.model.index import load_one
     from provisioner.orchestrate.redact import from_environment
     from provisioner.orchestrate.verify import verify_tenant
     from provisioner.render.renderer import renderer_for
-    from provisioner.spec.index import load_one
 
     root = spec_root(args)
     repo = load_one(root, args.tenant)  # its own file, the reseller file, the rules between

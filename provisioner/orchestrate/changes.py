@@ -19,7 +19,7 @@ import yaml
 
 from provisioner.collector import collector_paused
 from provisioner.errors import ProvisionerError, UsageError
-from provisioner.spec.layout import RESELLER_FILENAMES, TENANTS_DIRNAME, YAML_SUFFIXES
+from provisioner.model.layout import RESELLER_FILENAMES, TENANTS_DIRNAME, YAML_SUFFIXES
 
 Action = Literal["up", "destroy"]
 CATALOG_KEYS: Final = frozenset({"plans", "modules", "presets"})
@@ -467,7 +467,7 @@ def _tenant_paths(git: Git, layout: _Layout, head: str) -> list[str]:
 
 
 def _catalog(data: dict[str, Any]) -> Any:
-    from provisioner.spec.catalog import ModuleDef, Plan, build_catalog
+    from provisioner.model.catalog import ModuleDef, Plan, build_catalog
 
     return build_catalog([Plan.model_validate(p) for p in data.get("plans") or []],
                          [ModuleDef.model_validate(m) for m in data.get("modules") or []],

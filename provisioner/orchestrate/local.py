@@ -27,8 +27,8 @@ from typing import Any, Final
 import yaml
 
 from provisioner.errors import ProvisionerError
+from provisioner.model.models import ResellerSpec
 from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY
-from provisioner.spec.models import ResellerSpec
 
 LOCAL_DIRNAME: Final = ".pulumi-local"
 # Protects only state on this machine; documented so a newcomer needs no setup. Override with

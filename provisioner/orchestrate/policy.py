@@ -109,7 +109,7 @@ def database_identity(tenant: Any, reseller: Any) -> str | None:
     """`<tier>:<database name>` from a tenant's and the reseller's parsed YAML (None when
     either is unreadable or names an unknown plan)."""
     from provisioner import naming
-    from provisioner.spec.models import ResellerSpec
+    from provisioner.model.models import ResellerSpec
 
     if not isinstance(tenant, dict) or not isinstance(reseller, dict):
         return None
@@ -133,7 +133,7 @@ def _why(old_t: Any, new_t: Any, old_r: Any, new_r: Any, old_id: str, new_id: st
     reasons = []
     if old_id.split(":")[0] != new_id.split(":")[0]:
         reasons.append(f"plan tier {old_id.split(':')[0]} -> {new_id.split(':')[0]}")
-    from provisioner.spec.models import ResellerSpec
+    from provisioner.model.models import ResellerSpec
 
     default = ResellerSpec.model_fields["database_prefix"].default
     old_prefix = old_r.get("database_prefix", default) if isinstance(old_r, dict) else None
@@ -159,8 +159,8 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
     tenant's own file, or on a rename the file of the same RUC it leaves). Reads only what can
     differ: a tenant file unchanged between BASE and HEAD (same blob) is parsed only when the
     reseller's prefix or plan tiers changed. A change set without a BASE (--all) has none."""
+    from provisioner.model.loader import RESELLER_FILENAMES, TENANTS_DIRNAME
     from provisioner.orchestrate.changes import Git
-    from provisioner.spec.loader import RESELLER_FILENAMES, TENANTS_DIRNAME
 
     ups = changeset.by_action("up")
     if not ups or changeset.base == "(none)":

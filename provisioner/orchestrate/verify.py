@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from provisioner import naming
+from provisioner.model.catalog import Catalog, DatabaseTier
+from provisioner.model.models import ResellerSpec, TenantSpec
+from provisioner.model.semantics import plan_of
 from provisioner.orchestrate.redact import Redactor
 from provisioner.render.quoting import env_quote
 from provisioner.secrets import MASK
-from provisioner.spec.catalog import Catalog, DatabaseTier
-from provisioner.spec.models import ResellerSpec, TenantSpec
-from provisioner.spec.semantics import plan_of
 
 CONFIG_DOCUMENTS: Final = ("tenant.env", "bootstrap.json")
 SECRET_KEY_HINTS: Final = ("password", "token", "hash", "secret", "pem", "certificate", "key")

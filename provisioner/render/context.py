@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 from provisioner import naming
+from provisioner.model.catalog import Catalog, DatabaseTier
+from provisioner.model.models import ResellerSpec, TenantSpec
+from provisioner.model.semantics import plan_of, resolve_modules
 from provisioner.render.secrets import SecretValues
-from provisioner.spec.catalog import Catalog, DatabaseTier
-from provisioner.spec.models import ResellerSpec, TenantSpec
-from provisioner.spec.semantics import plan_of, resolve_modules
 from provisioner.sunat.profile import soap_profile
 
 # What the app's "Guardar" creates besides the client's own data (facturador-app.md).

@@ -7,6 +7,10 @@ import os
 from dataclasses import dataclass
 
 from provisioner.errors import MissingSecretError
+from provisioner.model.catalog import Catalog, DatabaseTier
+from provisioner.model.models import ResellerSpec, TenantSpec
+from provisioner.model.rules import ADMIN_PASSWORD_MIN_LENGTH
+from provisioner.model.semantics import plan_of
 from provisioner.render.context import build_context
 from provisioner.render.passwords import (
     bcrypt_length_problem,
@@ -26,10 +30,6 @@ from provisioner.secrets import (
     StackSecret,
     required_stack_secrets,
 )
-from provisioner.spec.catalog import Catalog, DatabaseTier
-from provisioner.spec.models import ResellerSpec, TenantSpec
-from provisioner.spec.rules import ADMIN_PASSWORD_MIN_LENGTH
-from provisioner.spec.semantics import plan_of
 
 # Generated values that Pulumi keeps in state; `render --reveal` takes them from here or makes
 # new ones (and says so).

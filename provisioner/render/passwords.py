@@ -31,7 +31,7 @@ def bcrypt_length_problem(password: str) -> str | None:
 def admin_password_problem(password: str) -> str | None:
     """Why an admin password cannot be used (None when it can), never quoting it: the app asks
     for at least ADMIN_PASSWORD_MIN_LENGTH characters, bcrypt takes at most 72 bytes."""
-    from provisioner.spec.rules import ADMIN_PASSWORD_MIN_LENGTH
+    from provisioner.model.rules import ADMIN_PASSWORD_MIN_LENGTH
 
     if len(password) < ADMIN_PASSWORD_MIN_LENGTH:
         return (f"has {len(password)} characters; the app requires at least "

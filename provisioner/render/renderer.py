@@ -10,9 +10,9 @@ from typing import Any, Final
 import jinja2
 
 from provisioner.errors import TemplateError
+from provisioner.model.models import ResellerSpec
 from provisioner.package_data import templates_dir
 from provisioner.render.quoting import ENV_PRELUDE, env_quote
-from provisioner.spec.models import ResellerSpec
 
 DEFAULT_TEMPLATES_DIR: Final = templates_dir()  # shipped as package data
 DOCUMENTS: Final = ("tenant.env", "bootstrap.json")

@@ -14,9 +14,9 @@ from types import TracebackType
 from typing import Any, Final
 
 from provisioner.errors import ProvisionerError, UsageError
+from provisioner.model.rules import ruc_problem
 from provisioner.ruc import COLUMNS, TOKEN_ENV, Taxpayer, default_index_path
 from provisioner.safe_text import unprintable_chars
-from provisioner.spec.rules import ruc_problem
 
 HTTP_TIMEOUT: Final = 10.0
 

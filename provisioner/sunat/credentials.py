@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import MissingSecretError
+from provisioner.model.models import ResellerSpec, TenantSpec
 from provisioner.naming import secret_name, stack_name
 from provisioner.secrets import SOL_PASSWORD
-from provisioner.spec.models import ResellerSpec, TenantSpec
 from provisioner.sunat.classify import EXIT_NO_PASSWORD
 from provisioner.sunat.profile import SoapProfile
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from provisioner.spec.models import SoapEnvironment, SoapSend, TenantSpec
+from provisioner.model.models import SoapEnvironment, SoapSend, TenantSpec
 from provisioner.sunat.endpoints import DEMO_PASSWORD, DEMO_USER_SUFFIX, Service, Stage, endpoint
 
 

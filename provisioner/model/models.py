@@ -1,7 +1,7 @@
 """The shape of the two file kinds: a tenant spec and the reseller file.
 
 Structural rules live here; rules that need the catalog or other files live in
-`provisioner.spec.semantics` and `provisioner.spec.crossfile`.
+`provisioner.model.semantics` and `provisioner.model.crossfile`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from provisioner.safe_text import printable_problem
-from provisioner.spec.catalog import ModuleDef, Plan
-from provisioner.spec.rules import (
+from provisioner.model.catalog import ModuleDef, Plan
+from provisioner.model.rules import (
     AWS_MAX_TAGS,
     FIXED_TAG_KEYS,
     RESERVED_SUBDOMAINS,
@@ -33,6 +32,7 @@ from provisioner.spec.rules import (
     tag_key_problem,
     validate_email_address,
 )
+from provisioner.safe_text import printable_problem
 
 SCHEMA_BASE = "https://provisioner.invalid/schema"
 # `<tier>:<database name>`: where a tenant's data lives (provisioner.orchestrate.policy)

@@ -13,7 +13,7 @@ SPEC_ROOT_ENV = "PROVISIONER_SPEC_ROOT"
 YAML_SUFFIXES = (".yaml", ".yml")
 # The Pulumi project file names the CLI accepts (pulumi/pulumi sdk/go/common/workspace).
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.json")
-# Where the one-tenant commands keep each tenants directory's index (spec/index.py)
+# Where the one-tenant commands keep each tenants directory's index (model/index.py)
 CACHE_ENV = "PROVISIONER_CACHE_DIR"
 
 
@@ -29,7 +29,7 @@ def cache_dir() -> Path | None:
 
 def index_cache_path(tenants_dir: Path) -> Path | None:
     """The file caching the index of `tenants_dir` (None: caching is off)."""
-    import hashlib  # here: spec/listing's helper process imports this module
+    import hashlib  # here: model/listing's helper process imports this module
 
     base = cache_dir()
     if base is None:

@@ -10,7 +10,7 @@ The index is cached on disk, one file per tenants directory, under the user's ca
 (`$PROVISIONER_CACHE_DIR`, else `$XDG_CACHE_HOME/provisioner`, else `~/.cache/provisioner`;
 `PROVISIONER_CACHE_DIR=off` turns it off). It is only ever a shortcut: every run lists the
 directory and stats every file (for a large one, in a helper process started while the
-command imports: spec/listing.py), and a file whose (mtime, size, inode, ctime) is not the
+command imports: model/listing.py), and a file whose (mtime, size, inode, ctime) is not the
 cached one is read again, so an edit can never hide a duplicate. Files changed within
 `RACY_WINDOW_NS` of the scan are read again next time too (a second write within the file
 system's timestamp granularity leaves the same stat). A missing, corrupt, foreign or
@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Final
 
 import provisioner
 from provisioner.errors import Finding
-from provisioner.spec import crossfile
-from provisioner.spec.layout import index_cache_path
-from provisioner.spec.listing import (
+from provisioner.model import crossfile
+from provisioner.model.layout import index_cache_path
+from provisioner.model.listing import (
     STAT_FIELDS,
     UNKNOWN,
     Listing,
@@ -42,7 +42,7 @@ from provisioner.spec.listing import (
     take_prefetched,
     tenants_dir_of,
 )
-from provisioner.spec.loader import (
+from provisioner.model.loader import (
     TENANTS_DIRNAME,
     YAML_SUFFIXES,
     Repository,
@@ -65,7 +65,7 @@ _SEP: Final = "\0"  # never in a file name, subdomain, RUC or printable company 
 def _rules_stamp() -> str:
     """The code that decides a file's keys: another version (or an edited checkout) of it
     must not trust keys this one wrote."""
-    from provisioner.spec import loader, models, rules
+    from provisioner.model import loader, models, rules
 
     parts = [provisioner.__version__, str(INDEX_FORMAT)]
     for where in (loader.__file__, models.__file__, rules.__file__, crossfile.__file__,
@@ -131,7 +131,7 @@ class TenantIndex:
 
 
 def _pack(stats: Sequence[int]) -> bytes:
-    if isinstance(stats, array) and stats.typecode == "q":  # the helper's (spec/listing.py)
+    if isinstance(stats, array) and stats.typecode == "q":  # the helper's (model/listing.py)
         return stats.tobytes()
     try:
         return array("q", stats).tobytes()

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import Finding
-from provisioner.spec.models import ResellerSpec, TenantSpec
+from provisioner.model.models import ResellerSpec, TenantSpec
 
 if TYPE_CHECKING:
-    from provisioner.spec.loader import LoadedTenant, Source
+    from provisioner.model.loader import LoadedTenant, Source
 
 
 def has_cap(max_accounts: int | None) -> bool:

@@ -1,6 +1,6 @@
 """The tenants directory as the one-tenant commands see it: each tenant file's name and stat.
 
-The index (spec/index.py) trusts a cached key only for a file whose stat is unchanged, so a
+The index (model/index.py) trusts a cached key only for a file whose stat is unchanged, so a
 one-tenant command stats every tenant file: at 50,000 files that is ~0.2 s of system time,
 more than the rest of the index's work. `prefetch` takes that listing in a helper process,
 started as the command begins and running on another core while the command is still
@@ -23,7 +23,7 @@ import time
 from array import array
 from stat import S_ISDIR
 
-from provisioner.spec.layout import (
+from provisioner.model.layout import (
     RESELLER_FILENAMES,
     TENANTS_DIRNAME,
     YAML_SUFFIXES,
@@ -157,7 +157,7 @@ def prefetch(root: Path | None) -> None:
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
         __file__))))
     code = ("import sys; sys.path.append(sys.argv[1]); "
-            "from provisioner.spec.listing import _serve; _serve(sys.argv[2])")
+            "from provisioner.model.listing import _serve; _serve(sys.argv[2])")
     started = time.time_ns()
     try:
         process = subprocess.Popen(

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provisioner import naming
-from provisioner.spec.catalog import Catalog, Plan
-from provisioner.spec.models import Modules, ResellerSpec, SoapEnvironment, SoapSend, TenantSpec
-from provisioner.spec.rules import AWS_MAX_TAGS, FIXED_TAG_KEYS, close_matches, ruc_problem
+from provisioner.model.catalog import Catalog, Plan
+from provisioner.model.models import Modules, ResellerSpec, SoapEnvironment, SoapSend, TenantSpec
+from provisioner.model.rules import AWS_MAX_TAGS, FIXED_TAG_KEYS, close_matches, ruc_problem
 
 Path = tuple[str | int, ...]
 

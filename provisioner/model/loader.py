@@ -20,10 +20,9 @@ from pydantic import BaseModel, ValidationError
 
 from provisioner.collector import collector_paused
 from provisioner.errors import Finding, SpecErrors, UsageError
-from provisioner.safe_text import redact_userinfo
-from provisioner.spec import crossfile
-from provisioner.spec.catalog import DEFAULT_MODULES, Catalog, build_catalog
-from provisioner.spec.layout import (  # noqa: F401  (re-exported: the loader's callers)
+from provisioner.model import crossfile
+from provisioner.model.catalog import DEFAULT_MODULES, Catalog, build_catalog
+from provisioner.model.layout import (  # noqa: F401  (re-exported: the loader's callers)
     RESELLER_FILENAMES,
     SPEC_ROOT_ENV,
     TENANTS_DIRNAME,
@@ -31,9 +30,10 @@ from provisioner.spec.layout import (  # noqa: F401  (re-exported: the loader's 
     find_root,
     repository_root,
 )
-from provisioner.spec.models import ResellerSpec, TenantSpec
-from provisioner.spec.rules import SECRET_HINT, close_matches, looks_like_secret_name
-from provisioner.spec.semantics import PathIssue, check_tenant
+from provisioner.model.models import ResellerSpec, TenantSpec
+from provisioner.model.rules import SECRET_HINT, close_matches, looks_like_secret_name
+from provisioner.model.semantics import PathIssue, check_tenant
+from provisioner.safe_text import redact_userinfo
 
 MAX_FILE_BYTES = 1024 * 1024  # a tenant spec is well under 2 KiB
 
@@ -1093,7 +1093,7 @@ def _load_repository(root: Path | None, paths: Sequence[Path]) -> Repository:
     repo.tenant_files = accounts
     repo.members = [m for m in members if m.source is not None]
     if not paths and files:  # what one-tenant commands need next: the index, warm
-        from provisioner.spec.index import save_loaded
+        from provisioner.model.index import save_loaded
 
         save_loaded(tenants_dir, repo.members, started)
     repo.findings += crossfile.check_repository(
