@@ -41,8 +41,8 @@ from quiet_cli import run_cli  # noqa: E402
 from timing import paired  # noqa: E402
 from validate_bench import tenant_paths  # noqa: E402
 
-from provisioner.cli.explain import as_data, declare, format_text  # noqa: E402
-from provisioner.cli.explain_batch import one_tenant_views  # noqa: E402
+from provisioner.explain.batch import one_tenant_views  # noqa: E402
+from provisioner.explain.declared import as_data, declare, format_text  # noqa: E402
 from provisioner.model import loader  # noqa: E402
 from provisioner.model.loader import Repository, load_repository  # noqa: E402
 from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402

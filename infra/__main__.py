@@ -4,9 +4,9 @@ pulumi-language-python-exec (pulumi/pulumi, sdk/python/cmd/pulumi-language-pytho
 program with `runpy.run_path(args.PROGRAM, run_name='__main__')` after `os.chdir(args.pwd)`, where
 the engine made infra/ the pwd and "." the program (pkg/engine getPwdMain, for a directory
 `main`); runpy puts that directory first on sys.path and executes its __main__.py as a script,
-outside any package. So this file imports the program by its installed name: infra/ is the
-package `provisioner.infra` (pyproject.toml maps it), and no module in it may be named like a
-standard-library one, since infra/ itself is on sys.path while the program runs.
+outside any package. So this file imports the program by its installed name, the package
+`provisioner.infra`, and infra/ holds nothing else: it is itself on sys.path while the program
+runs, where a module named like a standard-library one would shadow it.
 """
 
 from provisioner.infra.head_start import run_program

@@ -244,7 +244,8 @@ def test_a_tenant_database_the_stack_could_not_import_is_reported(app, run_cli):
 
 def test_the_stacks_steps_on_an_adopted_account_write_nothing(app, run_cli):
     """The onboarding resources as the program declares them for an adopted pooled tenant
-    (infra/onboarding.py: website; database with the adopted user host, migrate, seed; client,
+    (provisioner/infra/onboarding.py: website; database with the adopted user host, migrate,
+    seed; client,
     tenant, sync) find the account existing through the journal adopt wrote: no row, user,
     password or grant changes, and no app command runs."""
     assert run_cli("--repo", app.repo, "adopt", "--all")[0] == 0

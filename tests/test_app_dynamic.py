@@ -12,8 +12,8 @@ import dill
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from infra.onboarding import _account_json
 from provisioner.app.dynamic import StepsProvider
+from provisioner.infra.onboarding import _account_json
 from tests.app_env import APP_KEY, make_app_env
 
 HOOK = str(Path(__file__).resolve().parent / "app_command_hook.py")

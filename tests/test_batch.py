@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.cli.explain import placeholder_secrets
+from provisioner.explain.declared import placeholder_secrets
 from provisioner.render.renderer import DOCUMENTS
 from tests.conftest import EXAMPLES, run_subprocess
 

@@ -250,7 +250,7 @@ def test_ctrl_c_during_explain_ends_it(repo: Path) -> None:
     forever; the fake run below does the same."""
     code = (
         "import os, signal, sys, time\n"
-        "import provisioner.infra.mocks as mocks\n"
+        "import provisioner.explain.mock_runtime as mocks\n"
         "def swallowing_run(*args, **kwargs):\n"
         "    try:\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.database import SILO_ENGINE_VERSION
-from infra.mocks import StackRun, TenantMocks, run_stack
-from infra.program import main
 from provisioner.errors import ProvisionerError
+from provisioner.explain.mock_runtime import StackRun, TenantMocks, run_stack
+from provisioner.infra.database import SILO_ENGINE_VERSION
+from provisioner.infra.program import main
 from tests.test_infra_program import (
     EXAMPLES,
     MYSQL_DB,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.cli.explain import placeholder_secrets
+from provisioner.explain.declared import placeholder_secrets
 from provisioner.secrets import MASK
 from tests.conftest import ROOT, run_subprocess
 

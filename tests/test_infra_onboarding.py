@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from infra.mocks import StackRun
 from provisioner.app.store import hyn_password
+from provisioner.explain.mock_runtime import StackRun
 from tests.test_infra_program import (
     APP_STEP,
     MYSQL_GRANT,

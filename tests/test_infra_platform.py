@@ -9,10 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
+from provisioner.explain.mock_runtime import (
+    DEFAULT_PLATFORM_OUTPUTS,
+    StackRun,
+    TenantMocks,
+    run_stack,
+)
 from provisioner.infra.config import PLATFORM_OUTPUTS
 from provisioner.infra.database import admin_password_from
 from provisioner.infra.errors import StackError
-from provisioner.infra.mocks import DEFAULT_PLATFORM_OUTPUTS, StackRun, TenantMocks, run_stack
 from provisioner.infra.platform_refs import SOURCES
 from provisioner.infra.program import main
 

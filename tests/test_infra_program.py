@@ -1,4 +1,5 @@
-"""The Pulumi program for each example tenant, run under the mock runtime (infra.mocks).
+"""The Pulumi program for each example tenant, run under the mock runtime
+(provisioner.explain.mock_runtime).
 
 What a user would notice: which resources a stack creates, their names, where secrets go,
 what survives a `pulumi destroy`, and what a missing secret or a bad spec says.
@@ -18,7 +19,7 @@ import yaml
 
 from provisioner import naming
 from provisioner.errors import ProvisionerError
-from provisioner.infra.mocks import StackRun, TenantMocks, run_stack
+from provisioner.explain.mock_runtime import StackRun, TenantMocks, run_stack
 from provisioner.infra.program import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +73,7 @@ def secrets_for(*concerns: str) -> set[tuple[str, str]]:
                                                         for n in names}
 
 
-APP_STEP = "pulumi-python:dynamic/app:Step"  # infra/onboarding.py: the app's own rows
+APP_STEP = "pulumi-python:dynamic/app:Step"  # provisioner/infra/onboarding.py: the app's own rows
 BASE = ({(RECORD, "dns-a"), (RECORD, "dns-aaaa"), (PASSWORD, "database-password"),
          (STRING, "api-token"), (APP_STEP, "app-website"), (APP_STEP, "app-migrate"),
          (APP_STEP, "app-account")}

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner import __version__, scaffold
-from provisioner.infra.mocks import run_stack
+from provisioner.explain.mock_runtime import run_stack
 from provisioner.model.loader import load_repository
 
 ROOT = Path(__file__).resolve().parent.parent

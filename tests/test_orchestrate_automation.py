@@ -17,8 +17,8 @@ from provisioner.orchestrate.automation import (
     plugin_versions,
 )
 from provisioner.orchestrate.local import LocalPlatform
-from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import Step
+from provisioner.redaction import Redactor
 from provisioner.secrets import MASK
 
 KMS = "awskms://alias/pulumi?region=us-east-1"

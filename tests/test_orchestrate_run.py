@@ -14,10 +14,10 @@ import pytest
 
 from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.policy import apply_waves, review
-from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.report import COMMENT_LIMIT, MARKER, RunReport, markdown_comment
 from provisioner.orchestrate.results import StackResult, Step, StepCallback
 from provisioner.orchestrate.scheduler import Job, Wave, run_jobs, run_waves
+from provisioner.redaction import Redactor
 from provisioner.secrets import MASK
 from tests.test_orchestrate_changes import commit, git, gitrepo  # noqa: F401  (fixture)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from provisioner import package_data
-from provisioner.infra.mocks import run_stack
+from provisioner.explain.mock_runtime import run_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

@@ -83,7 +83,7 @@ def _allows(policy: dict[str, Any], action: str) -> bool:
 
 def _call_sites() -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "infra").glob("*.py"):
+    for path in (ROOT / "provisioner" / "infra").glob("*.py"):
         if path.name == "mocks.py":
             continue
         text = path.read_text(encoding="utf-8")

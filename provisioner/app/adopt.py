@@ -515,7 +515,8 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
 
 
 # Import ids for the first `pulumi up` of an adopted tenant, checked against the providers the
-# stack pins (infra/tenant.py, infra/database.py pass them as `ResourceOptions(import_=...)`):
+# stack pins (provisioner/infra/tenant.py, provisioner/infra/database.py pass them as
+# `ResourceOptions(import_=...)`):
 # - pulumi-mysql bridges terraform-providers/terraform-provider-mysql v1.9.0 (pulumi/pulumi-mysql
 #   .gitmodules and its `upstream` submodule, commit d264286 "v1.9.0"). There, mysql_database has
 #   `Importer: schema.ImportStatePassthrough`, so its id is the database name; mysql_user and
@@ -533,8 +534,9 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
 
 
 def first_apply_imports(spec: TenantSpec, catalog: Catalog, ipv6: bool) -> list[str]:
-    """What the stack of an adopted tenant imports at its first apply (infra/tenant.py and
-    infra/database.py decide it the same way), for `plan`'s PR comment."""
+    """What the stack of an adopted tenant imports at its first apply
+    (provisioner/infra/tenant.py and provisioner/infra/database.py decide it the same way), for
+    `plan`'s PR comment."""
     silo = catalog.plans[spec.plan].tier is DatabaseTier.SILO
     out = ["RDS instance" if silo else "database"]
     if spec.adopted is not None and spec.adopted.dns_record:

@@ -1,4 +1,4 @@
-"""The onboarding steps as a Pulumi dynamic provider (used by infra/onboarding.py).
+"""The onboarding steps as a Pulumi dynamic provider (used by provisioner/infra/onboarding.py).
 
 Why here and not in infra/: Pulumi's Python SDK stores the provider in the resource's state as
 `dill.dumps(provider, recurse=True)` (pulumi/dynamic/dynamic.py `serialize_provider`); dill

@@ -1,8 +1,5 @@
-"""`provisioner explain TENANT`: what the tenant's stack declares, from a mock run of infra/.
-
-No cloud credentials, no Pulumi CLI: the program runs under Pulumi's mock runtime with
-placeholder secrets, so this is the declared state, never a diff against what exists.
-"""
+"""`provisioner explain TENANT` and `explain --all`: the command around
+`provisioner.explain` (arguments, Ctrl-C, output format)."""
 
 from __future__ import annotations
 
@@ -11,38 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
-
-if TYPE_CHECKING:
-    from provisioner.infra.mocks import RecordedResource, StackRun
-    from provisioner.model.loader import Repository
-    from provisioner.orchestrate.redact import Redactor
-
-NOTE: Final = ("Declared state from a mock run of infra/ (no cloud, no Pulumi CLI, placeholder "
-               "secrets shown as ********). This is what the stack declares, not a diff against "
-               "the cloud: run `pulumi preview --stack {stack}` for that.")
-
-# The properties worth a line of text per resource type; JSON shows them all.
-KEY_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
-    "aws:route53/record:Record": ("name", "type", "zoneId", "aliases"),
-    "random:index/randomPassword:RandomPassword": ("length", "overrideSpecial"),
-    "random:index/randomString:RandomString": ("length", "special"),
-    "pulumi:providers:mysql": ("endpoint", "username", "password"),
-    "mysql:index/database:Database": ("name", "defaultCharacterSet"),
-    "mysql:index/user:User": ("user", "host", "plaintextPassword"),
-    "mysql:index/grant:Grant": ("user", "database", "privileges"),
-    "aws:rds/instance:Instance": (
-        "identifier", "engine", "engineVersion", "instanceClass", "dbName", "username",
-        "password", "storageEncrypted", "deletionProtection", "backupRetentionPeriod",
-        "finalSnapshotIdentifier"),
-    "aws:secretsmanager/secret:Secret": ("name", "kmsKeyId"),
-    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString"),
-    "pulumi:pulumi:StackReference": ("name",),
-}
-
-
-# Display order: what a reader checks first (DNS, data) before the bookkeeping.
-TYPE_ORDER: Final = tuple(KEY_PROPERTIES)
+from typing import Any
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -57,16 +23,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      "says why), 2 usage error")
 
 
-def placeholder_secrets() -> dict[str, str]:
-    """A value for every stack secret, so that a tenant explains before its secrets are set."""
-    from provisioner.secrets import ALL_SECRETS, CERTIFICATE
-
-    values = {s.key: f"placeholder-{s.key}" for s in ALL_SECRETS}
-    values[CERTIFICATE.key] = ("-----BEGIN CERTIFICATE-----\nplaceholder\n"
-                               "-----END CERTIFICATE-----\n")
-    return values
-
-
 def spec_dir_for(repo_arg: Path | None) -> Path | None:
     """--repo, else the repository found from the working directory, else the program's
     default (the project root or examples/)."""
@@ -76,105 +32,6 @@ def spec_dir_for(repo_arg: Path | None) -> Path | None:
         return repo_arg.resolve()
     root = find_root(Path.cwd())
     return root if any((root / n).is_file() for n in RESELLER_FILENAMES) else None
-
-
-def declare(stack: str, spec_dir: Path | None,
-            repository: Repository | None = None) -> StackRun:
-    """Run the stack's program under mocks; `repository` reuses an already loaded one."""
-    from provisioner.infra.mocks import run_stack
-    from provisioner.infra.program import main
-
-    config = {"specDir": str(spec_dir)} if spec_dir is not None else {}
-    return run_stack(stack, lambda: main(repository), config=config,
-                     secrets=placeholder_secrets())
-
-
-def _mask(resource: RecordedResource, key: str, value: Any, redactor: Redactor) -> Any:
-    from provisioner.secrets import MASK
-
-    if key in resource.secret_inputs:
-        return MASK
-    return redactor.value(value)  # belt and braces: a placeholder that reached a plain value
-
-
-def _masked_outputs(run: StackRun, redactor: Redactor) -> dict[str, Any]:
-    from provisioner.secrets import MASK
-
-    return {k: MASK if k in run.secret_outputs else redactor.value(v)
-            for k, v in run.outputs.items()}
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list):
-        if value and isinstance(value[0], dict) and "name" in value[0]:
-            return ",".join(str(v["name"]) for v in value)
-        return f"[{len(value)}]" if len(value) > 3 else ",".join(map(str, value))
-    return str(value)
-
-
-def as_data(run: StackRun) -> dict[str, Any]:
-    from provisioner.orchestrate.redact import Redactor
-
-    redactor = Redactor(placeholder_secrets().values())
-    resources = []
-    order = {t: i for i, t in enumerate(TYPE_ORDER)}
-    for r in sorted((r for r in run.resources if r.custom),
-                    key=lambda r: (order.get(r.type, len(order)), r.name)):
-        resources.append({
-            "type": r.type, "name": r.name, "parent": r.parent_name,
-            "protect": r.protect, "retain_on_delete": r.retain_on_delete,
-            "read_only": r.read,
-            "secret_properties": sorted(r.secret_inputs),
-            "properties": {k: _mask(r, k, v, redactor) for k, v in sorted(r.inputs.items())},
-        })
-    return {"stack": run.stack, "note": NOTE.format(stack=run.stack),
-            "declared_state_only": True, "resources": resources,
-            "outputs": _masked_outputs(run, redactor)}
-
-
-def _key_props(resource: dict[str, Any]) -> str:
-    props = resource["properties"]
-    keys = KEY_PROPERTIES.get(resource["type"], tuple(props))
-    return " ".join(f"{k}={_short(props[k])}" for k in keys if k in props)
-
-
-def _protection(resource: dict[str, Any]) -> str:
-    if resource["read_only"]:
-        return "read"
-    if resource["protect"]:
-        return "protected" + (", retained" if resource["retain_on_delete"] else "")
-    return "retained" if resource["retain_on_delete"] else "-"
-
-
-def format_text(data: dict[str, Any]) -> str:
-    lines = [data["note"], "", f"stack {data['stack']}: {len(data['resources'])} resources"]
-    for r in data["resources"]:
-        lines.append(f"  {r['type']}  {r['name']}  [{_protection(r)}]")
-        lines.append(f"      {_key_props(r)}")
-    lines += ["", "outputs:"]
-    for key, value in data["outputs"].items():
-        if isinstance(value, dict):
-            lines.append(f"  {key}:")
-            lines += [f"    {k}: {v}" for k, v in value.items()]
-        else:
-            lines.append(f"  {key}: {value}")
-    return "\n".join(lines)
-
-
-def format_markdown(data: dict[str, Any]) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    lines = [f"## Stack `{data['stack']}`", "", f"> {data['note']}", "",
-             "| type | name | protection | key properties |", "|---|---|---|---|"]
-    lines += [f"| `{r['type']}` | `{r['name']}` | {_protection(r)} | {cell(_key_props(r))} |"
-              for r in data["resources"]]
-    lines += ["", "| output | value |", "|---|---|"]
-    for key, value in data["outputs"].items():
-        text = "<br>".join(f"{k}: {v}" for k, v in value.items()) if isinstance(
-            value, dict) else str(value)
-        lines.append(f"| `{key}` | {cell(text)} |")
-    return "\n".join(lines)
 
 
 @contextmanager
@@ -201,12 +58,12 @@ def _exit_on_interrupt() -> Iterator[None]:
 
 
 def _close_event_loop() -> None:
-    """infra.mocks.close_event_loop at exit, where a late Ctrl-C would only print a
-    traceback: the output is complete by then."""
+    """mock_runtime.close_event_loop at exit, where a late Ctrl-C would only print a traceback:
+    the output is complete by then."""
     import signal
     import threading
 
-    from provisioner.infra.mocks import close_event_loop
+    from provisioner.explain.mock_runtime import close_event_loop
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -216,16 +73,15 @@ def _close_event_loop() -> None:
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
     from provisioner.errors import ProvisionerError
+    from provisioner.explain.declared import as_data, declare, format_markdown, format_text
     from provisioner.model.layout import YAML_SUFFIXES, find_root
 
     if args.all or args.tenant is None:
-        from provisioner.cli.explain_batch import run_all
-
         if not args.all:
             from provisioner.errors import UsageError
 
             raise UsageError("name a TENANT, or use --all")
-        return run_all(args)
+        return _run_all(args)
     tenant, repo_arg = args.tenant, args.repo
     path = Path(tenant)
     if path.suffix in YAML_SUFFIXES:
@@ -264,4 +120,46 @@ def run(args: argparse.Namespace) -> int:
         print(format_markdown(data))
     else:
         print(format_text(data))
+    return 0
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from provisioner.errors import ProvisionerError, UsageError
+    from provisioner.explain.batch import explain_all
+    from provisioner.explain.declared import format_markdown, format_text
+    from provisioner.infra.config import default_spec_dir
+    from provisioner.model.loader import load_repository
+    from provisioner.orchestrate.progress import counting_bar
+
+    if args.tenant is not None:
+        raise UsageError("--all explains every tenant: name no TENANT with it")
+    import atexit
+
+    atexit.unregister(_close_event_loop)
+    atexit.register(_close_event_loop)
+    spec_dir = spec_dir_for(args.repo)
+    repo = load_repository(spec_dir or default_spec_dir())
+    repo.raise_for_errors()
+    out = sys.stdout
+    first = True
+
+    def emit(data: dict[str, Any]) -> None:
+        nonlocal first
+        if args.format == "json":
+            out.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+            return
+        if not first:
+            out.write("\n")
+        first = False
+        out.write((format_markdown(data) if args.format == "markdown" else format_text(data))
+                  + "\n")
+
+    with _exit_on_interrupt(), counting_bar("explain", len(repo.tenants)) as advance:
+        failures = explain_all(repo, spec_dir, emit, advance)  # keeps `repo` out of gc's reach
+    out.flush()
+    if failures:
+        raise ProvisionerError(f"{len(failures)} tenant(s) failed:\n" + "\n".join(failures))
     return 0

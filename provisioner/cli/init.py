@@ -279,8 +279,9 @@ def upgrade(target: Path, check: bool) -> int:
     if not pulumi_yaml.is_file() or not (target / "infra" / "__main__.py").is_file():
         raise ProvisionerError(f"{target}: no Pulumi.yaml and infra/__main__.py here; "
                                "--upgrade updates a repository `provisioner init` made")
-    if (target / "infra" / "program.py").is_file():
-        raise ProvisionerError(f"{target} holds the tool's own source (infra/program.py); "
+    if (target / "provisioner" / "infra" / "program.py").is_file():
+        raise ProvisionerError(f"{target} holds the tool's own source "
+                               "(provisioner/infra/program.py); "
                                "--upgrade is for a repository `provisioner init` made")
     backend = scaffold.backend_of(pulumi_yaml.read_text(encoding="utf-8"))
     requirement = scaffold.requirement_line()

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from provisioner.model.loader import Repository
     from provisioner.orchestrate.automation import AutomationRunner
     from provisioner.orchestrate.changes import ChangeSet
-    from provisioner.orchestrate.redact import Redactor
     from provisioner.orchestrate.report import RunReport
+    from provisioner.redaction import Redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 DEFAULT_BASE = "origin/main"
@@ -172,7 +172,7 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
 
 
 def redactor_for(repo: Repository | None = None) -> Redactor:
-    from provisioner.orchestrate.redact import from_environment
+    from provisioner.redaction import from_environment
 
     return from_environment()
 

@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.cli.stacks_common import spec_root
     from provisioner.errors import ProvisionerError
     from provisioner.model.index import load_one
-    from provisioner.orchestrate.redact import from_environment
     from provisioner.orchestrate.verify import verify_tenant
+    from provisioner.redaction import from_environment
     from provisioner.render.renderer import renderer_for
 
     root = spec_root(args)

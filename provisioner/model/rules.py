@@ -86,8 +86,8 @@ def looks_like_secret_name(name: str) -> bool:
 # 0-256 characters, and the `aws:` prefix is AWS's own.
 AWS_MAX_TAGS: Final = 50
 AWS_RESERVED_TAG_PREFIX: Final = "aws:"
-# The tags the stack itself puts on every resource (infra/tenant.py `tenant_tags`): they win
-# over a label or reseller tag of the same key.
+# The tags the stack itself puts on every resource (provisioner/infra/tenant.py
+# `tenant_tags`): they win over a label or reseller tag of the same key.
 FIXED_TAG_KEYS: Final = ("tenant", "ruc", "environment", "plan", "managed-by")
 
 

@@ -40,8 +40,8 @@ from urllib.parse import urlsplit
 
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import PROJECT_FILES, find_project_dir  # noqa: F401  (re-exported)
-from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import StackResult, Step, StepCallback, empty_counts
+from provisioner.redaction import Redactor
 
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 PLUGIN_PACKAGES = ("pulumi_aws", "pulumi_random", "pulumi_mysql")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
 from provisioner.orchestrate.changes import ChangeSet, StackChange
-from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import CHANGE_OPS, StackResult
+from provisioner.redaction import Redactor
 
 MARKER: Final = "<!-- provisioner-plan -->"
 COMMENT_LIMIT: Final = 64_000

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from provisioner.orchestrate.automation import describe_error
 from provisioner.orchestrate.progress import NullReporter, Reporter
-from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import Operation, StackResult, StackRunner
+from provisioner.redaction import Redactor
 
 
 @dataclass(frozen=True)

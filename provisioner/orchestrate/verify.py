@@ -27,7 +27,7 @@ from provisioner import naming
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
 from provisioner.model.semantics import plan_of
-from provisioner.orchestrate.redact import Redactor
+from provisioner.redaction import Redactor
 from provisioner.render.quoting import env_quote
 from provisioner.secrets import MASK
 

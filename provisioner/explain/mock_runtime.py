@@ -330,7 +330,7 @@ def run_stack(stack: str, program: Callable[[], Any], *,
 
 def _run_in_context(run: StackRun, program: Callable[[], Any], config: dict[str, str],
                     secrets: dict[str, str], mocks: TenantMocks) -> None:
-    logger = logging.getLogger(f"infra.mocks.{id(run)}")
+    logger = logging.getLogger(f"provisioner.explain.mock_runtime.{id(run)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
     handler = _LogCollector(run)

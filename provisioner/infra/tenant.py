@@ -193,8 +193,8 @@ class Tenant(pulumi.ComponentResource):
     def _app_account(self, args: TenantArgs, silo: bool, app_parts: tuple[Any, ...] | None,
                      database: Database, master_password: pulumi.Output[str],
                      token: pulumi.Output[str], admin_hash: pulumi.Output[str]) -> Any:
-        """The onboarding steps after the database (infra/onboarding.py); the silo tenant's
-        connection entry for the app's config/database.php, else None."""
+        """The onboarding steps after the database (provisioner/infra/onboarding.py); the silo
+        tenant's connection entry for the app's config/database.php, else None."""
         if app_parts is None:
             return None
         from .onboarding import connection_entry, finish
