@@ -19,7 +19,7 @@ from typing import Any
 
 from provisioner.collector import kept_out_of_reach
 from provisioner.errors import ProvisionerError
-from provisioner.model.loader import Repository
+from provisioner.model.repository import Repository
 
 
 def one_tenant_views(repo: Repository) -> Iterator[Repository]:
@@ -64,7 +64,7 @@ def run_all(args: argparse.Namespace) -> int:
     )
     from provisioner.errors import UsageError
     from provisioner.infra.config import default_spec_dir
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
     from provisioner.orchestrate.progress import counting_bar
 
     if args.tenant is not None:
