@@ -1,5 +1,4 @@
-"""How findings show a file, a value and a field path: short, safe to print, as editors and CI
-annotate."""
+"""How findings show a file, a value and a field path: short, safe to print, as CI annotates."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""pydantic's validation errors turned into located findings with messages a spec author can act
-on ("did you mean", the field a model rule is about, secrets kept out)."""
+"""pydantic's validation errors as located findings whose messages say what to write instead."""
 
 from __future__ import annotations
 
@@ -83,7 +82,8 @@ def _message(err: Any) -> str:
 def validation_findings(source: Source, model: type[BaseModel],
                         exc: ValidationError) -> list[Finding]:
     """Every error pydantic found, located in the file (the first MAX_FINDINGS_PER_FILE; the
-    rest counted in `source.unreported` for the one "and N more" line `_capped` writes)."""
+    rest counted in `source.unreported` for the one "and N more" line the repository's
+    `_capped` writes)."""
     errors = exc.errors(include_url=False)
     source.unreported += max(0, len(errors) - MAX_FINDINGS_PER_FILE)
     return [_error_finding(source, model, err) for err in errors[:MAX_FINDINGS_PER_FILE]]

@@ -1,5 +1,4 @@
-"""A spec repository loaded: the reseller file and catalog, the tenant files listed and
-validated, the rules between accounts; every problem a located finding."""
+"""A spec repository loaded: reseller file, tenant files, rules between accounts, as findings."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""libyaml's C loader made strict for spec files: duplicate keys recorded, YAML 1.1-only scalars
-kept as text and found, plain documents built by a fast walk."""
+"""libyaml's C loader made strict: duplicate keys kept, YAML 1.1-only scalars read as text, fast."""
 
 from __future__ import annotations
 

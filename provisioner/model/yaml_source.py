@@ -1,5 +1,4 @@
-"""One spec file's text: read within limits, parsed to its mapping, its problems located by line
-and column.
+"""One spec file read within limits and parsed, its problems located by line and column.
 
 Parsing uses libyaml's C loader; node positions are only computed (a second, slower
 parse) for files that have problems, so a clean repository validates near parse speed.
