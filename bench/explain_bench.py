@@ -43,9 +43,9 @@ from validate_bench import tenant_paths  # noqa: E402
 
 from provisioner.explain.batch import one_tenant_views  # noqa: E402
 from provisioner.explain.declared import as_data, declare, format_text  # noqa: E402
-from provisioner.model import loader  # noqa: E402
-from provisioner.model.loader import Repository, load_repository  # noqa: E402
+from provisioner.model import repository, yaml_source  # noqa: E402
 from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402
+from provisioner.model.repository import Repository, load_repository  # noqa: E402
 
 Declared = list[dict[str, Any]]
 
@@ -138,11 +138,11 @@ def per_tenant(n: int, sample: int, repeat: int) -> None:
 
 
 def all_floor(root: Path, plans: dict[str, Declared]) -> None:
-    with loader.collector_paused():
-        ResellerSpec.model_validate(loader.parse_mapping(
-            loader.read_source(root / "reseller.yaml")))  # type: ignore[arg-type]
-        specs = [TenantSpec.model_validate(loader.parse_mapping(
-            loader.read_source(p)))  # type: ignore[arg-type]
+    with repository.collector_paused():
+        ResellerSpec.model_validate(yaml_source.parse_mapping(
+            yaml_source.read_source(root / "reseller.yaml")))  # type: ignore[arg-type]
+        specs = [TenantSpec.model_validate(yaml_source.parse_mapping(
+            yaml_source.read_source(p)))  # type: ignore[arg-type]
             for p in tenant_paths(root)]
     for spec in specs:
         run_floor(spec.subdomain, plans[spec.subdomain])

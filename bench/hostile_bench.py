@@ -24,7 +24,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioner.model.loader import MAX_FILE_BYTES, MAX_ITEMS, load_repository  # noqa: E402
+from provisioner.model.repository import load_repository  # noqa: E402
+from provisioner.model.yaml_source import MAX_FILE_BYTES, MAX_ITEMS  # noqa: E402
 
 CASES: dict[str, Callable[[int], str]] = {
     # one mapping, one key repeated: 16,000 duplicates in 300 KB took 5 minutes before

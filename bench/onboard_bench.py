@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from provisioner.app.account import desired_account  # noqa: E402
 from provisioner.app.store import Onboarding, Server, new_token, tenant_inserts  # noqa: E402
-from provisioner.model.loader import load_repository  # noqa: E402
+from provisioner.model.repository import load_repository  # noqa: E402
 from tests import app_schema  # noqa: E402
 from tests.mariadb_server import start_server  # noqa: E402
 

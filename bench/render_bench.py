@@ -35,10 +35,10 @@ from quiet_cli import run_cli  # noqa: E402
 from timing import paired  # noqa: E402
 from validate_bench import generate, tenant_paths  # noqa: E402
 
-from provisioner.model import loader  # noqa: E402
+from provisioner.model import repository, yaml_source  # noqa: E402
 from provisioner.model.catalog import build_catalog  # noqa: E402
-from provisioner.model.loader import Repository, load_repository  # noqa: E402
 from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402
+from provisioner.model.repository import Repository, load_repository  # noqa: E402
 from provisioner.render.batch import render_all  # noqa: E402
 from provisioner.render.context import build_context  # noqa: E402
 from provisioner.render.documents import database_endpoint, masked_secrets  # noqa: E402
@@ -60,12 +60,12 @@ def contexts_of(repo: Repository) -> list[dict[str, object]]:
 
 
 def _parsed(path: Path | str) -> object:
-    return loader.parse_mapping(loader.read_source(path))  # type: ignore[arg-type]
+    return yaml_source.parse_mapping(yaml_source.read_source(path))  # type: ignore[arg-type]
 
 
 def batch_floor(root: Path, out: Path) -> int:
     """The least work for the same files: parse + validate, contexts, renders, plain writes."""
-    with loader.collector_paused():
+    with repository.collector_paused():
         reseller = ResellerSpec.model_validate(_parsed(root / "reseller.yaml"))
         catalog = build_catalog(reseller.plans, reseller.modules, reseller.presets)
         specs = [TenantSpec.model_validate(_parsed(p)) for p in tenant_paths(root)]

@@ -31,9 +31,10 @@ from stdnum.pe import ruc as stdnum_ruc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioner.model import loader  # noqa: E402
-from provisioner.model.loader import load_repository, parse_mapping, read_source  # noqa: E402
+from provisioner.model import repository  # noqa: E402
 from provisioner.model.models import ResellerSpec, TenantSpec  # noqa: E402
+from provisioner.model.repository import load_repository  # noqa: E402
+from provisioner.model.yaml_source import parse_mapping, read_source  # noqa: E402
 
 RESELLER = """\
 # yaml-language-server: $schema=../schema/reseller.schema.json
@@ -136,7 +137,7 @@ def floor(root: Path) -> int:
     """List, read, parse (the project's path) and model_validate every file; nothing else.
     Names as sorted strings from one listdir, as the loader lists them (sorting 10,000 Path
     objects alone costs ~5% of this floor)."""
-    with loader.collector_paused():
+    with repository.collector_paused():
         paths = [os.path.join(root, "reseller.yaml"), *tenant_paths(root)]
         kept = []
         for n, path in enumerate(paths):
@@ -155,12 +156,12 @@ def validate(root: Path) -> int:
 
 def validate_gc_running(root: Path) -> int:
     """The loader as before issue 12: the cyclic collector left running."""
-    saved = loader.collector_paused
-    loader.collector_paused = contextlib.nullcontext  # type: ignore[assignment]
+    saved = repository.collector_paused
+    repository.collector_paused = contextlib.nullcontext  # type: ignore[assignment]
     try:
         return validate(root)
     finally:
-        loader.collector_paused = saved
+        repository.collector_paused = saved
 
 
 def peak_rss_mb(root: Path) -> float:
@@ -168,7 +169,7 @@ def peak_rss_mb(root: Path) -> float:
     the loader (a child: this process's heap holds earlier runs)."""
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent
     code = ("import sys; from pathlib import Path; "
-            "from provisioner.model.loader import load_repository; "
+            "from provisioner.model.repository import load_repository; "
             "sys.argv[1] and load_repository(Path(sys.argv[1])); "
             "print(next(l.split()[1] for l in open('/proc/self/status') "
             "if l.startswith('VmHWM:')))")

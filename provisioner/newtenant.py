@@ -22,9 +22,11 @@ import yaml
 from provisioner import naming
 from provisioner.errors import Finding, ProvisionerError
 from provisioner.model import crossfile
-from provisioner.model.loader import TENANTS_DIRNAME, Repository, Source, parse_tenant_keyed
+from provisioner.model.layout import TENANTS_DIRNAME
 from provisioner.model.models import TenantSpec
+from provisioner.model.repository import Repository, parse_tenant_keyed
 from provisioner.model.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
+from provisioner.model.yaml_source import Source
 from provisioner.ruc import Taxpayer
 
 SCHEMA_COMMENT: Final = "# yaml-language-server: $schema=../../schema/tenant.schema.json"
@@ -232,7 +234,7 @@ def write_new_file(path: Path, text: str) -> None:
 
 
 def already_exists(path: Path) -> ProvisionerError:
-    from provisioner.model.loader import display_path
+    from provisioner.model.display import display_path
 
     return ProvisionerError(f"{display_path(path)}: already exists; `new` never overwrites a "
                             "tenant (edit the file, or choose another subdomain)")

@@ -14,7 +14,7 @@ import bcrypt
 
 from provisioner.app.account import DesiredAccount, desired_account
 from provisioner.app.store import Onboarding, Server, new_token
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from tests import app_schema
 from tests.mariadb_server import MariaDBServer
 

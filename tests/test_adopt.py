@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from provisioner.app.store import JOURNAL
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from tests.app_env import SMTP_PASSWORD, SOL_PASSWORD, make_app_env
 
 EXAMPLES = ["bodegaperez", "contaapi", "ferreteriaandina", "hotelsol", "nandu", "pruebademo"]
@@ -89,7 +89,7 @@ def test_every_shape_is_adopted_validates_and_onboarding_it_changes_no_row(app, 
     # what the spec says, field by field, as the admin answered the form
     by = {sub: repo.tenant(sub).spec for sub in ALL}
     orig = load_repository(app.repo)  # same reseller; the originals parsed against it
-    from provisioner.model.loader import load_tenant
+    from provisioner.model.repository import load_tenant
 
     for sub in ALL:
         spec, _ = load_tenant(app.originals / f"{sub}.yaml", orig.reseller, orig.catalog)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from provisioner.app.account import desired_account, php_json
 from provisioner.model.catalog import DEFAULT_CATALOG
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from tests import app_schema
 
 ROOT = Path(__file__).resolve().parent.parent

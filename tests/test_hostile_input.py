@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 
 from provisioner.errors import Finding
 from provisioner.model.catalog import DEFAULT_CATALOG
-from provisioner.model.loader import LoadedTenant, Source, _SpecLoader, parse_tenant
 from provisioner.model.models import ResellerSpec
+from provisioner.model.repository import LoadedTenant, parse_tenant
 from provisioner.model.rules import is_ascii_digits, ruc_problem
+from provisioner.model.yaml_parse import SpecLoader as _SpecLoader
+from provisioner.model.yaml_source import Source
 from provisioner.safe_text import escape_controls, printable_problem, redact_userinfo, shorten
 
 Run = Callable[..., tuple[int, str, str]]
@@ -191,13 +193,13 @@ def test_yaml11_scalar_never_becomes_a_number(word: str, field: str) -> None:
         text = PRODUCTION + f"smtp: {{host: smtp.example.pe, username: u, port: {word}}}\n"
         _, findings = parse(text)
     else:
-        from provisioner.model.loader import _load_reseller
+        from provisioner.model.repository import _load_reseller
 
         path = Path("/nonexistent")  # parse from text through a Source
         source = Source(path, f"base_domain: x.example.pe\n{field}: {word}\n")
-        from provisioner.model import loader
+        from provisioner.model import yaml_source
 
-        data = loader.parse_mapping(source)
+        data = yaml_source.parse_mapping(source)
         assert isinstance(data, dict) and isinstance(data[field], str)
         del _load_reseller
         try:
@@ -408,7 +410,7 @@ def test_ose_usernames_are_free_text_sunat_sol_users_are_not() -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 def test_utf16_and_utf32_files_are_named_as_such(tmp_path: Path, encoding: str) -> None:
-    from provisioner.model.loader import read_source
+    from provisioner.model.yaml_source import read_source
 
     path = tmp_path / "t.yaml"
     path.write_bytes(PRODUCTION.encode(encoding))

@@ -19,9 +19,10 @@ from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.errors import ProvisionerError
 from provisioner.model import crossfile, index, layout
+from provisioner.model.display import display_path
 from provisioner.model.index import load_one
-from provisioner.model.loader import display_path, load_repository
 from provisioner.model.models import TenantSpec
+from provisioner.model.repository import load_repository
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE = yaml.safe_load((EXAMPLES / "tenants" / "pruebademo.yaml").read_text(encoding="utf-8"))

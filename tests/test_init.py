@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from provisioner import __version__, scaffold
 from provisioner.explain.mock_runtime import run_stack
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 Run = Any

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.infra import head_start
-from provisioner.model import index, layout, listing, loader
+from provisioner.model import display, index, layout, listing, repository
 from provisioner.model.index import load_one
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE = yaml.safe_load((EXAMPLES / "tenants" / "pruebademo.yaml").read_text(encoding="utf-8"))
@@ -113,7 +113,7 @@ def _walked(tenants: Path) -> tuple[list[str], list[str]]:
         for f in names:
             if f.endswith((".yaml", ".yml")) and f not in ("reseller.yaml", "reseller.yml"):
                 files.append(os.path.join(d, f))
-            elif loader._wrong_case(f):
+            elif repository._wrong_case(f):
                 wrong.append(os.path.join(d, f))
     return sorted(files), sorted(wrong)
 
@@ -137,10 +137,10 @@ def test_validate_lists_what_os_walk_and_the_index_list(tmp_path_factory: pytest
                 make_entry(tenants / folder, entry)
     if "deep/" in top and "sub/" in nested:
         make_entry(tenants / "deep" / "sub", "a.yaml")
-    files, problems = loader._tenant_files([tenants], default=True)
+    files, problems = repository._tenant_files([tenants], default=True)
     expected, wrong = _walked(tenants)
     assert files == expected
-    assert sorted(f.file for f in problems) == [loader.display_path(w) for w in wrong]
+    assert sorted(f.file for f in problems) == [display.display_path(w) for w in wrong]
     names, _ = listing.list_tenant_files(tenants)
     assert sorted(os.path.join(tenants, n) for n in names) == expected
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from provisioner.collector import collector_paused
 from provisioner.model.crossfile import same_name_key
-from provisioner.model.loader import DisplayNames, display_path
+from provisioner.model.display import DisplayNames, display_path
 
 parts = st.sampled_from(["tenants", "a", "::x", "..", ".", "", "t.yaml", "b c", "ñandú.yml"])
 paths = st.builds(
@@ -195,7 +195,7 @@ def test_rules_follow_the_catalog_and_reseller_they_are_given() -> None:
     assert [i.path for i in found] == [("labels",)] and "51 tags" in found[0].message
 
 
-# --- the loader's two passes (model/loader.py load_tenant_files) ------------------------------
+# --- the loader's two passes (model/repository.py load_tenant_files) --------------------------
 
 _TENANT = """\
 ruc: "{ruc}"
@@ -241,7 +241,7 @@ def test_a_repository_reports_each_file_as_that_file_alone(kinds: list[str],
     loaded alone, in any mix of valid, warned, invalid and unreadable files."""
     from stdnum.pe import ruc as stdnum_ruc
 
-    from provisioner.model.loader import load_repository, load_tenant_keyed
+    from provisioner.model.repository import load_repository, load_tenant_keyed
 
     root = tmp_path_factory.mktemp("repo")
     (root / "reseller.yaml").write_text("base_domain: x.example.pe\n", encoding="utf-8")

@@ -84,7 +84,7 @@ def test_local_stacks_connect_with_tls() -> None:
 
 
 def test_check_runs_before_local_mode_starts(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
     from provisioner.orchestrate.local import local_session
 
     (repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")

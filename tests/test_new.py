@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from provisioner import newtenant
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from provisioner.ruc.padron import import_padron
 from provisioner.secrets import required_stack_secrets
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from provisioner.errors import ProvisionerError
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from provisioner.orchestrate.local import (
     KMS_ALIAS,
     bootstrap,

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from provisioner.errors import TemplateError
-from provisioner.model.loader import Repository, load_repository
 from provisioner.model.models import TenantSpec
+from provisioner.model.repository import Repository, load_repository
 from provisioner.render.context import build_context
 from provisioner.render.documents import masked_secrets, render_tenant, revealed_secrets
 from provisioner.render.quoting import ENV_PRELUDE, env_quote

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from stdnum.pe import ruc as stdnum_ruc
 
 from provisioner.model import crossfile
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 
 TENANT = """\
 ruc: "{ruc}"

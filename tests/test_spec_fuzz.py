@@ -17,15 +17,10 @@ from hypothesis import strategies as st
 
 from provisioner.errors import Finding
 from provisioner.model.catalog import DEFAULT_CATALOG
-from provisioner.model.loader import (
-    LoadedTenant,
-    Source,
-    _SpecLoader,
-    load_reseller,
-    load_tenant,
-    parse_tenant,
-)
 from provisioner.model.models import ResellerSpec
+from provisioner.model.repository import LoadedTenant, load_reseller, load_tenant, parse_tenant
+from provisioner.model.yaml_parse import SpecLoader as _SpecLoader
+from provisioner.model.yaml_source import Source
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TENANT_TEXTS = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("tenants/*.yaml"))]

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.errors import Finding
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from provisioner.model.rules import validate_email_address
 
 BASE = """\

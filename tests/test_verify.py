@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from provisioner import naming
-from provisioner.model.loader import load_repository
+from provisioner.model.repository import load_repository
 from provisioner.orchestrate.local import client, moto_server
 from provisioner.render.documents import render_tenant
 from provisioner.render.renderer import renderer_for

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.app.adopt import adopt_account, list_accounts, mark_adopted, read_tenants
     from provisioner.app.store import AppError, Server
     from provisioner.errors import SpecErrors, UsageError
-    from provisioner.model.loader import TENANTS_DIRNAME, find_root, load_reseller
+    from provisioner.model.layout import TENANTS_DIRNAME, find_root
+    from provisioner.model.repository import load_reseller
 
     if not args.all and not args.subdomains:
         raise UsageError("name the accounts to adopt, or give --all")

@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.model.listing import prefetch
 
     prefetch(args.repo)  # the other tenants' stats, on another core while we import
+    from provisioner.model.display import display_path
     from provisioner.model.index import load_one
-    from provisioner.model.loader import display_path
     from provisioner.model.models import SoapEnvironment, SoapSend
     from provisioner.sunat.classify import Verdict
     from provisioner.sunat.endpoints import Service

@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def last_spec_text(root: Path, tenant: str) -> str | None:
     """The tenant's spec now, or its last committed version when the file was removed."""
-    from provisioner.model.loader import TENANTS_DIRNAME
+    from provisioner.model.layout import TENANTS_DIRNAME
     from provisioner.orchestrate.changes import Git
 
     tenants = root / TENANTS_DIRNAME
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         stack_runner,
     )
     from provisioner.errors import UsageError
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
     from provisioner.model.rules import SUBDOMAIN_PATTERN
     from provisioner.orchestrate.changes import StackChange
     from provisioner.orchestrate.policy import production_destroy_message, was_production

@@ -38,7 +38,8 @@ def _address(value: str) -> tuple[str, int]:
 
 def settings_from(args: argparse.Namespace) -> object:
     from provisioner import scaffold
-    from provisioner.model.loader import RESELLER_FILENAMES, find_root, load_reseller
+    from provisioner.model.layout import RESELLER_FILENAMES, find_root
+    from provisioner.model.repository import load_reseller
     from provisioner.readiness import Settings
 
     root = find_root(args.repo or Path.cwd())

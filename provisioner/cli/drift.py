@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         spec_root,
         stack_runner,
     )
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import Job, run_jobs
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     repo = load_repository(root)
     if repo.reseller is None:  # no stack can run, and "no drift" would be a false all-clear
         from provisioner.errors import SpecErrors
-        from provisioner.model.loader import display_path
+        from provisioner.model.display import display_path
 
         where = display_path(repo.reseller_path or repo.root)
         raise SpecErrors(sorted(f for f in repo.errors if f.file == where))

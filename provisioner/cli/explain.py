@@ -131,7 +131,7 @@ def _run_all(args: argparse.Namespace) -> int:
     from provisioner.explain.batch import explain_all
     from provisioner.explain.declared import format_markdown, format_text
     from provisioner.infra.config import default_spec_dir
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
     from provisioner.orchestrate.progress import counting_bar
 
     if args.tenant is not None:

@@ -235,8 +235,9 @@ def check_reseller(path: Path, text: str) -> list[Finding]:
     from pydantic import ValidationError
 
     from provisioner.errors import Finding
-    from provisioner.model.loader import Source, parse_mapping, validation_findings
     from provisioner.model.models import ResellerSpec
+    from provisioner.model.pydantic_findings import validation_findings
+    from provisioner.model.yaml_source import Source, parse_mapping
 
     source = Source(path, text)
     data = parse_mapping(source)

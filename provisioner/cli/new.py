@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from provisioner import newtenant as nt
     from provisioner.cli.output import print_findings
     from provisioner.errors import SpecErrors, UsageError
-    from provisioner.model.loader import display_path, load_repository
+    from provisioner.model.display import display_path
+    from provisioner.model.repository import load_repository
     from provisioner.secrets import required_stack_secrets
 
     answers = answers_from_args(args)

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner import secrets as names
     from provisioner.app.account import desired_account
     from provisioner.errors import UsageError
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
 
     repo = load_repository(args.repo)
     repo.raise_for_errors()

@@ -91,7 +91,8 @@ def _n(count: int, noun: str) -> str:
 def reseller_lookup_url(repo: Path | None) -> str | None:
     """`ruc_lookup_url` from the repository's reseller file, if there is one."""
     from provisioner.errors import SpecErrors
-    from provisioner.model.loader import RESELLER_FILENAMES, load_reseller, repository_root
+    from provisioner.model.layout import RESELLER_FILENAMES, repository_root
+    from provisioner.model.repository import load_reseller
 
     root = repository_root(repo)
     path = next((root / n for n in RESELLER_FILENAMES if (root / n).is_file()), None)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from provisioner.model.loader import Repository
+    from provisioner.model.repository import Repository
     from provisioner.orchestrate.automation import AutomationRunner
     from provisioner.orchestrate.changes import ChangeSet
     from provisioner.orchestrate.report import RunReport
@@ -122,7 +122,7 @@ def spec_root(args: argparse.Namespace) -> Path:
 
 def validated(root: Path) -> Repository:
     """The repository, or SpecErrors (exit 1, every finding) when it does not validate."""
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
 
     repo = load_repository(root)
     repo.raise_for_errors()
@@ -142,7 +142,7 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
     """The Automation API runner, plugins installed once; in local mode, moto is up for as long
     as the runner is used. Only `apply` passes `create_stacks`: previews and drift checks
     select stacks and report missing ones as new."""
-    from provisioner.model.loader import SPEC_ROOT_ENV
+    from provisioner.model.layout import SPEC_ROOT_ENV
     from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
 
     require_pulumi_cli()

@@ -28,7 +28,7 @@ def _check_arguments(repo: Path | None, paths: list[Path]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_findings, print_json
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
 
     _check_arguments(args.repo, args.paths)
     repo = load_repository(args.repo, args.paths)

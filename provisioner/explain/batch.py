@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.collector import kept_out_of_reach
-from provisioner.model.loader import Repository
+from provisioner.model.repository import Repository
 
 
 def one_tenant_views(repo: Repository) -> Iterator[Repository]:

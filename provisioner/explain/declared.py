@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from provisioner.explain.mock_runtime import RecordedResource, StackRun
-    from provisioner.model.loader import Repository
+    from provisioner.model.repository import Repository
     from provisioner.redaction import Redactor
 
 NOTE: Final = ("Declared state from a mock run of infra/ (no cloud, no Pulumi CLI, placeholder "

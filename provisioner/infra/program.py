@@ -11,8 +11,9 @@ from provisioner import naming
 from provisioner.errors import Finding, SpecErrors
 from provisioner.model.catalog import Catalog
 from provisioner.model.index import load_one
-from provisioner.model.loader import TENANTS_DIRNAME, YAML_SUFFIXES, Repository
+from provisioner.model.layout import TENANTS_DIRNAME, YAML_SUFFIXES
 from provisioner.model.models import ResellerSpec, TenantSpec
+from provisioner.model.repository import Repository
 
 from .config import read_stack_config, read_stack_secrets
 from .errors import StackError

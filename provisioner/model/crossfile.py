@@ -15,7 +15,8 @@ from provisioner.errors import Finding
 from provisioner.model.models import ResellerSpec, TenantSpec
 
 if TYPE_CHECKING:
-    from provisioner.model.loader import LoadedTenant, Source
+    from provisioner.model.repository import LoadedTenant
+    from provisioner.model.yaml_source import Source
 
 
 def has_cap(max_accounts: int | None) -> bool:

@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import provisioner
+from provisioner.collector import collector_paused
 from provisioner.errors import Finding
 from provisioner.model import crossfile
-from provisioner.model.layout import index_cache_path
+from provisioner.model.display import display_path
+from provisioner.model.layout import TENANTS_DIRNAME, YAML_SUFFIXES, index_cache_path
 from provisioner.model.listing import (
     STAT_FIELDS,
     UNKNOWN,
@@ -42,12 +44,8 @@ from provisioner.model.listing import (
     take_prefetched,
     tenants_dir_of,
 )
-from provisioner.model.loader import (
-    TENANTS_DIRNAME,
-    YAML_SUFFIXES,
+from provisioner.model.repository import (
     Repository,
-    collector_paused,
-    display_path,
     load_tenant_files,
     start_repository,
     tenant_keys,
@@ -65,10 +63,11 @@ _SEP: Final = "\0"  # never in a file name, subdomain, RUC or printable company 
 def _rules_stamp() -> str:
     """The code that decides a file's keys: another version (or an edited checkout) of it
     must not trust keys this one wrote."""
-    from provisioner.model import loader, models, rules
+    from provisioner.model import models, repository, rules, yaml_parse, yaml_source
 
     parts = [provisioner.__version__, str(INDEX_FORMAT)]
-    for where in (loader.__file__, models.__file__, rules.__file__, crossfile.__file__,
+    for where in (yaml_parse.__file__, yaml_source.__file__, repository.__file__,
+                  models.__file__, rules.__file__, crossfile.__file__,
                   __file__):
         try:
             st = os.stat(where or "")

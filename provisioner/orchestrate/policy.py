@@ -159,7 +159,7 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
     tenant's own file, or on a rename the file of the same RUC it leaves). Reads only what can
     differ: a tenant file unchanged between BASE and HEAD (same blob) is parsed only when the
     reseller's prefix or plan tiers changed. A change set without a BASE (--all) has none."""
-    from provisioner.model.loader import RESELLER_FILENAMES, TENANTS_DIRNAME
+    from provisioner.model.layout import RESELLER_FILENAMES, TENANTS_DIRNAME
     from provisioner.orchestrate.changes import Git
 
     ups = changeset.by_action("up")

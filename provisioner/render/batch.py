@@ -19,7 +19,7 @@ from pathlib import Path
 
 from provisioner.collector import kept_out_of_reach
 from provisioner.errors import ProvisionerError
-from provisioner.model.loader import Repository
+from provisioner.model.repository import Repository
 from provisioner.render.documents import masked_secrets, render_tenant
 from provisioner.render.renderer import Renderer, renderer_for
 
@@ -147,7 +147,7 @@ def _umask() -> int:
 def run_all(args: argparse.Namespace) -> int:
     """The CLI's `render --all --out DIR` (usage checked here: cli/render.py only routes)."""
     from provisioner.errors import UsageError
-    from provisioner.model.loader import load_repository
+    from provisioner.model.repository import load_repository
     from provisioner.orchestrate.progress import counting_bar
 
     if not args.all:
