@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra.mocks import StackRun
-from provisioner.app.store import hyn_password
+from provisioner.app.tenant_database import hyn_password
 from tests.test_infra_program import (
     APP_STEP,
     EXAMPLES,

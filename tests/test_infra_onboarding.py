@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra.mocks import StackRun
-from provisioner.app.store import hyn_password
+from provisioner.app.tenant_database import hyn_password
 from tests.test_infra_program import (
     APP_STEP,
     MYSQL_GRANT,
