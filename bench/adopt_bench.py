@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from stdnum.pe import ruc as stdnum_ruc  # noqa: E402
 
 from provisioner.app.account import ADMIN_USER_ID, desired_account  # noqa: E402
-from provisioner.app.store import tenant_inserts  # noqa: E402
+from provisioner.app.tenant_rows import tenant_inserts  # noqa: E402
 from provisioner.model.catalog import DatabaseTier  # noqa: E402
 from provisioner.model.repository import load_repository  # noqa: E402
 from tests import app_schema  # noqa: E402

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from provisioner.app.account import desired_account  # noqa: E402
-from provisioner.app.store import Onboarding, Server, new_token, tenant_inserts  # noqa: E402
+from provisioner.app.connection import Server  # noqa: E402
+from provisioner.app.onboarding import Onboarding, new_token  # noqa: E402
+from provisioner.app.tenant_rows import tenant_inserts  # noqa: E402
 from provisioner.model.repository import load_repository  # noqa: E402
 from tests import app_schema  # noqa: E402
 from tests.mariadb_server import start_server  # noqa: E402

@@ -13,7 +13,8 @@ from pathlib import Path
 import bcrypt
 
 from provisioner.app.account import DesiredAccount, desired_account
-from provisioner.app.store import Onboarding, Server, new_token
+from provisioner.app.connection import Server
+from provisioner.app.onboarding import Onboarding, new_token
 from provisioner.model.repository import load_repository
 from tests import app_schema
 from tests.mariadb_server import MariaDBServer
@@ -43,7 +44,7 @@ class AppEnv:
     def runner(self, args: Sequence[str], stdin: bytes | None) -> None:
         """The app-command hook: migrate applies the tenant schema, seed does nothing here
         (the seeder only fills format_templates), put_certificate keeps the file."""
-        from provisioner.app.store import AppError
+        from provisioner.app.connection import AppError
 
         self.commands.append(list(args))
         if self.fail_commands:

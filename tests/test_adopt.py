@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from provisioner.app.store import JOURNAL
+from provisioner.app.journal import JOURNAL
 from provisioner.model.repository import load_repository
 from tests.app_env import SMTP_PASSWORD, SOL_PASSWORD, make_app_env
 

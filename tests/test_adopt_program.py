@@ -1,6 +1,6 @@
 """An adopted tenant's stack under Pulumi's mock runtime: what exists is imported (ids as the
-pinned providers take them, provisioner/app/adopt.py), never declared to be created, and hyn's
-user and password are kept."""
+pinned providers take them, provisioner/app/adopt_first_apply.py), never declared to be created,
+and hyn's user and password are kept."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.app.store import hyn_password
+from provisioner.app.tenant_database import hyn_password
 from provisioner.explain.mock_runtime import StackRun
 from tests.test_infra_program import (
     APP_STEP,

@@ -13,7 +13,10 @@ import json
 import bcrypt
 import pytest
 
-from provisioner.app.store import JOURNAL, STEPS, AppError, StepFailed, remove_account
+from provisioner.app.connection import AppError
+from provisioner.app.journal import JOURNAL
+from provisioner.app.onboarding import STEPS, StepFailed
+from provisioner.app.removal import remove_account
 from tests import app_schema
 from tests.app_env import ADMIN_PASSWORD, APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, make_app_env
 

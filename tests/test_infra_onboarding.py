@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from provisioner.app.store import hyn_password
+from provisioner.app.tenant_database import hyn_password
 from provisioner.explain.mock_runtime import StackRun
 from tests.test_infra_program import (
     APP_STEP,

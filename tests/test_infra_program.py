@@ -59,7 +59,7 @@ SILO = {(RDS, "database"), (RANDOM_ID, "final-snapshot-suffix")}
 def tenant_db_password(run: StackRun, name: str) -> str:
     """With the app: a pooled tenant's user is hyn's, md5(appKey.'.'.website_id); a silo's is
     its RDS master user with the generated password."""
-    from provisioner.app.store import hyn_password
+    from provisioner.app.tenant_database import hyn_password
 
     if name == "hotelsol":
         return generated(run, PASSWORD, "database-password")

@@ -2,7 +2,7 @@
 
 Pure data, no database: `desired_account()` turns a spec into the rows store() inserts, with
 the values it derives (the plan's JSON, the login image URL, the module and level ids). The
-writer (`provisioner.app.store`) and the dry-run print these rows; tests compare the database
+writer (`provisioner.app.onboarding`) and the dry-run print these rows; tests compare the database
 with them. Where this departs from a literal reading of store(), the comment says why.
 """
 

@@ -39,7 +39,7 @@ def account_from_json(text: str):
 
 
 def _server(data: dict[str, Any] | None, password: str | None, database: str | None = None):
-    from provisioner.app.store import Server
+    from provisioner.app.connection import Server
 
     if not data:
         return None
@@ -49,7 +49,7 @@ def _server(data: dict[str, Any] | None, password: str | None, database: str | N
 
 def onboarding_from(props: dict[str, Any]):
     from provisioner.app.certificate import load_certificate
-    from provisioner.app.store import Onboarding
+    from provisioner.app.onboarding import Onboarding
 
     commands = props.get("commands") or {}
     secrets = json.loads(props["secrets"])
@@ -94,7 +94,7 @@ class StepsProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """`pulumi refresh`: gone when the app no longer has the website."""
-        from provisioner.app.store import read_account
+        from provisioner.app.account_read import read_account
 
         secrets = json.loads(props["secrets"])
         system = _server(props["system"], secrets.get("system_password"))
@@ -110,7 +110,7 @@ class StepsProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """destroy(): only the `website` resource removes the account, never in production."""
-        from provisioner.app.store import remove_account
+        from provisioner.app.removal import remove_account
 
         if "website" not in props["steps"] or props.get("production"):
             return

@@ -1,6 +1,6 @@
 """The SQL-level plan of a first onboarding, printed without touching any database.
 
-The statements are the ones `provisioner.app.store` runs for a new account, with the values the
+The statements are the ones `provisioner.app.onboarding` runs for a new account, with the values the
 database would supply written as sub-queries or names (`<website_id>`) and every secret masked.
 """
 
@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.app.account import DesiredAccount, Secret
-from provisioner.app.store import JOURNAL, tenant_inserts, tenant_user_host
+from provisioner.app.journal import JOURNAL
+from provisioner.app.tenant_database import tenant_user_host
+from provisioner.app.tenant_rows import tenant_inserts
 from provisioner.secrets import MASK
 
 

@@ -48,8 +48,10 @@ def _env(name: str, what: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from provisioner import secrets as names
-    from provisioner.app.adopt import adopt_account, list_accounts, mark_adopted, read_tenants
-    from provisioner.app.store import AppError, Server
+    from provisioner.app.account_read import list_accounts, read_tenants
+    from provisioner.app.adopt_first_apply import mark_adopted
+    from provisioner.app.adopt_spec import adopt_account
+    from provisioner.app.connection import AppError, Server
     from provisioner.errors import SpecErrors, UsageError
     from provisioner.model.layout import TENANTS_DIRNAME, find_root
     from provisioner.model.repository import load_reseller

@@ -90,13 +90,8 @@ def _apply(args, spec, reseller, catalog, silo, names) -> int:
 
     from provisioner.app.account import desired_account
     from provisioner.app.certificate import load_certificate
-    from provisioner.app.store import (
-        AppError,
-        Onboarding,
-        Server,
-        StepFailed,
-        new_token,
-    )
+    from provisioner.app.connection import AppError, Server
+    from provisioner.app.onboarding import Onboarding, StepFailed, new_token
     from provisioner.errors import UsageError
 
     app = reseller.app
@@ -147,7 +142,7 @@ def _apply(args, spec, reseller, catalog, silo, names) -> int:
 
 def _system_configuration(system) -> tuple[tuple[str | None, str | None], str | None]:
     """What the form pre-fills from the admin's configuration: SOAP user and certificate."""
-    from provisioner.app.store import AppError
+    from provisioner.app.connection import AppError
 
     conn = system.connect()
     try:

@@ -12,8 +12,8 @@ import pulumi_aws as aws
 import pulumi_mysql as mysql
 import pulumi_random as random
 
-from provisioner.app.adopt import database_import_id
-from provisioner.app.store import TENANT_CHARSET, TENANT_COLLATION
+from provisioner.app.adopt_first_apply import database_import_id
+from provisioner.app.tenant_database import TENANT_CHARSET, TENANT_COLLATION
 
 from .errors import StackError
 from .platform_refs import PlatformValues
@@ -111,7 +111,7 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
 
     `adopted` (an account the app made, `provisioner adopt`): the existing schema is imported by
     its name, and hyn's user and grant are not declared, because pulumi-mysql cannot import them
-    (provisioner/app/adopt.py says why); the onboarding `database` step keeps them."""
+    (provisioner/app/adopt_first_apply.py says why); the onboarding `database` step keeps them."""
     host = pulumi.Output.from_input(platform["shared_database_host"])
     port = pulumi.Output.from_input(platform["shared_database_port"]).apply(int)
     provider = mysql.Provider(

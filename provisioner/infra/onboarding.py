@@ -24,7 +24,7 @@ from pulumi.dynamic import Resource
 from provisioner import naming
 from provisioner.app.account import DesiredAccount, desired_account
 from provisioner.app.dynamic import StepsProvider
-from provisioner.app.store import hyn_password
+from provisioner.app.tenant_database import hyn_password
 from provisioner.model.catalog import Catalog
 from provisioner.model.models import ResellerSpec, TenantSpec
 from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY

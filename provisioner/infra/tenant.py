@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from provisioner import naming
-from provisioner.app.adopt import dns_import_id
+from provisioner.app.adopt_first_apply import dns_import_id
 from provisioner.errors import ProvisionerError
 from provisioner.model.catalog import Catalog, DatabaseTier, Plan
 from provisioner.model.models import ResellerSpec, TenantSpec

@@ -130,7 +130,7 @@ def _step_line(step: Any) -> str:
 def adopted_imports(repo: Any, stacks: Sequence[str]) -> dict[str, list[str]]:
     """Stack -> what its first apply imports, for the adopted tenants among `stacks`."""
     from provisioner import naming
-    from provisioner.app.adopt import first_apply_imports
+    from provisioner.app.adopt_first_apply import first_apply_imports
 
     wanted = set(stacks)
     return {naming.stack_name(t.spec.subdomain): first_apply_imports(

@@ -18,7 +18,8 @@ The steps follow "Guardar" (`ClientController::store` and hyn/multi-tenant's lis
 Each step checks the database before writing, so a run that died after any step is finished
 by the next one; nothing the client created (documents, items, other users) is touched.
 Checks that can refuse (unreachable server, missing plan, a website or client on this subdomain
-that we did not create) all run before the first write.
+that we did not create) all run before the first write. The SQL of the tenant rows is in
+`tenant_rows`, the day-2 columns in `day2_sync`.
 """
 
 from __future__ import annotations
@@ -27,33 +28,24 @@ import datetime as dt
 import hashlib
 import secrets as _secrets
 import string
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.app.account import (
-    ADMIN_USER_ID,
-    ESTABLISHMENT,
-    SERIES,
-    WAREHOUSE_DESCRIPTION,
-    DesiredAccount,
-    Secret,
-    plan_json,
+from provisioner.app.account import DesiredAccount
+from provisioner.app.app_commands import Runner, expand, run_command
+from provisioner.app.connection import AppError, Server, error_reason
+from provisioner.app.day2_sync import sync_client, sync_tenant
+from provisioner.app.journal import JOURNAL, ensure_journal, journal_exists
+from provisioner.app.tenant_database import (
+    TENANT_CHARSET,
+    TENANT_COLLATION,
+    hyn_password,
+    tenant_user_host,
 )
-from provisioner.errors import ProvisionerError
+from provisioner.app.tenant_rows import tenant_inserts
 
-JOURNAL = "provisioner_accounts"
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "192.168.0.1")  # hyn keeps these as the user's host
-# the tenant database's defaults: hyn's tenancy connection (utf8mb4, utf8mb4_unicode_ci), the
-# pulumi-mysql Database the stack declares, and what `adopt` checks before an import
-TENANT_CHARSET = "utf8mb4"
-TENANT_COLLATION = "utf8mb4_unicode_ci"
 STEPS = ("website", "database", "migrate", "seed", "certificate", "client", "tenant")
-
-
-class AppError(ProvisionerError):
-    """The app's databases refused or are not in a state we may write to; one line."""
 
 
 class StepFailed(AppError):
@@ -64,84 +56,10 @@ class StepFailed(AppError):
         self.step = step
 
 
-def ensure_journal(cur) -> None:
-    """Our journal table in the system database: which accounts are ours, which steps done."""
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS {JOURNAL} (uuid VARCHAR(255) PRIMARY KEY,"
-        " website_id BIGINT UNSIGNED NOT NULL, stack VARCHAR(255) NOT NULL DEFAULT '',"
-        " steps VARCHAR(255) NOT NULL DEFAULT '', certificate_sha256 CHAR(64) NULL,"
-        " created_at TIMESTAMP NULL, updated_at TIMESTAMP NULL)"
-        " COMMENT 'accounts created by tenant-provisioner'")
-
-
-def hyn_password(app_key: str, website_id: int) -> str:
-    """hyn's DefaultPasswordGenerator: md5(APP_KEY . '.' . website_id), APP_KEY verbatim."""
-    return hashlib.md5(f"{app_key}.{int(website_id)}".encode()).hexdigest()
-
-
-def tenant_user_host(database_host: str) -> str:
-    """hyn's DatabaseGenerator: the user's host is '%' unless the database host is local."""
-    return database_host if database_host in LOCAL_HOSTS else "%"
-
-
 def new_token() -> str:
     """Laravel's str_random(50): 50 letters and digits."""
     alphabet = string.ascii_letters + string.digits
     return "".join(_secrets.choice(alphabet) for _ in range(50))
-
-
-@dataclass(frozen=True)
-class Server:
-    """A MySQL/MariaDB server and an account on it (password never printed)."""
-
-    host: str
-    port: int
-    user: str
-    password: str = field(repr=False)
-    database: str | None = None
-
-    def connect(self, database: str | None = None, *, user: str | None = None,
-                password: str | None = None):
-        import pymysql
-
-        try:
-            return pymysql.connect(
-                host=self.host, port=self.port, user=user or self.user,
-                password=self.password if password is None else password,
-                database=database if database is not None else self.database,
-                autocommit=False, charset="utf8mb4", connect_timeout=10, read_timeout=60,
-                write_timeout=60, cursorclass=pymysql.cursors.DictCursor)
-        except pymysql.MySQLError as exc:
-            raise AppError(f"cannot connect to {self.host}:{self.port} as "
-                           f"{user or self.user}: {_reason(exc)}") from None
-
-
-def _reason(exc: Exception) -> str:
-    args = getattr(exc, "args", ())
-    if len(args) >= 2 and isinstance(args[1], str):
-        return f"{args[1]} (error {args[0]})"
-    return type(exc).__name__
-
-
-Runner = Callable[[Sequence[str], bytes | None], None]
-
-
-def run_command(args: Sequence[str], stdin: bytes | None) -> None:
-    """Run one of the app's commands: an argument list, never a shell string."""
-    try:
-        proc = subprocess.run(list(args), input=stdin, capture_output=True, timeout=3600,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AppError(f"{args[0]}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
-                       ) from None
-    if proc.returncode != 0:
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise AppError(f"{args[0]} exited with {proc.returncode}: {tail[0][:300]}")
-
-
-def expand(template: Sequence[str], values: dict[str, str]) -> list[str]:
-    """Fill `{website_id}`-style placeholders argument by argument (no shell, no splitting)."""
-    return [arg.format_map(values) for arg in template]
 
 
 @dataclass
@@ -228,7 +146,7 @@ class Onboarding:
 
                 if os.environ.get("PROVISIONER_DEBUG"):
                     raise
-                raise StepFailed(step, _reason(exc)) from None
+                raise StepFailed(step, error_reason(exc)) from None
             raise
         if self.fail_after == step:
             raise StepFailed(step, "crash injected after the step")
@@ -243,7 +161,7 @@ class Onboarding:
                             (d.plan_name,))
             except Exception as exc:
                 raise AppError(f"{self.system.database}: not the app's system database "
-                               f"({_reason(exc)})") from None
+                               f"({error_reason(exc)})") from None
             plan = cur.fetchone()
             if plan is None:
                 raise AppError(f"plan {d.plan_name!r} is not in the app's plans table "
@@ -273,9 +191,7 @@ class Onboarding:
         return plan
 
     def _journal_row(self, cur) -> dict[str, Any] | None:
-        cur.execute("SELECT COUNT(*) AS n FROM information_schema.tables WHERE "
-                    "table_schema = DATABASE() AND table_name = %s", (JOURNAL,))
-        if not cur.fetchone()["n"]:
+        if not journal_exists(cur):
             return None
         cur.execute(f"SELECT * FROM {JOURNAL} WHERE uuid = %s", (self.desired.uuid,))
         return cur.fetchone()
@@ -493,19 +409,7 @@ class Onboarding:
             if client is None:
                 conn.commit()
                 return
-            want = {"plan_id": plan["id"], "locked_emission": d.client["locked_emission"],
-                    "locked_tenant": d.client["locked_tenant"],
-                    "locked_users": d.client["locked_users"],
-                    "smtp_host": d.smtp.host, "smtp_port": d.smtp.port,
-                    "smtp_user": d.smtp.user, "smtp_encryption": d.smtp.encryption}
-            if d.smtp.password:
-                want["smtp_password"] = str(d.smtp.password)
-            diff = {k: v for k, v in want.items() if client.get(k) != v}
-            if diff:
-                sets = ", ".join(f"`{k}` = %s" for k in diff)
-                cur.execute(f"UPDATE clients SET {sets}, updated_at = NOW() WHERE id = %s",
-                            (*diff.values(), client["id"]))
-                result.changes.append(Change("sync", "clients: " + ", ".join(sorted(diff))))
+            result.changes += [Change("sync", c) for c in sync_client(cur, d, plan, client)]
         conn.commit()
         tenant = self._tenant(website_id)
         try:
@@ -515,230 +419,3 @@ class Onboarding:
         finally:
             tenant.close()
         result.changes += [Change("sync", c) for c in changed]
-
-
-def tenant_inserts(d: DesiredAccount, plan: dict[str, Any], password_hash: str,
-                   token: str) -> list[tuple[str, Any]]:
-    """store()'s tenant inserts, in its order. Values may be `Secret` (masked when printed)."""
-    now = dt.datetime.now().replace(microsecond=0)
-    co, cf, s = d.company, d.configuration, d.smtp
-    config = {**cf, "limit_documents": plan["limit_documents"],
-              "limit_users": plan["limit_users"], "plan": plan_json(plan),
-              "date_time_start": now}
-    if s.host is not None:  # SMTP only as update() writes it
-        config.update(smtp_host=s.host, smtp_port=s.port, smtp_user=s.user,
-                      smtp_encryption=s.encryption)
-        if s.password:
-            config["smtp_password"] = s.password
-    company = dict(co)
-    establishment = {**ESTABLISHMENT, "email": d.user["email"]}
-    user = {**d.user, "password": Secret(password_hash), "api_token": Secret(token),
-            "establishment_id": 1}
-    out: list[tuple[str, Any]] = [
-        _insert("companies", company),
-        _insert("configurations", config),
-        _insert("establishments", establishment),
-        _insert("warehouses", {"establishment_id": 1, "description": WAREHOUSE_DESCRIPTION,
-                               "created_at": now, "updated_at": now}),
-        ("INSERT INTO `series` (`establishment_id`, `document_type_id`, `number`)"
-         " VALUES (%s, %s, %s)", [(1, t, n) for t, n in SERIES]),
-        _insert("users", user),
-    ]
-    if d.module_ids:
-        out.append(("INSERT INTO `module_user` (`module_id`, `user_id`) VALUES (%s, %s)",
-                    [(m, ADMIN_USER_ID) for m in d.module_ids]))
-    if d.level_ids:
-        out.append(("INSERT INTO `module_level_user` (`module_level_id`, `user_id`)"
-                    " VALUES (%s, %s)", [(lv, ADMIN_USER_ID) for lv in d.level_ids]))
-    return out
-
-
-def _insert(table: str, row: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    cols = ", ".join(f"`{k}`" for k in row)
-    marks = ", ".join(["%s"] * len(row))
-    return (f"INSERT INTO `{table}` ({cols}) VALUES ({marks})", tuple(row.values()))
-
-
-def sync_tenant(cur, d: DesiredAccount, plan: dict[str, Any], system_conn) -> list[str]:
-    """update() and the lock buttons on the tenant's rows 1 (configuration, company) and the
-    admin's (user 1) modules and levels; returns what changed."""
-    changes: list[str] = []
-    cur.execute("SELECT * FROM configurations WHERE id = 1")
-    config = cur.fetchone()
-    if config is None:
-        return changes
-    want: dict[str, Any] = {
-        "plan": plan_json(plan), "config_system_env": d.configuration["config_system_env"],
-        "sunat_alternate_server": d.configuration["sunat_alternate_server"],
-        "limit_documents": plan["limit_documents"],
-        "locked_emission": d.configuration["locked_emission"],
-        "locked_tenant": d.configuration["locked_tenant"],
-        "locked_users": d.configuration["locked_users"],
-        "smtp_host": d.smtp.host, "smtp_port": d.smtp.port, "smtp_user": d.smtp.user,
-        "smtp_encryption": d.smtp.encryption}
-    if d.smtp.password:
-        want["smtp_password"] = str(d.smtp.password)
-    changes += _update(cur, "configurations", config, want)
-    cur.execute("SELECT * FROM companies WHERE id = 1")
-    company = cur.fetchone()
-    if company is not None:
-        keys = ("soap_type_id", "soap_send_id", "soap_username", "soap_password", "soap_url",
-                "certificate")
-        changes += _update(cur, "companies", company,
-                           {k: (str(d.company[k]) if isinstance(d.company[k], Secret)
-                                else d.company[k]) for k in keys})
-    changes += _sync_permissions(cur, d, system_conn)
-    return changes
-
-
-def _update(cur, table: str, row: dict[str, Any], want: dict[str, Any]) -> list[str]:
-    diff = {k: v for k, v in want.items() if not _same(row.get(k), v)}
-    if not diff:
-        return []
-    sets = ", ".join(f"`{k}` = %s" for k in diff)
-    cur.execute(f"UPDATE `{table}` SET {sets} WHERE id = %s", (*diff.values(), row["id"]))
-    return [f"{table}: " + ", ".join(sorted(diff))]
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(current, bytes):
-        current = current.decode()
-    return current == wanted
-
-
-def _sync_permissions(cur, d: DesiredAccount, system_conn) -> list[str]:
-    """update(): delete user 1's modules and levels and insert the tenant ids of the chosen
-    values; skipped when the rows already equal store()'s ids or update()'s mapped ids."""
-    cur.execute("SELECT module_id FROM module_user WHERE user_id = %s", (ADMIN_USER_ID,))
-    have_modules = sorted(r["module_id"] for r in cur.fetchall())
-    cur.execute("SELECT module_level_id FROM module_level_user WHERE user_id = %s",
-                (ADMIN_USER_ID,))
-    have_levels = sorted(r["module_level_id"] for r in cur.fetchall())
-    if have_modules == sorted(d.module_ids) and have_levels == sorted(d.level_ids):
-        return []
-    # update() maps the system ids to values, then to the tenant's own ids
-    with system_conn.cursor() as scur:
-        values = _values_of(scur, "modules", d.module_ids)
-        level_values = _values_of(scur, "module_levels", d.level_ids)
-    system_conn.commit()
-    mapped_modules = _ids_of(cur, "modules", values)
-    mapped_levels = _ids_of(cur, "module_levels", level_values)
-    if have_modules == sorted(mapped_modules) and have_levels == sorted(mapped_levels):
-        return []
-    cur.execute("DELETE FROM module_user WHERE user_id = %s", (ADMIN_USER_ID,))
-    cur.execute("DELETE FROM module_level_user WHERE user_id = %s", (ADMIN_USER_ID,))
-    if mapped_modules:
-        cur.executemany("INSERT INTO module_user (module_id, user_id) VALUES (%s, %s)",
-                        [(m, ADMIN_USER_ID) for m in mapped_modules])
-    if mapped_levels:
-        cur.executemany("INSERT INTO module_level_user (module_level_id, user_id)"
-                        " VALUES (%s, %s)", [(lv, ADMIN_USER_ID) for lv in mapped_levels])
-    cur.execute("SELECT id FROM modules WHERE value = 'digemid' LIMIT 1")
-    digemid = cur.fetchone()
-    pharmacy = int(bool(digemid and digemid["id"] in mapped_modules))
-    cur.execute("UPDATE configurations SET is_pharmacy = %s", (pharmacy,))
-    return ["module_user, module_level_user (as the edit form writes them)"]
-
-
-def _values_of(cur, table: str, ids: Sequence[int]) -> list[str]:
-    if not ids:
-        return []
-    marks = ", ".join(["%s"] * len(ids))
-    cur.execute(f"SELECT value FROM `{table}` WHERE id IN ({marks})", tuple(ids))
-    return [r["value"] for r in cur.fetchall()]
-
-
-def _ids_of(cur, table: str, values: Sequence[str]) -> list[int]:
-    unique = tuple(dict.fromkeys(values))
-    if not unique:
-        return []
-    marks = ", ".join(["%s"] * len(unique))
-    cur.execute(f"SELECT id FROM `{table}` WHERE value IN ({marks}) ORDER BY id", unique)
-    return [r["id"] for r in cur.fetchall()]
-
-
-# --- reading an account back; removing one ------------------------------------------------
-
-
-def read_account(system: Server, uuid: str, app_key: str,
-                 tenant_server: Server | None = None) -> dict[str, Any] | None:
-    """The account's rows as the app holds them (None: no website), for checks and adoption."""
-    conn = system.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT * FROM websites WHERE uuid = %s", (uuid,))
-            website = cur.fetchone()
-            if website is None:
-                return None
-            cur.execute("SELECT * FROM hostnames WHERE website_id = %s", (website["id"],))
-            hostnames = cur.fetchall()
-            cur.execute("SELECT c.* FROM clients c JOIN hostnames h ON h.id = c.hostname_id"
-                        " WHERE h.website_id = %s", (website["id"],))
-            clients = cur.fetchall()
-        conn.commit()
-    finally:
-        conn.close()
-    out: dict[str, Any] = {"website": website, "hostnames": list(hostnames),
-                           "clients": list(clients)}
-    server = tenant_server or system
-    tenant = server.connect(uuid, user=uuid, password=hyn_password(app_key, website["id"]))
-    try:
-        with tenant.cursor() as cur:
-            for table in ("companies", "configurations", "establishments", "warehouses",
-                          "series", "users", "module_user", "module_level_user"):
-                cur.execute(f"SELECT * FROM `{table}` ORDER BY id")
-                out[table] = list(cur.fetchall())
-        tenant.commit()
-    finally:
-        tenant.close()
-    return out
-
-
-def remove_account(system: Server, uuid: str, *, production: bool, drop_database: bool = False,
-                   drop_user: bool = False, tenant_server: Server | None = None) -> list[str]:
-    """`destroy()` for a non-production tenant: the hostname and website rows go (the client
-    row with them, by its foreign key); the database and its user only as the reseller's
-    `delete_tenant_database*` settings say (hyn's auto-delete flags). Production is retained."""
-    if production:
-        return []
-    conn = system.connect()
-    done: list[str] = []
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) AS n FROM information_schema.tables WHERE "
-                        "table_schema = DATABASE() AND table_name = %s", (JOURNAL,))
-            if not cur.fetchone()["n"]:
-                return done
-            cur.execute(f"SELECT website_id FROM {JOURNAL} WHERE uuid = %s", (uuid,))
-            row = cur.fetchone()
-            if row is None:
-                return done
-            cur.execute("SELECT c.locked FROM clients c JOIN hostnames h ON h.id = c.hostname_id"
-                        " WHERE h.website_id = %s", (row["website_id"],))
-            if any(r["locked"] for r in cur.fetchall()):
-                raise AppError(f"client {uuid} is locked in the app (clients.locked); "
-                               "the app refuses to delete it, and so do we")
-            cur.execute("DELETE FROM hostnames WHERE website_id = %s", (row["website_id"],))
-            cur.execute("DELETE FROM websites WHERE id = %s", (row["website_id"],))
-            cur.execute(f"DELETE FROM {JOURNAL} WHERE uuid = %s", (uuid,))
-        conn.commit()
-        done.append("website, hostname and client rows")
-    finally:
-        conn.close()
-    if drop_database or drop_user:
-        server = tenant_server or system
-        admin = server.connect("")
-        try:
-            with admin.cursor() as cur:
-                if drop_database:
-                    cur.execute(f"DROP DATABASE IF EXISTS `{uuid}`")
-                    done.append(f"database {uuid}")
-                if drop_user:
-                    cur.execute("SELECT Host AS h FROM mysql.user WHERE User = %s", (uuid,))
-                    for r in cur.fetchall():
-                        cur.execute(f"DROP USER IF EXISTS `{uuid}`@'{r['h']}'")
-                    done.append(f"user {uuid}")
-            admin.commit()
-        finally:
-            admin.close()
-    return done

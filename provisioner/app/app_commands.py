@@ -1,0 +1,28 @@
+"""Running the app's own commands (migrate, seed, put_certificate) the reseller configures."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Sequence
+
+from provisioner.app.connection import AppError
+
+Runner = Callable[[Sequence[str], bytes | None], None]
+
+
+def run_command(args: Sequence[str], stdin: bytes | None) -> None:
+    """Run one of the app's commands: an argument list, never a shell string."""
+    try:
+        proc = subprocess.run(list(args), input=stdin, capture_output=True, timeout=3600,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AppError(f"{args[0]}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
+                       ) from None
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise AppError(f"{args[0]} exited with {proc.returncode}: {tail[0][:300]}")
+
+
+def expand(template: Sequence[str], values: dict[str, str]) -> list[str]:
+    """Fill `{website_id}`-style placeholders argument by argument (no shell, no splitting)."""
+    return [arg.format_map(values) for arg in template]
