@@ -65,7 +65,7 @@ def run_all(args: argparse.Namespace) -> int:
     from provisioner.errors import UsageError
     from provisioner.infra.config import default_spec_dir
     from provisioner.model.loader import load_repository
-    from provisioner.orchestrate.progress import counting_bar
+    from provisioner.progress import counting_bar
 
     if args.tenant is not None:
         raise UsageError("--all explains every tenant: name no TENANT with it")

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from provisioner.orchestrate.automation import describe_error
-from provisioner.orchestrate.progress import NullReporter, Reporter
 from provisioner.orchestrate.redact import Redactor
 from provisioner.orchestrate.results import Operation, StackResult, StackRunner
+from provisioner.progress import NullReporter, Reporter
 
 
 @dataclass(frozen=True)
