@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from orchestrate_bench import TENANT  # noqa: E402  (the same tenant shape)
 
 from provisioner.collector import collector_paused  # noqa: E402
-from provisioner.orchestrate import changes as changes_module  # noqa: E402
+from provisioner.orchestrate import spec_blobs  # noqa: E402
 from provisioner.orchestrate.changes import detect_changes  # noqa: E402
 
 LOADER = yaml.CSafeLoader
@@ -128,7 +128,7 @@ def _floor(repo: Path, full: bool) -> int:
 
 def cold_detect(repo: Path) -> object:
     """detect_changes with its parse cache emptied: each run parses as a new process would."""
-    changes_module._parse.cache_clear()
+    spec_blobs._parse.cache_clear()  # the private cache of spec_blobs.parsed
     return detect_changes(repo, "base")
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from provisioner.orchestrate.changes import choose_applied_base
+from provisioner.orchestrate.applied_base import choose_applied_base
 from tests.test_orchestrate_changes import ALL, commit, git, gitrepo  # noqa: F401  (fixture)
 from tests.test_orchestrate_run import fake  # noqa: F401  (fixture)
 

@@ -153,7 +153,7 @@ def test_explain_all_as_a_command_has_no_bar_on_a_pipe() -> None:
 def test_progress_bar_only_on_a_terminal() -> None:
     import io
 
-    from provisioner.orchestrate.progress import counting_bar
+    from provisioner.progress import counting_bar
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provisioner.orchestrate.changes import DIRECT_READS, Git, detect_changes
+from provisioner.orchestrate.changes import detect_changes
+from provisioner.orchestrate.git_repo import DIRECT_READS, Git
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def last_spec_text(root: Path, tenant: str) -> str | None:
     """The tenant's spec now, or its last committed version when the file was removed."""
     from provisioner.model.layout import TENANTS_DIRNAME
-    from provisioner.orchestrate.changes import Git
+    from provisioner.orchestrate.git_repo import Git
 
     tenants = root / TENANTS_DIRNAME
     for suffix in (".yaml", ".yml"):

@@ -132,7 +132,7 @@ def _run_all(args: argparse.Namespace) -> int:
     from provisioner.explain.declared import format_markdown, format_text
     from provisioner.infra.config import default_spec_dir
     from provisioner.model.repository import load_repository
-    from provisioner.orchestrate.progress import counting_bar
+    from provisioner.progress import counting_bar
 
     if args.tenant is not None:
         raise UsageError("--all explains every tenant: name no TENANT with it")

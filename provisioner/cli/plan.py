@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
 def environments_at(root: Path, changes: ChangeSet, head: str) -> dict[str, str]:
     """soap.environment of each changed tenant at `head`, read from git (the working tree may
     be another commit: a pull request's list job runs the base branch's code)."""
-    from provisioner.orchestrate.changes import Git, environment_of
+    from provisioner.orchestrate.git_repo import Git
+    from provisioner.orchestrate.spec_blobs import environment_of
 
     missing = [c for c in changes.changes if c.new_text is None and c.path]
     texts: dict[str, str | None] = {}

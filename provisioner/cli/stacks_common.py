@@ -61,7 +61,8 @@ def changes_for(args: argparse.Namespace, root: Path, project: Path | None,
                 repo: Repository | None = None) -> ChangeSet:
     """The change set to act on: a git diff, or with --all every valid tenant (`repo`, when
     already validated, saves loading it again)."""
-    from provisioner.orchestrate.changes import choose_applied_base, detect_changes, every_tenant
+    from provisioner.orchestrate.applied_base import choose_applied_base
+    from provisioner.orchestrate.changes import detect_changes, every_tenant
 
     changes: ChangeSet
     if getattr(args, "since_applied", False) and not args.all:
@@ -178,7 +179,7 @@ def redactor_for(repo: Repository | None = None) -> Redactor:
 
 
 def reporter(args: argparse.Namespace) -> Any:
-    from provisioner.orchestrate.progress import reporter_for
+    from provisioner.progress import reporter_for
 
     return reporter_for(sys.stderr)
 

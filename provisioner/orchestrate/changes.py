@@ -7,19 +7,15 @@ who is on the changed plans, modules or presets; "every tenant" comes from `git 
 
 from __future__ import annotations
 
-import functools
-import shutil
-import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final, Literal
 
-import yaml
-
 from provisioner.collector import collector_paused
-from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import RESELLER_FILENAMES, TENANTS_DIRNAME, YAML_SUFFIXES
+from provisioner.orchestrate.git_repo import Git, GitError, parse_name_status
+from provisioner.orchestrate.spec_blobs import parsed, reseller_catalog, subdomain_of
 
 Action = Literal["up", "destroy"]
 CATALOG_KEYS: Final = frozenset({"plans", "modules", "presets"})
@@ -27,13 +23,6 @@ TEMPLATES_DIRNAME: Final = "tenant_templates"
 # Paths below the Pulumi project directory whose change can alter every tenant's resources.
 PLATFORM_PREFIXES: Final = ("infra/", "provisioner/", f"{TEMPLATES_DIRNAME}/")
 PLATFORM_FILES: Final = ("Pulumi.yaml", "Pulumi.yml", "pyproject.toml", "requirements.txt")
-# Up to this many files are read as `REV:path`; more are read by object id (see Git.blobs).
-DIRECT_READS: Final = 64
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class GitError(ProvisionerError):
-    """git failed; the message says what to check (a shallow clone, an unknown ref)."""
 
 
 @dataclass(frozen=True)
@@ -68,180 +57,6 @@ class ChangeSet:
     def matrix(self) -> dict[str, list[dict[str, str]]]:
         """The shape a CI job matrix takes: `strategy.matrix: ${{ fromJSON(...) }}`."""
         return {"include": [{"stack": c.stack, "action": c.action} for c in self.changes]}
-
-
-class Git:
-    """A thin subprocess wrapper run at the repository's top level."""
-
-    def __init__(self, cwd: Path) -> None:
-        try:
-            top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd,
-                                 capture_output=True, text=True, check=False)
-        except FileNotFoundError as exc:
-            if shutil.which("git") is not None:  # git is there: the directory is not
-                raise UsageError(f"{cwd}: no such directory") from exc
-            raise UsageError("git is not installed; change detection needs it") from exc
-        if top.returncode != 0:
-            raise UsageError(f"{cwd} is not inside a git repository: change detection compares "
-                             "commits (run `git init` or pass the repository with --repo)")
-        self.top = Path(top.stdout.strip()).resolve()
-        self._listings: dict[tuple[str, str], dict[str, str]] = {}
-
-    def run(self, *args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=self.top, capture_output=True, check=False)
-        if proc.returncode != 0:
-            msg = proc.stderr.decode("utf-8", "replace").strip()
-            raise GitError(f"git {' '.join(args[:3])} failed: {msg}")
-        return proc.stdout.decode("utf-8", "surrogateescape")
-
-    def verify(self, *refs: str) -> None:
-        """Every ref names a commit (one `git rev-parse` when they all do)."""
-        if not any(r.startswith("-") for r in refs):  # never read as options
-            proc = subprocess.run(["git", "rev-parse", "--quiet",
-                                   *(f"{r}^{{commit}}" for r in refs)],
-                                  cwd=self.top, capture_output=True, check=False)
-            if proc.returncode == 0:
-                return
-        for ref in refs:
-            proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                                  cwd=self.top, capture_output=True, check=False)
-            if proc.returncode != 0:
-                raise UsageError(f"unknown git revision {ref!r}: pass --base REF (a branch, tag or "
-                                 "commit; in CI fetch it first, e.g. actions/checkout with "
-                                 "fetch-depth: 0)")
-
-    def prefix(self, path: Path) -> str:
-        """`path` relative to the top level, as git spells it ("" or "dir/")."""
-        try:
-            rel = path.resolve().relative_to(self.top)
-        except ValueError as exc:
-            raise UsageError(f"{path} is outside the git repository {self.top}") from exc
-        return "" if str(rel) == "." else f"{rel.as_posix()}/"
-
-    def blobs(self, specs: Sequence[str]) -> dict[str, str | None]:
-        """`REV:path` → text (None when absent), all through one `git cat-file --batch`.
-
-        A file below the top level is read by its object id, found in one listing of its
-        directory at that revision: `cat-file` resolving `REV:tenants/x.yaml` itself walks the
-        directory's entries for every file, which at 10,000 tenants made reading them all
-        quadratic (issue 12). A few files are still read by path: listing a large directory
-        costs more than resolving a handful of names in it."""
-        if not specs:
-            return {}
-        by_id = len(specs) > DIRECT_READS
-        names = [self._object_name(s) if by_id else s for s in specs]
-        wanted = list(dict.fromkeys(n for n in names if n is not None))
-        texts = self._cat(wanted)
-        return {spec: (texts.get(name) if name is not None else None)
-                for spec, name in zip(specs, names, strict=True)}
-
-    def _object_name(self, spec: str) -> str | None:
-        """The blob id of `REV:dir/file` (None when the file is absent at REV); a file at the
-        top level keeps its `REV:path` name (the top tree is small)."""
-        rev, sep, path = spec.partition(":")
-        directory, slash, _name = path.rpartition("/")
-        if not sep or not slash:
-            return spec
-        return self.listing(rev, directory).get(path)
-
-    def listing(self, rev: str, directory: str) -> dict[str, str]:
-        """path → blob id of the files directly in `directory` at `rev`, one `git ls-tree`
-        per (rev, directory), cached for this Git's life."""
-        key = (rev, directory)
-        found = self._listings.get(key)
-        if found is None:
-            found = parse_ls_tree(self.run("ls-tree", "-z", "--full-tree", rev, "--",
-                                           f"{directory}/"))
-            self._listings[key] = found
-        return found
-
-    def tree(self, rev: str, directory: str) -> list[str]:
-        """Every file below `directory` at `rev`."""
-        return list(self.ids_below(rev, directory))
-
-    def ids_below(self, rev: str, directory: str) -> dict[str, str]:
-        """path → blob id of every file below `directory` at `rev` (one `git ls-tree -r`); the
-        per-directory listings are kept, so reading these files next needs no other listing."""
-        found = parse_ls_tree(self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--",
-                                       f"{directory}/"))
-        listings: dict[tuple[str, str], dict[str, str]] = {(rev, directory): {}}
-        for path, blob in found.items():
-            listings.setdefault((rev, path.rpartition("/")[0]), {})[path] = blob
-        for key, listing in listings.items():
-            self._listings.setdefault(key, listing)
-        return found
-
-    def _cat(self, names: Sequence[str]) -> dict[str, str | None]:
-        if not names:
-            return {}
-        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=self.top, check=False,
-                              input="".join(f"{n}\n" for n in names).encode(),
-                              capture_output=True)
-        if proc.returncode != 0:
-            raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace')}")
-        out: dict[str, str | None] = {}
-        data, pos = proc.stdout, 0
-        for name in names:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].decode("utf-8", "replace").split()
-            pos = end + 1
-            if len(header) < 3 or header[-1] in ("missing", "ambiguous"):
-                out[name] = None
-                continue
-            size = int(header[2])
-            out[name] = data[pos:pos + size].decode("utf-8-sig", "replace")
-            pos += size + 1
-        return out
-
-
-def parse_ls_tree(out: str) -> dict[str, str]:
-    """`git ls-tree -z` output → path → blob id (trees and submodules left out)."""
-    found: dict[str, str] = {}
-    for entry in out.split("\0"):
-        meta, tab, path = entry.partition("\t")
-        parts = meta.split()
-        if tab and len(parts) == 3 and parts[1] == "blob":
-            found[path] = parts[2]
-    return found
-
-
-def _load(text: str | None) -> Any:
-    """The parsed text, None when absent or not YAML. Read only, never mutated: a change's text
-    is asked for its subdomain, environment and catalog use by several callers, and parsing
-    it once (cached by content) is what keeps a catalog edit at 10,000 tenants linear."""
-    return None if text is None else _parse(text)
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _parse(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return None
-
-
-def subdomain_of(text: str | None, path: str) -> str:
-    """The subdomain a tenant file declares (falls back to the file name, which validation
-    requires to match)."""
-    data = _load(text)
-    if isinstance(data, dict) and isinstance(data.get("subdomain"), str) and data["subdomain"]:
-        return data["subdomain"].strip().lower()
-    return PurePosixPath(path).stem.lower()
-
-
-def environment_of(text: str | None) -> str | None:
-    """soap.environment of a tenant file's text ("demo" when absent, as the model defaults)."""
-    data = _load(text)
-    if not isinstance(data, dict):
-        return None
-    soap = data.get("soap")
-    env = soap.get("environment", "demo") if isinstance(soap, dict) else "demo"
-    return str(env)
-
-
-def acknowledges_demo_history(text: str | None) -> bool:
-    data = _load(text)
-    return isinstance(data, dict) and data.get("acknowledge_demo_history") is True
 
 
 @dataclass
@@ -283,22 +98,6 @@ class _Layout:
         return None
 
 
-def parse_name_status(out: str) -> list[tuple[str, str, str | None]]:
-    """`git diff --name-status -z` → (status letter, path, new path for renames/copies)."""
-    fields = out.split("\0")
-    entries: list[tuple[str, str, str | None]] = []
-    i = 0
-    while i < len(fields) and fields[i]:
-        status = fields[i]
-        if status[0] in "RC":
-            entries.append((status[0], fields[i + 1], fields[i + 2]))
-            i += 3
-        else:
-            entries.append((status[0], fields[i + 1], None))
-            i += 2
-    return entries
-
-
 class _Collector:
     """Merges stack changes: `up` wins over `destroy` (the tenant still exists at HEAD)."""
 
@@ -322,38 +121,6 @@ def every_tenant(tenants: Iterable[tuple[str, Path, str]]) -> ChangeSet:
     changeset.changes = [StackChange(stack, "up", "--all", path=str(path), new_text=text)
                          for stack, path, text in sorted(tenants)]
     return changeset
-
-
-APPLIED_MARKER: Final = "provisioner-applied"
-
-
-@dataclass(frozen=True)
-class BaseChoice:
-    """Where an apply starts from: the commit last applied in full (`base`, compared tree to
-    tree with HEAD), or None when nothing was ever applied (every tenant)."""
-
-    base: str | None
-    reason: str
-
-
-def choose_applied_base(spec_root: Path, marker: str = APPLIED_MARKER,
-                        head: str = "HEAD") -> BaseChoice:
-    """The last-applied marker (a tag the workflow moves only after every shard of an apply
-    succeeded) instead of the push event's `before`, which is all zeros on a first push,
-    unreachable after a force-push, and skips the commits of cancelled or failed runs.
-    The tag keeps its commit reachable, so after a force-push the two trees are still compared
-    directly (`direct=True` in `detect_changes`): what was applied against what is wanted."""
-    git = Git(spec_root)
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet",
-                           f"refs/tags/{marker}^{{commit}}"], cwd=git.top, capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-        return BaseChoice(None, f"no {marker} tag yet (first apply): every tenant")
-    sha = proc.stdout.strip()
-    ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", sha, head], cwd=git.top,
-                              capture_output=True, check=False).returncode == 0
-    return BaseChoice(sha, f"last applied {sha[:12]} ({marker})" + (
-        "" if ancestor else "; history was rewritten since: trees compared directly"))
 
 
 def detect_changes(spec_root: Path, base: str, head: str = "HEAD",
@@ -394,7 +161,7 @@ def _detect_changes(spec_root: Path, base: str, head: str, project_dir: Path | N
     for p in reseller_paths:
         wanted += [f"{base}:{p}", f"{head}:{p}"]
     blobs = git.blobs(list(dict.fromkeys([*wanted, *head_resellers])))
-    head_reseller_data = _load(next((blobs[s] for s in head_resellers if blobs.get(s)), None))
+    head_reseller_data = parsed(next((blobs[s] for s in head_resellers if blobs.get(s)), None))
     if isinstance(head_reseller_data, dict) and isinstance(
             head_reseller_data.get("templates_dir"), str):
         layout.templates = (f"{layout.spec}{head_reseller_data['templates_dir'].strip('/')}/",)
@@ -466,14 +233,6 @@ def _tenant_paths(git: Git, layout: _Layout, head: str) -> list[str]:
     return [p for p in git.tree(head, f"{layout.spec}{TENANTS_DIRNAME}") if layout.is_tenant(p)]
 
 
-def _catalog(data: dict[str, Any]) -> Any:
-    from provisioner.model.catalog import ModuleDef, Plan, build_catalog
-
-    return build_catalog([Plan.model_validate(p) for p in data.get("plans") or []],
-                         [ModuleDef.model_validate(m) for m in data.get("modules") or []],
-                         data.get("presets") or {})
-
-
 def _changed(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
     return {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
 
@@ -516,7 +275,7 @@ def _catalog_change(found: _Collector, changeset: ChangeSet, git: Git, layout: _
     """A reseller file edit that only touches plans/modules/presets affects only the tenants on
     them; anything else in the file (domain, platform, prefix) affects every tenant."""
     for path in paths:
-        old, new = _load(blobs.get(f"{base}:{path}")), _load(blobs.get(f"{head}:{path}"))
+        old, new = parsed(blobs.get(f"{base}:{path}")), parsed(blobs.get(f"{head}:{path}"))
         if not (isinstance(old, dict) and isinstance(new, dict)):
             changeset.everything = f"reseller file changed: {path}"
             return
@@ -534,14 +293,14 @@ def _catalog_change(found: _Collector, changeset: ChangeSet, git: Git, layout: _
         before = after = None
         if modules:  # which modules a preset names: only the merged catalogs know
             try:
-                before, after = _catalog(old), _catalog(new)
+                before, after = reseller_catalog(old), reseller_catalog(new)
             except Exception:  # an invalid catalog: validation reports it; be conservative
                 changeset.everything = f"reseller catalog changed: {path}"
                 return
         tenant_paths = _tenant_paths(git, layout, head)
         texts = git.blobs([f"{head}:{p}" for p in tenant_paths])
         for p in tenant_paths:
-            data = _load(texts.get(f"{head}:{p}"))
+            data = parsed(texts.get(f"{head}:{p}"))
             why = _catalog_reason(data, plans, modules, presets, before, after)
             if why:
                 text = texts.get(f"{head}:{p}")

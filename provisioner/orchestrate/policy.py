@@ -7,15 +7,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from provisioner.orchestrate.changes import (
-    ChangeSet,
-    StackChange,
-    _load,
-    acknowledges_demo_history,
-    environment_of,
-)
+from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.results import StackResult
 from provisioner.orchestrate.scheduler import Job, Wave
+from provisioner.orchestrate.spec_blobs import acknowledges_demo_history, environment_of, parsed
 
 PRODUCTION = "production"
 ACK_FIELD: Final = "acknowledge_new_database"
@@ -94,12 +89,12 @@ _CATALOGS: dict[str, Any] = {}
 def _plans_of(reseller: dict[str, Any]) -> dict[str, Any] | None:
     """The reseller's plan catalog, built once per distinct `plans:` list (a platform change
     asks for it once per tenant, 10,000 times)."""
-    from provisioner.orchestrate.changes import _catalog
+    from provisioner.orchestrate.spec_blobs import reseller_catalog
 
     key = repr(reseller.get("plans"))
     if key not in _CATALOGS:
         try:
-            _CATALOGS[key] = _catalog({"plans": reseller.get("plans")}).plans
+            _CATALOGS[key] = reseller_catalog({"plans": reseller.get("plans")}).plans
         except Exception:  # an invalid catalog: validation reports it
             _CATALOGS[key] = None
     return _CATALOGS[key]
@@ -160,7 +155,7 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
     differ: a tenant file unchanged between BASE and HEAD (same blob) is parsed only when the
     reseller's prefix or plan tiers changed. A change set without a BASE (--all) has none."""
     from provisioner.model.layout import RESELLER_FILENAMES, TENANTS_DIRNAME
-    from provisioner.orchestrate.changes import Git
+    from provisioner.orchestrate.git_repo import Git
 
     ups = changeset.by_action("up")
     if not ups or changeset.base == "(none)":
@@ -172,7 +167,7 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
     texts = git.blobs(resellers)
 
     def reseller_at(rev: str) -> Any:
-        return _load(next((texts[k] for k in resellers if k.startswith(f"{rev}:") and texts[k]),
+        return parsed(next((texts[k] for k in resellers if k.startswith(f"{rev}:") and texts[k]),
                           None))
 
     old_reseller, new_reseller = reseller_at(base), reseller_at(head)
@@ -195,11 +190,11 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
         return blobs.get(blob) if blob else None
 
     leaving = {ruc: d for d in changeset.by_action("destroy")
-               if (ruc := _ruc(_load(d.old_text))) is not None}
+               if (ruc := _ruc(parsed(d.old_text))) is not None}
     moves: dict[str, DatabaseMove] = {}
     for c in ups:
         new_text = c.new_text if c.new_text is not None else text_at(head, c.path)
-        new_t = _load(new_text)
+        new_t = parsed(new_text)
         if not isinstance(new_t, dict):
             continue
         renamed_from = None
@@ -210,7 +205,7 @@ def database_moves(changeset: ChangeSet, spec_root: Path) -> dict[str, DatabaseM
             old_text = text_at(base, c.path)
         if old_text is None:
             continue  # a new tenant, or a file unchanged with nothing else changed
-        old_t = new_t if old_text == new_text else _load(old_text)
+        old_t = new_t if old_text == new_text else parsed(old_text)
         move = move_for(c.stack, old_t, new_t, old_reseller, new_reseller, renamed_from)
         if move is not None:
             moves[c.stack] = move

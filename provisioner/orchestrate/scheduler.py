@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from provisioner.orchestrate.automation import describe_error
-from provisioner.orchestrate.progress import NullReporter, Reporter
 from provisioner.orchestrate.results import Operation, StackResult, StackRunner
+from provisioner.progress import NullReporter, Reporter
 from provisioner.redaction import Redactor
 
 

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from provisioner.orchestrate.changes import StackChange, environment_of
+from provisioner.orchestrate.changes import StackChange
 from provisioner.orchestrate.policy import PRODUCTION, was_production
+from provisioner.orchestrate.spec_blobs import environment_of
 
 EARLY: Final = "early"
 LATE: Final = "production"

@@ -148,7 +148,7 @@ def run_all(args: argparse.Namespace) -> int:
     """The CLI's `render --all --out DIR` (usage checked here: cli/render.py only routes)."""
     from provisioner.errors import UsageError
     from provisioner.model.repository import load_repository
-    from provisioner.orchestrate.progress import counting_bar
+    from provisioner.progress import counting_bar
 
     if not args.all:
         raise UsageError("name a TENANT, or use --all --out DIR")

@@ -1,25 +1,54 @@
-"""Live progress: a rich bar per run and a line per tenant as it finishes on a terminal, plain
-lines otherwise (CI logs). Reporters are called from worker and Pulumi event threads."""
+"""Live progress, shared by every layer (render's batch modes, orchestrate's runs, the CLI): a
+rich bar per run and a line per tenant as it finishes on a terminal, plain lines otherwise (CI
+logs). Reporters are called from worker and Pulumi event threads."""
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
-from provisioner.orchestrate.results import StackResult, Step
+
+# What a reporter reads of orchestrate's Step and StackResult (provisioner.orchestrate.results),
+# described here so that this shared module imports no layer above it.
+class StepLike(Protocol):
+    @property
+    def op(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class ResultLike(Protocol):
+    @property
+    def stack(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def changes(self) -> Mapping[str, int]: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def skipped(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
 
 
 class Reporter(Protocol):
     def start(self, title: str, total: int) -> None: ...
-    def step(self, stack: str, step: Step) -> None: ...
-    def finished(self, result: StackResult) -> None: ...
+    def step(self, stack: str, step: StepLike) -> None: ...
+    def finished(self, result: ResultLike) -> None: ...
     def stop(self) -> None: ...
 
 
-def result_line(result: StackResult) -> str:
+def result_line(result: ResultLike) -> str:
     c = result.changes
     counts = f"+{c['create']} ~{c['update']} ±{c['replace']} -{c['delete']}"
     if result.skipped:
@@ -33,10 +62,10 @@ class NullReporter:
     def start(self, title: str, total: int) -> None:
         pass
 
-    def step(self, stack: str, step: Step) -> None:
+    def step(self, stack: str, step: StepLike) -> None:
         pass
 
-    def finished(self, result: StackResult) -> None:
+    def finished(self, result: ResultLike) -> None:
         pass
 
     def stop(self) -> None:
@@ -58,10 +87,10 @@ class PlainReporter:
             self._done, self._total, self._title = 0, total, title
             print(f"{title}: {total} stack(s)", file=self.stream, flush=True)
 
-    def step(self, stack: str, step: Step) -> None:
+    def step(self, stack: str, step: StepLike) -> None:
         pass  # per-resource lines would drown a 1,000-tenant log
 
-    def finished(self, result: StackResult) -> None:
+    def finished(self, result: ResultLike) -> None:
         with self._lock:
             self._done += 1
             print(f"[{self._done}/{self._total}] {result_line(result)}", file=self.stream,
@@ -99,13 +128,13 @@ class RichReporter:
             self._task = self._progress.add_task("", total=total, title=title)
             self._progress.start()
 
-    def step(self, stack: str, step: Step) -> None:
+    def step(self, stack: str, step: StepLike) -> None:
         with self._lock:
             if self._progress is not None:
                 self._progress.update(self._task,
                                       description=f"{stack}: {step.op} {step.type} {step.name}")
 
-    def finished(self, result: StackResult) -> None:
+    def finished(self, result: ResultLike) -> None:
         from rich.markup import escape
 
         style = "green" if result.ok and not result.skipped else (
