@@ -93,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_findings
     from provisioner.errors import SpecErrors, UsageError
     from provisioner.model.loader import display_path, load_repository
-    from provisioner.secrets import required_stack_secrets
 
     answers = answers_from_args(args)
     repo = load_repository(args.repo)
@@ -149,11 +148,10 @@ def run(args: argparse.Namespace) -> int:
             print("nothing written", file=sys.stderr)
             return 1
     nt.write_new_file(path, text)
-    stack = spec.subdomain
     print(f"created {display_path(path)}")
     print("next steps:")
-    print(f"  pulumi stack init {stack}")
-    for secret in required_stack_secrets(spec):
-        print(f"  # {secret.what}")
-        print(f"  {secret.command(stack)}")
+    for what, command in nt.next_steps(spec):
+        if what:
+            print(f"  # {what}")
+        print(f"  {command}")
     return 0
