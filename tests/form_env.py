@@ -49,6 +49,7 @@ class GitRepos:
 
 
 def make_repos(tmp: Path) -> GitRepos:
+    tmp.mkdir(parents=True, exist_ok=True)
     bare = tmp / "origin.git"
     work = tmp / "reseller"
     git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))

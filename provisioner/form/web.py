@@ -45,7 +45,9 @@ SECURITY_HEADERS: Final = {
                                 "base-uri 'none'; frame-ancestors 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on a
+    # same-origin form POST, which the CSRF check would refuse
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

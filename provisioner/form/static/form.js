@@ -159,6 +159,8 @@
     later(0);
   });
 
+  check();  // what concerns the whole form (the account cap) shows from the start
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submitted = true;
