@@ -5,9 +5,13 @@ request as GitHub's REST API documents it (docs.github.com/en/rest/pulls/pulls).
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -157,3 +161,73 @@ class GitHubStandIn:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+@dataclass
+class Served:
+    """A running `provisioner form` and what it works on."""
+
+    url: str
+    token: str
+    process: subprocess.Popen[str]
+    repos: GitRepos
+    github: GitHubStandIn
+
+    def output(self) -> str:
+        """Everything the server printed (it is stopped first)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        out, err = self.process.communicate(timeout=30)
+        return out + err
+
+
+class FormServers:
+    """Starts `provisioner form` servers on fresh repositories; stops them all on exit."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.started: list[Served] = []
+
+    def __enter__(self) -> FormServers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for served in self.started:
+            if served.process.poll() is None:
+                served.process.terminate()
+                served.process.wait(timeout=30)
+            served.github.stop()
+
+    def index(self) -> Path:
+        from provisioner.ruc.padron import import_padron
+        from tests.test_new import PADRON
+
+        index = self.tmp / "padron.sqlite3"
+        if not index.exists():
+            padron = self.tmp / "padron.txt"
+            padron.write_bytes(PADRON)
+            import_padron(padron, index)
+        return index
+
+    def start(self, edit: Callable[[Path], None] | None = None) -> Served:
+        repos = make_repos(self.tmp / f"r{len(self.started)}")
+        if edit is not None:
+            edit(repos.work)
+            git(repos.work, "commit", "--quiet", "-am", "edit")
+            git(repos.work, "push", "--quiet", "origin", "main")
+        github = GitHubStandIn(repos.bare).start()
+        env = dict(os.environ, GITHUB_TOKEN=TOKEN, PROVISIONER_GITHUB_API=github.url,
+                   PROVISIONER_PADRON_INDEX=str(self.index()))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "provisioner", "--repo", str(repos.work), "form",
+             "--port", "0", "--github-repo", GITHUB_REPO],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        first, second = process.stdout.readline(), process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", first)
+        if not (match and second.startswith("login token: ")):
+            process.kill()
+            raise AssertionError(first + second + process.communicate()[1])
+        served = Served(match[1], second.split()[-1], process, repos, github)
+        self.started.append(served)
+        return served

@@ -10,12 +10,11 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.form_env import GITHUB_REPO, TOKEN, GitHubStandIn, GitRepos, git, make_repos
+from tests.form_env import GITHUB_REPO, TOKEN, FormServers, Served, git
 
 pytestmark = pytest.mark.browser
 
@@ -40,63 +39,12 @@ def _browser_or_skip() -> None:
     pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
 
 
-@dataclass
-class Served:
-    url: str
-    token: str
-    process: subprocess.Popen[str]
-    repos: GitRepos
-    github: GitHubStandIn
-
-    def output(self) -> str:
-        """Everything the server printed (it is stopped first)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        out, err = self.process.communicate(timeout=30)
-        return out + err
-
-
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Start `provisioner form` on a fresh repository (a git clone with a bare remote) and a
     GitHub stand-in; `edit(work)` changes the repository first."""
-    from provisioner.ruc.padron import import_padron
-    from tests.test_new import PADRON
-
-    started: list[Served] = []
-
-    def start(edit: Callable[[Path], None] | None = None) -> Served:
-        repos = make_repos(tmp_path / f"r{len(started)}")
-        if edit is not None:
-            edit(repos.work)
-            git(repos.work, "commit", "--quiet", "-am", "edit")
-            git(repos.work, "push", "--quiet", "origin", "main")
-        github = GitHubStandIn(repos.bare).start()
-        padron = tmp_path / "padron.txt"
-        padron.write_bytes(PADRON)
-        index = tmp_path / "padron.sqlite3"
-        if not index.exists():
-            import_padron(padron, index)
-        env = dict(os.environ, GITHUB_TOKEN=TOKEN, PROVISIONER_GITHUB_API=github.url,
-                   PROVISIONER_PADRON_INDEX=str(index))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "provisioner", "--repo", str(repos.work), "form",
-             "--port", "0", "--github-repo", GITHUB_REPO],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert process.stdout is not None
-        first, second = process.stdout.readline(), process.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+/)", first)
-        assert match and second.startswith("login token: "), first + second
-        served = Served(match[1], second.split()[-1], process, repos, github)
-        started.append(served)
-        return served
-
-    yield start
-    for served in started:
-        if served.process.poll() is None:
-            served.process.terminate()
-            served.process.wait(timeout=30)
-        served.github.stop()
+    with FormServers(tmp_path) as servers:
+        yield servers.start
 
 
 @pytest.fixture
