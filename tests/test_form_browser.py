@@ -128,6 +128,9 @@ def test_an_admin_fills_the_form_sees_errors_come_and_go_and_opens_a_pull_reques
     expect(message(page, "sol_user")).to_contain_text("letters and digits")
     expect(message(page, "company_name")).to_contain_text("company name already used")
     shot(page, "errors")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "errors-top.png"),  # the README's picture
+                    clip={"x": 0, "y": 0, "width": 1100, "height": 620})
 
     name.fill(SUNAT_NAME)
     expect(message(page, "company_name")).to_have_text("")

@@ -1,0 +1,107 @@
+"""The form's fields turned into the tenant file: the modules tree written as the spec writes
+it (a preset with add/remove, or the list itself; levels only where not all) means exactly
+the modules and levels ticked, for any ticks; hidden fields are left out; the labels are the
+app dialog's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from provisioner import newtenant as nt
+from provisioner.form.checks import evaluate
+from provisioner.form.fields import LABELS, answers_from, form_field_of, visible_fields
+from provisioner.model.catalog import build_catalog
+from provisioner.model.loader import Source, load_repository, parse_tenant
+from provisioner.model.semantics import resolve_modules
+
+ROOT = Path(__file__).resolve().parent.parent
+REPO = load_repository(ROOT / "examples")
+CATALOG = REPO.catalog or build_catalog()
+ALL_LEVELS = [f"{m.value}:{lv}" for m in CATALOG.modules.values() for lv in m.levels]
+BASE = {"ruc": "20131312955", "company_name": "Aduanas del Perú S.A.",
+        "subdomain": "aduanas", "email": "ti@aduanas.example.pe", "plan": "pyme"}
+
+
+@st.composite
+def ticks(draw: st.DrawFn) -> tuple[str, list[str], list[str]]:
+    preset = draw(st.sampled_from(["", *CATALOG.presets]))
+    modules = draw(st.lists(st.sampled_from(list(CATALOG.modules)), min_size=1, unique=True))
+    levels = [lv for lv in ALL_LEVELS if lv.split(":")[0] in modules and draw(st.booleans())]
+    return preset, modules, levels
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ticks())
+@example(("hotel", ["dashboard", "documents", "hotels", "ecommerce"], ["documents:catalogs"]))
+@example(("", list(CATALOG.modules), ALL_LEVELS))  # the dialog's initial state
+def test_the_file_means_exactly_the_modules_and_levels_ticked(
+        tick: tuple[str, list[str], list[str]]) -> None:
+    preset, modules, levels = tick
+    form = answers_from({**BASE, "preset": preset, "modules": modules, "levels": levels},
+                        CATALOG)
+    text = nt.render_yaml(nt.tenant_document(form.answers))
+    loaded, findings = parse_tenant(Source(REPO.root / "tenants" / "aduanas.yaml", text),
+                                    REPO.reseller, CATALOG)
+    assert loaded is not None, [str(f) for f in findings]
+    chosen = resolve_modules(loaded.spec, CATALOG)
+    assert set(chosen.modules) == set(modules)
+    for module in chosen.modules:
+        if CATALOG.modules[module].levels:
+            ticked = {lv.split(":")[1] for lv in levels if lv.split(":")[0] == module}
+            assert set(chosen.levels[module]) == ticked
+    sel = loaded.spec.modules
+    assert sel.preset == (preset or None)
+    if not preset:
+        assert sel.include is not None
+
+
+def test_fields_the_form_hides_are_left_out_of_the_file() -> None:
+    payload = {**BASE, "send": "sunat", "environment": "demo", "sol_user": "KEPT",
+               "ose_url": "https://ose.example.pe/bill", "smtp": False,
+               "smtp_host": "smtp.gmail.com", "smtp_username": "ti"}
+    form = answers_from(payload, CATALOG)
+    shown = visible_fields(form)
+    assert not shown["sol_user"] and not shown["ose_url"] and not shown["smtp_host"]
+    doc = nt.tenant_document(form.answers)
+    assert doc["soap"] == {"send": "sunat", "environment": "demo"} and "smtp" not in doc
+    # the same values once their section applies
+    form = answers_from({**payload, "send": "ose", "environment": "production",
+                         "smtp": True}, CATALOG)
+    doc = nt.tenant_document(form.answers)
+    assert doc["soap"]["ose_url"] == "https://ose.example.pe/bill"
+    assert doc["soap"]["sol_user"] == "KEPT" and doc["smtp"]["host"] == "smtp.gmail.com"
+
+
+def test_secret_fields_count_only_as_given_never_as_values() -> None:
+    form = answers_from({**BASE, "environment": "production", "sol_password": "hunter22",
+                         "certificate": True, "certificate_password": True}, CATALOG)
+    assert form.secrets_given == {"certificate", "certificate_password"}
+    assert form.answers.certificate is True
+    assert "hunter22" not in nt.render_yaml(nt.tenant_document(form.answers))
+
+
+def test_every_finding_of_a_form_field_lands_next_to_it() -> None:
+    assert form_field_of("admin_email") == "email"
+    assert form_field_of("modules.levels.pos[1]") == "modules"
+    assert form_field_of("soap.sol_user") == "sol_user"
+    assert form_field_of("smtp.port") == "smtp_port"
+    assert form_field_of("max_accounts") is None  # above the form
+    for spec_field in nt.FLAGS:  # every field `new` sets has a place in the form
+        assert form_field_of(spec_field) in LABELS, spec_field
+
+
+def test_a_complete_form_gives_the_file_new_would_write() -> None:
+    payload = {**BASE, "preset": "basico", "modules": CATALOG.presets["basico"],
+               "levels": [lv for lv in ALL_LEVELS if lv.split(":")[0] in
+                          CATALOG.presets["basico"]], "limit_emission": False,
+               "allow_production_switch": True}
+    ev = evaluate(payload, REPO)
+    assert ev.ok, ev.as_dict()
+    answers = nt.TenantAnswers(**{k: v for k, v in BASE.items()}, preset="basico",
+                               limit_emission=False)
+    expected = nt.render_yaml(nt.tenant_document(answers), modeline=nt.schema_comment(
+        REPO.root), made_by="provisioner form")
+    assert ev.text == expected
