@@ -192,3 +192,27 @@ def test_the_target_defaults_to_the_remotes_default_branch(repos: GitRepos) -> N
     with pytest.raises(GitError, match="no git remote named 'upstream'"):
         find_target(repos.work, "upstream", None)
     assert os.environ.get("GIT_INDEX_FILE") is None
+
+
+def test_a_spec_repository_in_a_subdirectory_gets_its_file_there(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.form_env import EXAMPLES
+
+    bare, work = tmp_path / "origin.git", tmp_path / "platform"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    shutil.copytree(EXAMPLES, work / "specs")
+    git(work, "init", "--quiet", "--initial-branch=main")
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=x", "-c", "user.email=x@example.pe", "commit", "-qm", "specs")
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "--quiet", "origin", "main")
+    stand_in = GitHubStandIn(bare).start()
+    try:
+        ev = evaluate(PAYLOAD, load_repository(work / "specs"), for_save=True)
+        result = save(ev, find_target(work / "specs", "origin", None), client(stand_in))
+    finally:
+        stand_in.stop()
+    assert result.path == "specs/tenants/aduanas.yaml"
+    assert git(bare, "diff", "--name-only", "main", result.branch) == result.path
+    assert "`specs/tenants/aduanas.yaml`" in stand_in.pulls[0]["body"]["body"]
