@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +106,57 @@ def test_a_complete_form_gives_the_file_new_would_write() -> None:
     expected = nt.render_yaml(nt.tenant_document(answers), modeline=nt.schema_comment(
         REPO.root), made_by="provisioner form")
     assert ev.text == expected
+
+
+FIELD_VALUES = {
+    "ruc": ["20131312955", "20131312956", "20600055519", "2013131295", ""],
+    "company_name": ["Aduanas del Perú S.A.", "HOTEL EL SOL DE CUSCO  e.i.r.l.", "", "A\u0007B"],
+    "subdomain": ["aduanas", "www", "Adu-anas", "a" * 40, "admin"],
+    "email": ["ti@aduanas.example.pe", "ti@aduanas", ""],
+    "plan": ["pyme", "nope", ""],
+    "environment": ["demo", "production"],
+    "send": ["sunat", "ose"],
+    "sol_user": ["", "ADUANA01", "bad user"],
+    "ose_url": ["", "https://ose.example.pe/bill", "http://ose.example.pe"],
+    "ose_username_format": ["ruc_user", "ruc"],
+    "smtp": [False, True],
+    "smtp_host": ["smtp.gmail.com", "bad host"],
+    "smtp_port": ["465", "0", "abc"],
+    "smtp_username": ["ti", ""],
+    "limit_emission": [False, True],
+    "allow_production_switch": [True, False],
+}
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    root = tmp_path_factory.mktemp("form") / "repo"
+    shutil.copytree(ROOT / "examples", root)
+    assert load_repository(root).errors == []
+    return root
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(list(FIELD_VALUES)), max_size=3, unique=True).flatmap(
+    lambda changed: st.fixed_dictionaries({
+        k: st.sampled_from(v) if k in changed else st.just(v[0])
+        for k, v in FIELD_VALUES.items()})))  # a valid form with up to three fields changed
+@example({**{k: v[0] for k, v in FIELD_VALUES.items()}, "environment": "production"})
+@example({**{k: v[0] for k, v in FIELD_VALUES.items()}, "send": "ose", "sol_user": ""})
+def test_the_form_accepts_exactly_the_files_validate_accepts(
+        scratch: Path, values: dict[str, object]) -> None:
+    """No rule of the form's own: what it calls fine, `validate` passes once written, and
+    what it refuses, `validate` refuses too (the form's own view of a taken subdomain aside)."""
+    repo = load_repository(scratch)
+    payload = {**values, "preset": "", "modules": ["dashboard", "documents"], "levels": []}
+    ev = evaluate(payload, repo)
+    path = scratch / ev.path
+    path.write_text(ev.text, encoding="utf-8")
+    try:
+        errors = load_repository(scratch).errors
+    finally:
+        path.unlink()
+    assert ev.ok == (errors == []), (ev.as_dict(), [str(f) for f in errors])

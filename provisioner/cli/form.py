@@ -8,7 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# the names a browser on this machine uses for it; the Host allow-list takes these only
+LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     token = secrets.token_urlsafe(24)
     hosts = ["127.0.0.1", "localhost"]
     if args.host not in LOOPBACK:
-        hosts = ["*"] if args.host in ("0.0.0.0", "::") else [args.host, *hosts]
+        # a wildcard address has no one name, nor has an IPv6 one for Starlette's Host check
+        hosts = ["*"] if ":" in args.host or args.host == "0.0.0.0" else [args.host, *hosts]
         print(f"warning: listening on {args.host}, not only this machine: anyone who can "
               "reach it sees the login page (the token still guards the form)",
               file=sys.stderr)

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from provisioner import naming
 from provisioner.errors import ProvisionerError
 from provisioner.form import fields as F
-from provisioner.form.checks import evaluate
+from provisioner.form.checks import Evaluation, evaluate
 from provisioner.form.github import GitHub
 from provisioner.form.gitwrite import Target
 from provisioner.form.saving import Saved, save
@@ -266,7 +266,7 @@ def _initial_payload(repo: Repository, state: FormState) -> dict[str, Any]:
     return payload
 
 
-def _form_context(repo: Repository, ev: Any, state: FormState) -> dict[str, Any]:
+def _form_context(repo: Repository, ev: Evaluation, state: FormState) -> dict[str, Any]:
     assert repo.reseller is not None and repo.catalog is not None
     catalog = repo.catalog
     initial = _initial_payload(repo, state)
