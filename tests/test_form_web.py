@@ -163,3 +163,15 @@ def test_what_it_cannot_work_with_is_refused_before_it_starts(tmp_path: Path) ->
                     cwd=tmp_path)
     assert done.returncode == 1 and "is not inside a git work tree" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_reseller_file_broken_while_it_runs_is_said_not_a_crash(served: Served) -> None:
+    client = Client(served)
+    client.login(served.token)
+    (served.repos.work / "reseller.yaml").write_text("base_domain: [\n")
+    status, answer = client.post_json("/api/check", {"ruc": "20131312955"})
+    assert status == 200 and isinstance(answer, dict) and answer["ok"] is False
+    assert "the repository cannot be used now" in answer["general"][0]["text"]
+    status, answer = client.post_json("/api/save", {"ruc": "20131312955"})
+    assert isinstance(answer, dict) and answer["ok"] is False
+    assert "Traceback" not in served.output()

@@ -123,7 +123,10 @@ def build_app(state: FormState) -> Starlette:
     async def index(request: Request) -> Response:
         if not _logged_in(state, request):
             return _page(request, "login.html", error="")
-        repo = await run_in_threadpool(state.repository)
+        try:
+            repo = await run_in_threadpool(state.repository)
+        except ProvisionerError as exc:
+            return _page(request, "login.html", 503, error=_unusable(exc)["general"][0]["text"])
         ev = await run_in_threadpool(evaluate, _initial_payload(repo, state), repo)
         return _page(request, "form.html", **_form_context(repo, ev, state))
 
@@ -148,6 +151,9 @@ def build_app(state: FormState) -> Starlette:
             return JSONResponse({"error": "CSRF token missing or wrong"}, status_code=403)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "expected application/json"}, status_code=415)
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return JSONResponse({"error": "request too large"}, status_code=413)
         raw = await request.body()
         if len(raw) > MAX_BODY:
             return JSONResponse({"error": "request too large"}, status_code=413)
@@ -163,7 +169,10 @@ def build_app(state: FormState) -> Starlette:
         payload = await _json_post(request)
         if isinstance(payload, Response):
             return payload
-        repo = await run_in_threadpool(state.repository)
+        try:
+            repo = await run_in_threadpool(state.repository)
+        except ProvisionerError as exc:  # reseller.yaml broken while the form runs
+            return JSONResponse(_unusable(exc))
         ev = await run_in_threadpool(evaluate, payload, repo)
         return JSONResponse(ev.as_dict())
 
@@ -235,9 +244,19 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _unusable(exc: ProvisionerError) -> dict[str, Any]:
+    """The answer while the repository cannot be read (its reseller file broken meanwhile)."""
+    return {"ok": False, "fields": {}, "visible": {}, "yaml": "", "path": "",
+            "general": [{"text": f"the repository cannot be used now: {exc}",
+                         "severity": "error"}]}
+
+
 def _save(state: FormState, payload: dict[str, Any]) -> dict[str, Any]:
     with state._lock:  # one save at a time: two tabs cannot race for one subdomain
-        repo = state.repository()
+        try:
+            repo = state.repository()
+        except ProvisionerError as exc:
+            return _unusable(exc)
         ev = evaluate(payload, repo, for_save=True)
         if not ev.ok:
             return ev.as_dict()

@@ -75,8 +75,8 @@
       }
     }
     showGeneral(result.general || []);
-    document.getElementById("yaml").textContent = result.yaml;
-    document.getElementById("yaml-path").textContent = result.path;
+    if (result.yaml) document.getElementById("yaml").textContent = result.yaml;
+    if (result.path) document.getElementById("yaml-path").textContent = result.path;
   }
 
   async function check() {
