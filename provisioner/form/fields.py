@@ -61,6 +61,11 @@ VALUE_LABELS: Final[dict[str, dict[str, str]]] = {
     "smtp_encryption": {"ssl": "ssl", "tls": "tls", "none": "ninguna"},
 }
 
+# The dialog's names of the default presets ("giro de negocio"); a reseller's own preset shows
+# its name.
+PRESET_LABELS: Final[dict[str, str]] = {"basico": "Básico", "farmacia": "Farmacia",
+                                        "hotel": "Hotel", "restaurante": "Restaurante"}
+
 # The dialog's defaults (initForm) where the spec has the field; "" is "none chosen".
 DEFAULTS: Final[dict[str, Any]] = {
     "admin_password": "generate", "user_type": "admin", "limit_emission": False,

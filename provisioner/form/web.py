@@ -296,7 +296,8 @@ def _form_context(repo: Repository, ev: Evaluation, state: FormState) -> dict[st
         "subdomain_max": naming.max_subdomain_length(repo.reseller.database_prefix),
         "plans": [(name, plan.label or name, F.plan_summary(plan))
                   for name, plan in catalog.plans.items()],
-        "presets": [(name, " ".join(mods)) for name, mods in catalog.presets.items()],
+        "presets": [(name, F.PRESET_LABELS.get(name, name), " ".join(mods))
+                    for name, mods in catalog.presets.items()],
         "tree": F.module_tree(catalog),
         "target": state.target, "github_repository": state.github.repository,
         "account_count": repo.tenant_files, "max_accounts": repo.reseller.max_accounts,
