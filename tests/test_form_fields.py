@@ -160,3 +160,22 @@ def test_the_form_accepts_exactly_the_files_validate_accepts(
     finally:
         path.unlink()
     assert ev.ok == (errors == []), (ev.as_dict(), [str(f) for f in errors])
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                    | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from([*LABELS, "levels", "modules", "preset"]), JSON))
+@example({"modules": ["nope", 3], "levels": ["pos:", ":x", "nope:y"], "preset": "nope"})
+@example({"smtp": True, "smtp_port": "１２３"})  # full-width digits: not a port
+def test_any_json_the_page_could_send_gets_an_answer_not_a_crash(
+        payload: dict[str, object]) -> None:
+    import json
+
+    ev = evaluate(payload, REPO)
+    json.dumps(ev.as_dict())
+    assert ev.ok is False or ev.spec is not None
