@@ -120,8 +120,6 @@ def evaluate(payload: Mapping[str, Any], repo: Repository, *, for_save: bool = F
                 ev.add(target, Message(f.message, f.severity))
     if name and "subdomain" not in ev.fields and (problem := nt.subdomain_problem(name, repo)):
         ev.add("subdomain", Message(problem))  # also another suffix's file (.yml)
-    if a.smtp_from_address and (problem := nt.email_problem(a.smtp_from_address)):
-        ev.add("smtp_from_address", Message(problem))
     if for_save or form.author_name or form.author_email:
         _check_author(ev, form)
     return ev
