@@ -23,7 +23,7 @@ from provisioner import naming
 from provisioner.errors import Finding, ProvisionerError
 from provisioner.model import crossfile
 from provisioner.model.layout import TENANTS_DIRNAME
-from provisioner.model.models import TenantSpec
+from provisioner.model.models import Soap, TenantSpec
 from provisioner.model.repository import Repository, parse_tenant_keyed
 from provisioner.model.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
 from provisioner.model.yaml_source import Source
@@ -68,6 +68,7 @@ class TenantAnswers:
     add_modules: list[str] = field(default_factory=list)
     remove_modules: list[str] = field(default_factory=list)
     modules: list[str] | None = None  # an explicit module list (`include`)
+    levels: dict[str, list[str]] = field(default_factory=dict)  # chosen levels, per module
     send: str | None = None
     environment: str | None = None
     sol_user: str | None = None
@@ -128,6 +129,8 @@ def tenant_document(a: TenantAnswers) -> dict[str, Any]:
         if a.remove_modules:
             modules["remove"] = _FlowList(a.remove_modules)
         doc["modules"] = modules
+    if a.levels:
+        doc["modules"]["levels"] = {m: _FlowList(lv) for m, lv in a.levels.items()}
     soap: dict[str, Any] = {"send": a.send or "sunat", "environment": a.environment or "demo"}
     for key in ("sol_user", "ose_url", "ose_username_format"):
         if getattr(a, key) is not None:
@@ -158,11 +161,12 @@ def schema_comment(root: Path) -> str:
     return SCHEMA_COMMENT
 
 
-def render_yaml(doc: dict[str, Any], note: str = "", modeline: str = SCHEMA_COMMENT) -> str:
+def render_yaml(doc: dict[str, Any], note: str = "", modeline: str = SCHEMA_COMMENT,
+                made_by: str = "provisioner new") -> str:
     """The file's text: the editor schema comment first, like every example."""
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
                      default_flow_style=False)
-    comment = f"# Created with `provisioner new` on {date.today().isoformat()}.{note}"
+    comment = f"# Created with `{made_by}` on {date.today().isoformat()}.{note}"
     return f"{modeline}\n{comment}\n{body}"
 
 
@@ -179,13 +183,15 @@ def existing_file(repo: Repository, subdomain: str) -> Path | None:
     return None
 
 
-def check_new_tenant(repo: Repository, path: Path, text: str,
-                     flag_hints: bool = True) -> tuple[TenantSpec | None, list[Finding]]:
+def check_new_tenant(repo: Repository, path: Path, text: str, flag_hints: bool = True,
+                     always_cross: bool = False) -> tuple[TenantSpec | None, list[Finding]]:
     """The checks `validate` would run on this file once written, with the other tenants;
-    with `flag_hints`, each message also names the flag that sets the field."""
+    with `flag_hints`, each message also names the flag that sets the field. With
+    `always_cross`, the rules between accounts also run on a file with other errors (as
+    `validate` runs them: its RUC, subdomain and company name are still checked)."""
     source = Source(path, text)
     loaded, member, findings = parse_tenant_keyed(source, repo.reseller, repo.catalog)
-    if loaded is not None and member is not None:
+    if member is not None and (loaded is not None or always_cross):
         # every tenant file counts against max_accounts, valid or not, as in `validate`
         cross = crossfile.check_repository([*repo.members, member], repo.reseller,
                                            repo.reseller_path,
@@ -354,18 +360,37 @@ def email_problem(value: str) -> str | None:
     return None
 
 
-def needs_sol_user(a: TenantAnswers) -> bool:
-    """The model's own rule (`Soap.needs_sol_user`), for the answers given so far."""
+def soap_of(a: TenantAnswers) -> Soap | None:
+    """The answers' SOAP choices as the model's `Soap` (unvalidated), to ask its own rules
+    (`needs_sol_user`, `needs_sol_password`); None while a choice is not one of its values."""
     from provisioner.model.models import Soap, SoapEnvironment, SoapSend
 
     try:
-        soap = Soap.model_construct(
+        return Soap.model_construct(
             send=SoapSend(a.send or "sunat"),
             environment=SoapEnvironment(a.environment or "demo"),
             ose_username_format=a.ose_username_format or "ruc_user")
     except ValueError:
-        return False
-    return soap.needs_sol_user
+        return None
+
+
+def needs_sol_user(a: TenantAnswers) -> bool:
+    """The model's own rule (`Soap.needs_sol_user`), for the answers given so far."""
+    soap = soap_of(a)
+    return soap is not None and soap.needs_sol_user
+
+
+def next_steps(spec: TenantSpec) -> list[tuple[str, str]]:
+    """What is still to run once the file is in the repository, as (comment, command): the
+    stack, then each stack secret the tenant needs (shell-quoted; never a secret's value)."""
+    import shlex
+
+    from provisioner.secrets import required_stack_secrets
+
+    stack = shlex.quote(spec.subdomain)
+    steps = [("", f"pulumi stack init {stack}")]
+    steps += [(s.what, s.command(stack)) for s in required_stack_secrets(spec)]
+    return steps
 
 
 def lookup_company(ruc: str, repo: Repository, index: Path | None,

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Sets up the environment, then runs the linters and the whole test suite. The app-database
 # tests need a real MariaDB server (they start their own on a private data directory and a
-# loopback port): Debian's mariadb-server is installed first when missing.
+# loopback port): Debian's mariadb-server is installed first when missing, and so is Debian's
+# chromium, which the form's browser tests drive (tests/test_form_browser.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/sbin/mariadbd ]; then
+missing=()
+[ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends mariadb-server
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
 fi
 bash scripts/setup.sh
 .venv/bin/ruff check .

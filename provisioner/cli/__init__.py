@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("ruc", "ruc", "import SUNAT's padrón reducido and look up RUCs"),
     ("check-sol", "check_sol", "check a tenant's SOL credentials against SUNAT or its OSE"),
     ("new", "new", "create a tenant file like the admin form's Nuevo cliente"),
+    ("form", "form", "serve the Nuevo cliente form; Guardar opens a pull request"),
     ("plan", "plan", "list or preview the tenant stacks a change touches"),
     ("apply", "apply", "update changed tenant stacks in waves, destroy removed ones"),
     ("destroy", "destroy", "destroy one tenant's stack"),

@@ -94,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.errors import SpecErrors, UsageError
     from provisioner.model.display import display_path
     from provisioner.model.repository import load_repository
-    from provisioner.secrets import required_stack_secrets
 
     answers = answers_from_args(args)
     repo = load_repository(args.repo)
@@ -150,11 +149,10 @@ def run(args: argparse.Namespace) -> int:
             print("nothing written", file=sys.stderr)
             return 1
     nt.write_new_file(path, text)
-    stack = spec.subdomain
     print(f"created {display_path(path)}")
     print("next steps:")
-    print(f"  pulumi stack init {stack}")
-    for secret in required_stack_secrets(spec):
-        print(f"  # {secret.what}")
-        print(f"  {secret.command(stack)}")
+    for what, command in nt.next_steps(spec):
+        if what:
+            print(f"  # {what}")
+        print(f"  {command}")
     return 0
