@@ -8,6 +8,7 @@ over an existing tenant, and the command ends with the Pulumi commands still to 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +94,12 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_findings
     from provisioner.errors import SpecErrors, UsageError
     from provisioner.model.loader import display_path, load_repository
-    from provisioner.secrets import required_stack_secrets
+    from provisioner.secrets import (
+        SECRETS_PROVIDER_ENV,
+        required_stack_secrets,
+        stack_file_note,
+        stack_init_command,
+    )
 
     answers = answers_from_args(args)
     repo = load_repository(args.repo)
@@ -152,8 +158,25 @@ def run(args: argparse.Namespace) -> int:
     stack = spec.subdomain
     print(f"created {display_path(path)}")
     print("next steps:")
-    print(f"  pulumi stack init {stack}")
+    print(f"  {stack_init_command(stack, os.environ.get(SECRETS_PROVIDER_ENV))}")
     for secret in required_stack_secrets(spec):
         print(f"  # {secret.what}")
         print(f"  {secret.command(stack)}")
+    print(f"  # {stack_file_note(stack)}")
+    print(f"  {_git_add(repo.root, path, stack)}")
     return 0
+
+
+def _git_add(root: Path, tenant_file: Path, stack: str) -> str:
+    """`git add` of the new tenant file and its stack file, from the Pulumi project directory
+    (where the pulumi commands above run and write Pulumi.<stack>.yaml)."""
+    import shlex
+
+    from provisioner.model.layout import PROJECT_FILES, nearest_holding
+
+    project = nearest_holding(root, PROJECT_FILES) or root
+    try:
+        shown = str(tenant_file.resolve().relative_to(project.resolve()))
+    except ValueError:
+        shown = str(tenant_file.resolve())
+    return f"git add {shlex.quote(shown)} {shlex.quote(f'Pulumi.{stack}.yaml')}"
