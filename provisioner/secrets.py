@@ -66,6 +66,10 @@ CERTIFICATE = StackSecret("certificate", "PROVISIONER_CERTIFICATE",
                           from_file=True)
 CERTIFICATE_PASSWORD = StackSecret("certificatePassword", "PROVISIONER_CERTIFICATE_PASSWORD",
                                    "the certificate's password")
+# An adopted silo instance keeps its master password (the stack never changes it, and RDS never
+# returns it: provisioner/infra/database.py ADOPTED_INSTANCE_KEPT); the stack connects with this.
+SILO_MASTER_PASSWORD = StackSecret("databasePassword", "PROVISIONER_DATABASE_PASSWORD",
+                                   "the adopted RDS instance's master password, as it is")
 
 # Platform secrets (the platform's stack config, or the environment for `provisioner onboard`):
 APP_KEY = StackSecret("appKey", "PROVISIONER_APP_KEY",
@@ -74,11 +78,12 @@ APP_DATABASE_PASSWORD = StackSecret("appDatabasePassword", "PROVISIONER_APP_DB_P
                                     "the password of reseller.yaml's app.system_database.user")
 
 ALL_SECRETS: Final = (SOL_PASSWORD, SMTP_PASSWORD, ADMIN_PASSWORD, CERTIFICATE,
-                      CERTIFICATE_PASSWORD, APP_KEY, APP_DATABASE_PASSWORD)
+                      CERTIFICATE_PASSWORD, SILO_MASTER_PASSWORD, APP_KEY, APP_DATABASE_PASSWORD)
 
 
-def required_stack_secrets(spec: TenantSpec) -> list[StackSecret]:
-    """The stack secrets this tenant cannot be provisioned without."""
+def required_stack_secrets(spec: TenantSpec, silo: bool = False) -> list[StackSecret]:
+    """The stack secrets this tenant cannot be provisioned without (`silo`: its plan's database
+    tier is silo)."""
     needed = []
     if spec.soap.needs_sol_password:
         needed.append(SOL_PASSWORD)
@@ -88,4 +93,6 @@ def required_stack_secrets(spec: TenantSpec) -> list[StackSecret]:
         needed.append(ADMIN_PASSWORD)
     if spec.certificate:
         needed += [CERTIFICATE, CERTIFICATE_PASSWORD]
+    if silo and spec.adopted is not None:
+        needed.append(SILO_MASTER_PASSWORD)
     return needed

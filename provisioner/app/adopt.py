@@ -38,7 +38,13 @@ from provisioner.app.store import (
 )
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
-from provisioner.secrets import CERTIFICATE, CERTIFICATE_PASSWORD, SMTP_PASSWORD, SOL_PASSWORD
+from provisioner.secrets import (
+    CERTIFICATE,
+    CERTIFICATE_PASSWORD,
+    SILO_MASTER_PASSWORD,
+    SMTP_PASSWORD,
+    SOL_PASSWORD,
+)
 
 # the steps an account made by the app's form has done, in our journal's words
 ADOPTED_STEPS = ("website", "database", "migrate", "seed", "client", "tenant")
@@ -268,6 +274,9 @@ def adopt_account(account: Account, reseller: ResellerSpec, catalog: Catalog) ->
     except Exception as exc:  # pydantic: a value the spec language refuses
         result.error = f"the app's values do not make a valid spec: {_first_error(exc)}"
         return result
+    if catalog.plans[tenant.plan].tier is DatabaseTier.SILO:
+        # the stack keeps the instance's master password and connects with it
+        result.missing_secrets.append(SILO_MASTER_PASSWORD.key)
     result.spec = spec
     result.database_user_host = host
     result.differences += compare(account, tenant, reseller, catalog, result.secrets)
