@@ -74,3 +74,59 @@ def test_create_diff_update_delete(env) -> None:
     assert env.query("SELECT COUNT(*) FROM websites") == [(0,)]
     assert provider.read(account.id, props).id is None  # refresh: gone
     assert env.server.execute("SHOW DATABASES LIKE %s", (props["uuid"],)) == []
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: a stopped server, as a client sees it."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _with(props: dict, *, system: dict | None = None, **secrets: str) -> dict:
+    return {**props, "system": {**props["system"], **(system or {})},
+            "secrets": json.dumps({**json.loads(props["secrets"]), **secrets})}
+
+
+def test_refresh_reads_the_app_and_never_guesses(env) -> None:
+    """read(): exists while the rows are there, gone only once the row is really absent, and a
+    clear error (secrets masked) when the server cannot be reached or refuses the password."""
+    from provisioner.app.store import AppUnreachable
+    from provisioner.errors import ProvisionerError
+
+    provider = StepsProvider()
+    website_props = _props(env, "app-website", ["website", "database"])
+    website = provider.create(website_props)
+    provider.create(_props(env, "app-migrate", ["migrate", "seed"]))
+    props = _props(env, "app-account", ["client", "tenant", "sync"])
+    account = provider.create(props)
+    assert provider.read(account.id, account.outs).id == account.id  # present
+    assert provider.read(website.id, website.outs).id == website.id
+
+    wrong = "Wrong-Pa55-" + "x" * 8
+    failures = {
+        "wrong system password": _with(account.outs, system_password=wrong),
+        "stopped server": _with(account.outs, system={"port": _closed_port()}),
+        # another APP_KEY: hyn's tenant password no longer logs in to the tenant database
+        "wrong tenant password": _with(account.outs, app_key="base64:" + wrong),
+    }
+    for what, bad in failures.items():
+        with pytest.raises(AppUnreachable) as caught:
+            provider.read(account.id, bad)
+        message = str(caught.value)
+        assert isinstance(caught.value, ProvisionerError), what
+        assert "refresh of app-account" in message and props["uuid"] in message, message
+        assert wrong not in message and APP_KEY not in message, what
+        assert env.server.password not in message, what
+        assert "\n" not in message, what
+
+    # the clients row deleted by hand: the resource that writes it is gone, the website not
+    env.query("DELETE FROM clients")
+    assert provider.read(account.id, account.outs).id is None
+    assert provider.read(website.id, website.outs).id == website.id
+    # the website deleted: every step of the account is gone
+    provider.delete(website.id, website.outs)  # drops the tenant database and user too
+    assert provider.read(website.id, website.outs).id is None
+    assert provider.read(account.id, account.outs).id is None

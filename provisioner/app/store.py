@@ -56,6 +56,11 @@ class AppError(ProvisionerError):
     """The app's databases refused or are not in a state we may write to; one line."""
 
 
+class AppUnreachable(AppError):
+    """The app's database could not be reached, or refused the credentials: nothing is known
+    about the account (never taken for "it exists" nor for "it is gone")."""
+
+
 class StepFailed(AppError):
     """A step failed after earlier ones were done; the next run continues from it."""
 
@@ -661,8 +666,10 @@ def _ids_of(cur, table: str, values: Sequence[str]) -> list[int]:
 
 
 def read_account(system: Server, uuid: str, app_key: str,
-                 tenant_server: Server | None = None) -> dict[str, Any] | None:
-    """The account's rows as the app holds them (None: no website), for checks and adoption."""
+                 tenant_server: Server | None = None,
+                 tenant: bool = True) -> dict[str, Any] | None:
+    """The account's rows as the app holds them (None: no website), for checks and adoption;
+    without `tenant`, only the system database's (websites, hostnames, clients)."""
     conn = system.connect()
     try:
         with conn.cursor() as cur:
@@ -680,6 +687,8 @@ def read_account(system: Server, uuid: str, app_key: str,
         conn.close()
     out: dict[str, Any] = {"website": website, "hostnames": list(hostnames),
                            "clients": list(clients)}
+    if not tenant:
+        return out
     server = tenant_server or system
     tenant = server.connect(uuid, user=uuid, password=hyn_password(app_key, website["id"]))
     try:

@@ -401,11 +401,17 @@ class AutomationRunner:
 
     def refresh(self, stack: str, on_step: StepCallback) -> StackResult:
         """Drift check: a refresh that only previews. `Stack.preview_refresh` (pulumi >= 3.150)
-        when present, else the older `refresh(preview_only=True)`."""
+        when present, else the older `refresh(preview_only=True)`.
+
+        `run_program=True` (`pulumi refresh --run-program`): without it the engine reads each
+        resource with the provider settings and inputs stored in state at the last `up`
+        (the explicit mysql provider's admin password, the onboarding steps' secrets), so a
+        rotated secret fails every stack's refresh until each is applied again; with it the
+        program runs first and the providers get the current stack config and secrets."""
         def call(s: Any, c: EventCollector) -> Any:
             if hasattr(s, "preview_refresh"):
-                return s.preview_refresh(on_event=c)
-            return s.refresh(preview_only=True, on_event=c)
+                return s.preview_refresh(on_event=c, run_program=True)
+            return s.refresh(preview_only=True, run_program=True, on_event=c)
 
         return self._run(stack, "refresh", on_step, call)
 
