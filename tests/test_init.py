@@ -319,3 +319,13 @@ def test_upgrade_restores_the_program_directorys_virtualenv_link(tmp_path: Path,
     code, out, _ = run_cli("init", target, "--upgrade")
     assert code == 0 and "infra/.venv" in out
     assert os.readlink(target / "infra" / ".venv") == "../.venv"
+
+
+def test_a_virtualenv_directory_in_infra_is_refused_before_anything_is_written(
+        tmp_path: Path, run_cli: Run) -> None:
+    target = tmp_path / "acme"
+    (target / "infra" / ".venv" / "bin").mkdir(parents=True)
+    code, _, err = run_cli("init", target, *FLAGS, "--force")
+    assert code == 1 and "infra/.venv is a directory" in err
+    assert sorted(p.name for p in target.iterdir()) == ["infra"]
+    assert sorted(p.name for p in (target / "infra").iterdir()) == [".venv"]

@@ -74,7 +74,7 @@ def onboarding_from(props: dict[str, Any]):
 
 
 def _masked(text: str, secrets: dict[str, Any]) -> str:
-    """`text` with every secret value of the inputs (and hyn's password) replaced."""
+    """`text` with every secret value of the inputs replaced, longest first."""
     from provisioner.secrets import MASK
 
     for value in sorted((str(v) for v in secrets.values() if v), key=len, reverse=True):
@@ -110,7 +110,7 @@ class StepsProvider(ResourceProvider):
         reported as "exists" (drift would pass) nor as "gone" (the next up would re-create)."""
         import pymysql
 
-        from provisioner.app.store import AppError, AppUnreachable, _reason, read_account
+        from provisioner.app.store import AppError, AppUnreachable, mysql_reason, read_account
 
         secrets = json.loads(props["secrets"])
         system = _server(props["system"], secrets.get("system_password"))
@@ -120,7 +120,7 @@ class StepsProvider(ResourceProvider):
                                          secrets.get("tenant_password"), ""),
                                  tenant=bool(_TENANT_STEPS & set(props["steps"])))
         except (AppError, pymysql.MySQLError) as exc:
-            reason = str(exc) if isinstance(exc, AppError) else _reason(exc)
+            reason = str(exc) if isinstance(exc, AppError) else mysql_reason(exc)
             raise AppUnreachable(_masked(
                 f"refresh of {props.get('name', id_)} ({props['uuid']}): {reason}", secrets)
             ) from None

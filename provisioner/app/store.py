@@ -118,10 +118,10 @@ class Server:
                 write_timeout=60, cursorclass=pymysql.cursors.DictCursor)
         except pymysql.MySQLError as exc:
             raise AppError(f"cannot connect to {self.host}:{self.port} as "
-                           f"{user or self.user}: {_reason(exc)}") from None
+                           f"{user or self.user}: {mysql_reason(exc)}") from None
 
 
-def _reason(exc: Exception) -> str:
+def mysql_reason(exc: Exception) -> str:
     args = getattr(exc, "args", ())
     if len(args) >= 2 and isinstance(args[1], str):
         return f"{args[1]} (error {args[0]})"
@@ -233,7 +233,7 @@ class Onboarding:
 
                 if os.environ.get("PROVISIONER_DEBUG"):
                     raise
-                raise StepFailed(step, _reason(exc)) from None
+                raise StepFailed(step, mysql_reason(exc)) from None
             raise
         if self.fail_after == step:
             raise StepFailed(step, "crash injected after the step")
@@ -248,7 +248,7 @@ class Onboarding:
                             (d.plan_name,))
             except Exception as exc:
                 raise AppError(f"{self.system.database}: not the app's system database "
-                               f"({_reason(exc)})") from None
+                               f"({mysql_reason(exc)})") from None
             plan = cur.fetchone()
             if plan is None:
                 raise AppError(f"plan {d.plan_name!r} is not in the app's plans table "

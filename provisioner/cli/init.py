@@ -131,6 +131,11 @@ def create(target: Path, args: argparse.Namespace) -> int:
                          "be asked")
     requirement = scaffold.requirement_line()
     files = scaffold.initial_files(answers, requirement)
+    links = scaffold.generated_links()
+    for rel, to in links.items():
+        if (target / rel).is_dir() and not (target / rel).is_symlink():
+            raise ProvisionerError(f"{target / rel} is a directory; the tool's files need a "
+                                   f"link there to {to} (move it away first)")
     findings = check_reseller(target / "reseller.yaml", files["reseller.yaml"])
     if findings:
         print_findings(findings)
@@ -138,7 +143,6 @@ def create(target: Path, args: argparse.Namespace) -> int:
         return 1
     for rel, text in files.items():
         write_file(target / rel, text)
-    links = scaffold.generated_links()
     for rel, to in links.items():
         write_link(target / rel, to)
     print(f"wrote {len(files) + len(links)} files to {target} ({requirement})")
