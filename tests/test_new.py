@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from provisioner import newtenant
 from provisioner.model.loader import load_repository
@@ -481,3 +483,13 @@ def test_every_documented_stack_init_names_the_secrets_provider() -> None:
                 shown += 1
                 assert "--secrets-provider" in match.group(0), (name, line)
     assert shown >= 2
+
+
+@given(provider=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                        min_size=1).filter(str.strip))
+@example(provider="awskms://alias/x?region=us-east-1&a=$(rm -rf ~)'\"`")
+def test_stack_init_command_passes_any_provider_verbatim(provider: str) -> None:
+    import shlex
+
+    assert shlex.split(stack_init_command("aduanas", provider)) == [
+        "pulumi", "stack", "init", "--secrets-provider", provider, "aduanas"]
