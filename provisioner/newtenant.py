@@ -380,16 +380,18 @@ def needs_sol_user(a: TenantAnswers) -> bool:
     return soap is not None and soap.needs_sol_user
 
 
-def next_steps(spec: TenantSpec) -> list[tuple[str, str]]:
+def next_steps(spec: TenantSpec, secrets_provider: str | None,
+               git_add: str | None = None) -> list[tuple[str, str]]:
     """What is still to run once the file is in the repository, as (comment, command): the
-    stack, then each stack secret the tenant needs (shell-quoted; never a secret's value)."""
-    import shlex
+    stack with the reseller's secrets provider, each stack secret the tenant needs, then the
+    stack file to commit (shell-quoted; never a secret's value)."""
+    from provisioner.secrets import required_stack_secrets, stack_file_note, stack_init_command
 
-    from provisioner.secrets import required_stack_secrets
-
-    stack = shlex.quote(spec.subdomain)
-    steps = [("", f"pulumi stack init {stack}")]
+    stack = spec.subdomain
+    steps = [("", stack_init_command(stack, secrets_provider))]
     steps += [(s.what, s.command(stack)) for s in required_stack_secrets(spec)]
+    if git_add is not None:
+        steps.append((stack_file_note(stack), git_add))
     return steps
 
 

@@ -117,15 +117,36 @@ def _note(comment: str = "#") -> str:
     return f"{comment} {GENERATED_NOTE.format(dist=DIST_NAME, version=__version__)}\n"
 
 
+# The program directory's view of the project's virtualenv. The engine starts every provider
+# plugin, the dynamic provider's launcher `pulumi-resource-pulumi-python` included, with the
+# program directory as its cwd (pulumi/pulumi pkg/engine/project.go `getPwdMain`: a directory
+# `main` becomes the pwd; pkg/resource/plugin/plugin.go `ExecPlugin` sets `cmd.Dir = pwd`) and
+# hands it the runtime options unchanged as PULUMI_RUNTIME_* variables, which win over the
+# environment (pkg/resource/plugin/provider_plugin.go `NewProvider`: optionsStore joined first).
+# The launcher makes a relative PULUMI_RUNTIME_VIRTUALENV absolute against $PWD
+# (sdk/python/dist/pulumi-resource-pulumi-python), while the language host resolves the same
+# option against the project root (sdk/python/toolchain `PythonOptions.Virtualenv`, "relative
+# to Root"). So with `main: infra/` and `virtualenv: .venv`, `.venv` must name the same directory
+# from the root and from infra/: infra/.venv is a committed link to ../.venv.
+VENV_OPTION: Final = ".venv"
+PROGRAM_DIR: Final = "infra"
+
+
+def generated_links() -> dict[str, str]:
+    """The tool's symbolic links, by path relative to the repository: {link: target}."""
+    return {f"{PROGRAM_DIR}/{VENV_OPTION}": f"../{VENV_OPTION}"}
+
+
 def pulumi_yaml(backend_url: str | None) -> str:
     doc: dict[str, Any] = {
         "name": PROJECT_NAME,
         "description": "One stack per tenant, named after its subdomain",
         "runtime": {"name": "python",
                     # the engine makes .venv and installs requirements.txt into it (contract
-                    # shared with the workflows, which do the same before any pulumi call)
-                    "options": {"toolchain": "pip", "virtualenv": ".venv"}},
-        "main": "infra/",
+                    # shared with the workflows, which do the same before any pulumi call);
+                    # the dynamic provider finds it from infra/ through generated_links()
+                    "options": {"toolchain": "pip", "virtualenv": VENV_OPTION}},
+        "main": f"{PROGRAM_DIR}/",
     }
     if backend_url:
         doc["backend"] = {"url": backend_url}

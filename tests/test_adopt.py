@@ -125,7 +125,8 @@ def test_every_shape_is_adopted_validates_and_onboarding_it_changes_no_row(app, 
     assert _dump(app, _uuids(app)) == before
 
 
-def test_secrets_never_reach_files_or_output(app, run_cli):
+def test_secrets_never_reach_files_or_output(app, run_cli, monkeypatch):
+    monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", "awskms://alias/acme pulumi")
     code, out, err = run_cli("--repo", app.repo, "adopt", "--all")
     assert code == 0
     for path in (app.repo / "tenants").glob("*.yaml"):
@@ -136,6 +137,12 @@ def test_secrets_never_reach_files_or_output(app, run_cli):
     assert "secret solPassword still to set: pulumi config set --secret --stack bodegaperez" \
         in out
     assert "secret smtpPassword still to set" in out
+    # ... on a stack made with the reseller's secrets provider, never the backend's default
+    lines = out.splitlines()
+    init = lines.index("  stack, if not made yet: pulumi stack init --secrets-provider "
+                       "'awskms://alias/acme pulumi' bodegaperez")
+    assert init < next(i for i, line in enumerate(lines) if "--stack bodegaperez" in line)
+    assert "commit Pulumi.bodegaperez.yaml" in out
 
 
 def test_resumable_second_run_skips_what_is_adopted(app, run_cli):

@@ -57,6 +57,10 @@ def test_no_module_of_the_package_is_too_long_to_read() -> None:
 
 def test_infra_holds_only_the_projects_entry() -> None:
     """Pulumi runs infra/ with infra/ itself first on sys.path: the program lives in the
-    package provisioner/infra/, and infra/ holds nothing a module name could shadow."""
+    package provisioner/infra/, and infra/ holds nothing a module name could shadow (`.venv`,
+    the dynamic provider's view of the project's virtualenv, is no importable name)."""
+    import os
+
     assert sorted(p.name for p in (ROOT / "infra").iterdir()
-                  if p.name != "__pycache__") == ["__main__.py"]
+                  if p.name != "__pycache__") == [".venv", "__main__.py"]
+    assert os.readlink(ROOT / "infra" / ".venv") == "../.venv"

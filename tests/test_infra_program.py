@@ -34,6 +34,7 @@ STACK_SECRETS = {
     "certificatePassword": "cert-Pa55-e57a",
     "appKey": "base64:YXBwLWtleS1QYTU1LTMzYjE=",
     "appDatabasePassword": "appdb-Pa55-6c0d",
+    "databasePassword": "silo-Master-Pa55-1f9a",  # an adopted silo instance's own
 }
 APP_SECRETS = {k: STACK_SECRETS[k] for k in ("appKey", "appDatabasePassword")}
 SHARED_ADMIN_PASSWORD = "shared-Admin-Pa55-88aa"

@@ -55,6 +55,8 @@ def test_init_from_flags_writes_a_ready_repository(tmp_path: Path, run_cli: Run)
     # the project: same runtime contract as the workflows, program = the installed tool
     project = yaml.safe_load((target / "Pulumi.yaml").read_text(encoding="utf-8"))
     assert project["main"] == "infra/" and project["runtime"]["options"]["virtualenv"] == ".venv"
+    # the dynamic provider resolves `.venv` from infra/ (tests/test_dynamic_launcher.py)
+    assert os.readlink(target / "infra" / ".venv") == "../.venv"
     assert project["backend"] == {"url": "s3://acme-pulumi-state"}
     program = (target / "infra" / "__main__.py").read_text(encoding="utf-8")
     assert "from provisioner.infra.head_start import run_program" in program
@@ -304,3 +306,26 @@ def test_accepted_answers_round_trip_through_reseller_yaml(
     assert doc["base_domain"] == domain and doc["database_prefix"] == prefix
     assert doc.get("max_accounts") == max_accounts
     assert doc.get("platform", {}).get("stack_reference") == stack
+
+
+def test_upgrade_restores_the_program_directorys_virtualenv_link(tmp_path: Path,
+                                                                 run_cli: Run) -> None:
+    """A repository an older init made has no infra/.venv: --check says so, --upgrade adds it."""
+    target = tmp_path / "acme"
+    assert run_cli("init", target, *FLAGS)[0] == 0
+    (target / "infra" / ".venv").unlink()
+    code, out, _ = run_cli("init", target, "--upgrade", "--check")
+    assert code == 1 and "infra/.venv -> ../.venv" in out
+    code, out, _ = run_cli("init", target, "--upgrade")
+    assert code == 0 and "infra/.venv" in out
+    assert os.readlink(target / "infra" / ".venv") == "../.venv"
+
+
+def test_a_virtualenv_directory_in_infra_is_refused_before_anything_is_written(
+        tmp_path: Path, run_cli: Run) -> None:
+    target = tmp_path / "acme"
+    (target / "infra" / ".venv" / "bin").mkdir(parents=True)
+    code, _, err = run_cli("init", target, *FLAGS, "--force")
+    assert code == 1 and "infra/.venv is a directory" in err
+    assert sorted(p.name for p in target.iterdir()) == ["infra"]
+    assert sorted(p.name for p in (target / "infra").iterdir()) == [".venv"]

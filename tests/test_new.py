@@ -14,11 +14,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from provisioner import newtenant
 from provisioner.model.repository import load_repository
 from provisioner.ruc.padron import import_padron
-from provisioner.secrets import required_stack_secrets
+from provisioner.secrets import (
+    FALLBACK_ENV,
+    SECRETS_PROVIDER_ENV,
+    required_stack_secrets,
+    stack_init_command,
+)
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -33,6 +40,9 @@ PADRON = "\n".join([
 
 BASE_FLAGS = ("--ruc", "20131312955", "--company-name", "Aduanas del Perú S.A.",
               "--subdomain", "aduanas", "--email", "ti@aduanas.example.pe", "--plan", "pyme")
+
+
+KMS = "awskms://alias/acme-pulumi?region=us-east-1"
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +61,8 @@ def tenant_files(repo: Path) -> list[str]:
 
 
 def test_new_from_flags_writes_a_valid_file_and_prints_the_pulumi_commands(
-        repo: Path, run_cli: Run) -> None:
+        repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRETS_PROVIDER_ENV, KMS)
     code, out, err = run_cli(
         "--repo", repo, "new", *BASE_FLAGS, "--trade-name", "Aduanas",
         "--environment", "production", "--sol-user", "ADUANA01", "--certificate",
@@ -76,12 +87,14 @@ def test_new_from_flags_writes_a_valid_file_and_prints_the_pulumi_commands(
 
     lines = out.splitlines()
     assert lines[0].startswith("created ") and lines[0].endswith("tenants/aduanas.yaml")
-    assert "  pulumi stack init aduanas" in lines
+    init = f"  pulumi stack init --secrets-provider '{KMS}' aduanas"
+    assert init in lines
     commands = [c.command("aduanas") for c in required_stack_secrets(spec)]
     assert len(commands) == 4  # SOL password, SMTP password, certificate and its password
     for command in commands:
         assert f"  {command}" in lines
-    assert lines.index("  pulumi stack init aduanas") < lines.index(f"  {commands[0]}")
+    assert lines.index(init) < lines.index(f"  {commands[0]}")
+    assert lines[-1] == "  git add tenants/aduanas.yaml Pulumi.aduanas.yaml"
     assert [p for p in tenant_files(repo) if p.startswith(".")] == []  # no temp file left
 
 
@@ -381,9 +394,10 @@ def test_interactive_session_on_a_terminal(repo: Path, terminal_env: dict[str, s
     ]:
         term.expect(prompt)
         term.send(answer)
-    term.expect("pulumi stack init aduanas")
-    # the last line printed: reading up to it avoids racing the child's final writes
+    term.expect("pulumi stack init --secrets-provider")
     term.expect("pulumi config set --secret --stack aduanas adminPassword")
+    # the last line printed: reading up to it avoids racing the child's final writes
+    term.expect("git add tenants/aduanas.yaml Pulumi.aduanas.yaml")
     assert term.close() == 0, term.seen
     assert "SUNAT: SUPERINTENDENCIA NACIONAL" in term.seen
     spec = load_repository(repo).tenant("aduanas").spec
@@ -407,3 +421,75 @@ def test_interactive_answers_are_checked_like_validate_before_writing(
     assert "Ha alcanzado el límite de clientes permitidos" in err
     assert "(set with --" not in err  # no flag hints for answers typed at prompts
     assert tenant_files(repo) == before
+
+
+def _fake_pulumi(tmp_path: Path) -> dict[str, str]:
+    """PATH with a `pulumi` that prints its arguments one a line (what a shell passed it)."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != SECRETS_PROVIDER_ENV}
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    return env
+
+
+@pytest.mark.parametrize("provider", [
+    KMS, "passphrase", "awskms://1234abcd-12ab?region=us-east-1&context_x=a b'c",
+    "hashivault://my key", None])
+def test_printed_stack_init_names_the_secrets_provider_through_a_shell(
+        repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        provider: str | None) -> None:
+    """Run by a shell as printed, `stack init` gets --secrets-provider and the provider verbatim
+    (never the backend's default); with none configured the shell stops before pulumi runs."""
+    if provider is None:
+        monkeypatch.delenv(SECRETS_PROVIDER_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SECRETS_PROVIDER_ENV, provider)
+    code, out, err = run_cli("--repo", repo, "new", *BASE_FLAGS)
+    assert code == 0, err
+    line = next(x.strip() for x in out.splitlines() if "pulumi stack init" in x)
+    assert line == stack_init_command("aduanas", provider)
+    env = _fake_pulumi(tmp_path)
+    ran = subprocess.run(["/bin/sh", "-c", line], env=env, capture_output=True, text=True,
+                         timeout=30)
+    if provider is None:
+        assert ran.returncode != 0 and ran.stdout == ""
+        assert SECRETS_PROVIDER_ENV in ran.stderr
+        env[SECRETS_PROVIDER_ENV] = KMS  # exported as the repository's README says
+        ran = subprocess.run(["/bin/sh", "-c", line], env=env, capture_output=True, text=True,
+                             timeout=30)
+    assert ran.stdout.splitlines() == ["stack", "init", "--secrets-provider", provider or KMS,
+                                       "aduanas"]
+    # the secrets still to set say how they work on another clone
+    assert "Pulumi.aduanas.yaml" in out and FALLBACK_ENV in out
+
+
+def test_every_documented_stack_init_names_the_secrets_provider() -> None:
+    """The docs and the README `init` writes show no bare `pulumi stack init` (it would take the
+    backend's default secrets manager)."""
+    from provisioner import scaffold
+
+    root = Path(__file__).resolve().parent.parent
+    texts = {str(p.relative_to(root)): p.read_text(encoding="utf-8")
+             for p in [*sorted((root / "docs").glob("*.md")), root / "README.md"]}
+    texts["init's README.md"] = scaffold.readme(
+        scaffold.InitAnswers(base_domain="x.example.pe"), "tenant-provisioner==0")
+    shown = 0
+    for name, text in texts.items():
+        for line in text.splitlines():
+            for match in re.finditer(r"pulumi stack init\b[^`\n]*", line):
+                shown += 1
+                assert "--secrets-provider" in match.group(0), (name, line)
+    assert shown >= 2
+
+
+@given(provider=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                        min_size=1).filter(str.strip))
+@example(provider="awskms://alias/x?region=us-east-1&a=$(rm -rf ~)'\"`")
+def test_stack_init_command_passes_any_provider_verbatim(provider: str) -> None:
+    import shlex
+
+    assert shlex.split(stack_init_command("aduanas", provider)) == [
+        "pulumi", "stack", "init", "--secrets-provider", provider, "aduanas"]

@@ -111,6 +111,8 @@ def test_up_destroy_and_drift_counts(fakes: dict[str, Any], tmp_path: Path) -> N
     fakes["stacks"]["c"].preview_refresh.assert_called_once()
     fakes["stacks"]["c"].refresh.assert_not_called()
     assert drift.total_changes == 0
+    # the program runs first: providers get today's config and secrets, not those in state
+    assert fakes["stacks"]["c"].preview_refresh.call_args.kwargs["run_program"] is True
 
 
 def test_plugins_are_installed_once_from_the_installed_sdks(fakes: dict[str, Any],

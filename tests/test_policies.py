@@ -45,6 +45,9 @@ CALLS: dict[str, dict[str, set[str]]] = {
         "apply": {"secretsmanager:GetSecretValue"}, "plan": {"secretsmanager:GetSecretValue"},
     },
     "kms.get_key_output": {"apply": {"kms:DescribeKey"}, "plan": {"kms:DescribeKey"}},
+    # an adopted silo instance, looked up to warn about the settings it keeps
+    "rds.get_instance_output": {"apply": {"rds:DescribeDBInstances"},
+                                "plan": {"rds:DescribeDBInstances"}},
     "rds.Instance": {
         "apply": {"rds:CreateDBInstance", "rds:DescribeDBInstances", "rds:ModifyDBInstance",
                   "rds:DeleteDBInstance", "rds:AddTagsToResource",

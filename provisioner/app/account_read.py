@@ -19,8 +19,10 @@ from provisioner.app.tenant_database import hyn_password
 
 
 def read_account(system: Server, uuid: str, app_key: str,
-                 tenant_server: Server | None = None) -> dict[str, Any] | None:
-    """The account's rows as the app holds them (None: no website), for checks and adoption."""
+                 tenant_server: Server | None = None,
+                 tenant: bool = True) -> dict[str, Any] | None:
+    """The account's rows as the app holds them (None: no website), for checks and adoption;
+    without `tenant`, only the system database's (websites, hostnames, clients)."""
     conn = system.connect()
     try:
         with conn.cursor() as cur:
@@ -38,6 +40,8 @@ def read_account(system: Server, uuid: str, app_key: str,
         conn.close()
     out: dict[str, Any] = {"website": website, "hostnames": list(hostnames),
                            "clients": list(clients)}
+    if not tenant:
+        return out
     server = tenant_server or system
     tenant = server.connect(uuid, user=uuid, password=hyn_password(app_key, website["id"]))
     try:

@@ -16,9 +16,15 @@ from typing import Any
 
 from provisioner.app.account_read import Account, as_text
 from provisioner.app.adopt_compare import Difference, compare
-from provisioner.model.catalog import Catalog
+from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
-from provisioner.secrets import CERTIFICATE, CERTIFICATE_PASSWORD, SMTP_PASSWORD, SOL_PASSWORD
+from provisioner.secrets import (
+    CERTIFICATE,
+    CERTIFICATE_PASSWORD,
+    SILO_MASTER_PASSWORD,
+    SMTP_PASSWORD,
+    SOL_PASSWORD,
+)
 
 SEND = {"01": "sunat", "02": "ose"}
 ENVIRONMENT = {"01": "demo", "02": "production", "03": "internal"}
@@ -104,6 +110,9 @@ def adopt_account(account: Account, reseller: ResellerSpec, catalog: Catalog) ->
     except Exception as exc:  # pydantic: a value the spec language refuses
         result.error = f"the app's values do not make a valid spec: {_first_error(exc)}"
         return result
+    if catalog.plans[tenant.plan].tier is DatabaseTier.SILO:
+        # the stack keeps the instance's master password and connects with it
+        result.missing_secrets.append(SILO_MASTER_PASSWORD.key)
     result.spec = spec
     result.database_user_host = host
     result.differences += compare(account, tenant, reseller, catalog, result.secrets)

@@ -11,6 +11,11 @@ class AppError(ProvisionerError):
     """The app's databases refused or are not in a state we may write to; one line."""
 
 
+class AppUnreachable(AppError):
+    """The app's database could not be reached, or refused the credentials: nothing is known
+    about the account (never taken for "it exists" nor for "it is gone")."""
+
+
 @dataclass(frozen=True)
 class Server:
     """A MySQL/MariaDB server and an account on it (password never printed)."""

@@ -21,6 +21,8 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 # inputs whose change must not re-run anything (bookkeeping)
 _IGNORED = {"__provider", "website_id", "changes"}
+# the steps that write inside the tenant database: a refresh of their resource reads it too
+_TENANT_STEPS = frozenset({"database", "migrate", "seed", "certificate", "tenant", "sync"})
 
 
 def account_from_json(text: str):
@@ -71,6 +73,15 @@ def onboarding_from(props: dict[str, Any]):
         stack=props.get("stack", ""), user_host=props.get("user_host"))
 
 
+def _masked(text: str, secrets: dict[str, Any]) -> str:
+    """`text` with every secret value of the inputs replaced, longest first."""
+    from provisioner.secrets import MASK
+
+    for value in sorted((str(v) for v in secrets.values() if v), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
 class StepsProvider(ResourceProvider):
     """Runs some of the onboarding steps (`steps` input) on create and on update."""
 
@@ -93,18 +104,28 @@ class StepsProvider(ResourceProvider):
                                   "changes": [str(c) for c in result.changes]})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """`pulumi refresh`: gone when the app no longer has the website."""
+        """`pulumi refresh`: gone when the app no longer has the website row (or, for the
+        step that writes it, the clients row); an unreachable server or refused credentials
+        raise AppUnreachable, with every secret of the inputs masked: an unknown is never
+        reported as "exists" (drift would pass) nor as "gone" (the next up would re-create)."""
+        import pymysql
+
         from provisioner.app.account_read import read_account
+        from provisioner.app.connection import AppError, AppUnreachable, error_reason
 
         secrets = json.loads(props["secrets"])
         system = _server(props["system"], secrets.get("system_password"))
         try:
             found = read_account(system, props["uuid"], secrets["app_key"],
                                  _server(props.get("tenant_server"),
-                                         secrets.get("tenant_password"), ""))
-        except Exception:  # the tenant database may not exist yet for early steps
-            found = {"website": True}
-        if found is None:
+                                         secrets.get("tenant_password"), ""),
+                                 tenant=bool(_TENANT_STEPS & set(props["steps"])))
+        except (AppError, pymysql.MySQLError) as exc:
+            reason = str(exc) if isinstance(exc, AppError) else error_reason(exc)
+            raise AppUnreachable(_masked(
+                f"refresh of {props.get('name', id_)} ({props['uuid']}): {reason}", secrets)
+            ) from None
+        if found is None or ("client" in props["steps"] and not found["clients"]):
             return ReadResult(None, {})
         return ReadResult(id_, props)
 

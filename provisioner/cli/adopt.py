@@ -194,7 +194,14 @@ def _set_secrets(root: Path, adoptions: list[Any]) -> dict[str, list[str]]:
 
 
 def _report(args, adoptions, skipped, secrets_set, seconds: float) -> None:
-    from provisioner.secrets import ALL_SECRETS
+    import os
+
+    from provisioner.secrets import (
+        ALL_SECRETS,
+        SECRETS_PROVIDER_ENV,
+        stack_file_note,
+        stack_init_command,
+    )
 
     command = {s.key: s for s in ALL_SECRETS}
     if args.format == "json":
@@ -219,8 +226,14 @@ def _report(args, adoptions, skipped, secrets_set, seconds: float) -> None:
             print(f"  - {d}")
         for key in secrets_set.get(a.subdomain, []):
             print(f"  secret {key}: set in stack {a.subdomain}")
+        if a.missing_secrets and a.subdomain not in secrets_set:
+            # adopt made no stack for it (no secret to set): the commands below need one
+            print(f"  stack, if not made yet: "
+                  f"{stack_init_command(a.subdomain, os.environ.get(SECRETS_PROVIDER_ENV))}")
         for key in a.missing_secrets:
             print(f"  secret {key} still to set: {command[key].command(a.subdomain)}")
+        if a.missing_secrets or a.subdomain in secrets_set:
+            print(f"  # {stack_file_note(a.subdomain)}")
     if skipped:
         print(f"{len(skipped)} already adopted, skipped (--force rewrites them)")
     bad = sum(1 for a in adoptions if not a.clean)

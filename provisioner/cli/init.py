@@ -131,6 +131,11 @@ def create(target: Path, args: argparse.Namespace) -> int:
                          "be asked")
     requirement = scaffold.requirement_line()
     files = scaffold.initial_files(answers, requirement)
+    links = scaffold.generated_links()
+    for rel, to in links.items():
+        if (target / rel).is_dir() and not (target / rel).is_symlink():
+            raise ProvisionerError(f"{target / rel} is a directory; the tool's files need a "
+                                   f"link there to {to} (move it away first)")
     findings = check_reseller(target / "reseller.yaml", files["reseller.yaml"])
     if findings:
         print_findings(findings)
@@ -138,7 +143,9 @@ def create(target: Path, args: argparse.Namespace) -> int:
         return 1
     for rel, text in files.items():
         write_file(target / rel, text)
-    print(f"wrote {len(files)} files to {target} ({requirement})")
+    for rel, to in links.items():
+        write_link(target / rel, to)
+    print(f"wrote {len(files) + len(links)} files to {target} ({requirement})")
     for gap in answers.platform_gaps():
         print(f"  to do: the platform's {gap} (reseller.yaml `platform:`), or a stack reference")
     print("next steps:")
@@ -268,6 +275,22 @@ def write_file(path: Path, text: str) -> None:
         Path(tmp_name).unlink(missing_ok=True)
 
 
+def write_link(path: Path, to: str) -> None:
+    """Make `path` a symbolic link to `to` (relative), replacing a file or link of that name."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    os.symlink(to, path)
+
+
+def _link_differs(path: Path, to: str) -> bool:
+    import os
+
+    return not path.is_symlink() or os.readlink(path) != to
+
+
 # ---- --upgrade ------------------------------------------------------------------------------
 
 def upgrade(target: Path, check: bool) -> int:
@@ -296,15 +319,25 @@ def upgrade(target: Path, check: bool) -> int:
                                     f"a/{rel}" if old else "/dev/null", f"b/{rel}")
         sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
         changed.append((rel, text))
-    if not changed:
+    links = {rel: to for rel, to in scaffold.generated_links().items()
+             if _link_differs(target / rel, to)}
+    for rel in links:
+        if (target / rel).is_dir() and not (target / rel).is_symlink():
+            raise ProvisionerError(f"{target / rel} is a directory; the tool's files need a "
+                                   f"link there to {links[rel]} (move it away, then --upgrade)")
+    for rel, to in links.items():
+        print(f"link b/{rel} -> {to}")
+    if not changed and not links:
         print(f"up to date: the tool's files are those of {requirement}")
         return 0
     if check:
-        print(f"{len(changed)} file(s) differ from {requirement}; run `provisioner init "
-              "--upgrade` to update them", file=sys.stderr)
+        print(f"{len(changed) + len(links)} file(s) differ from {requirement}; run "
+              "`provisioner init --upgrade` to update them", file=sys.stderr)
         return 1
     for rel, text in changed:
         write_file(target / rel, text)
-    print(f"updated {len(changed)} file(s) for {requirement}: "
-          + ", ".join(rel for rel, _ in changed))
+    for rel, to in links.items():
+        write_link(target / rel, to)
+    print(f"updated {len(changed) + len(links)} file(s) for {requirement}: "
+          + ", ".join([rel for rel, _ in changed] + list(links)))
     return 0

@@ -8,6 +8,7 @@ over an existing tenant, and the command ends with the Pulumi commands still to 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.errors import SpecErrors, UsageError
     from provisioner.model.display import display_path
     from provisioner.model.repository import load_repository
+    from provisioner.secrets import SECRETS_PROVIDER_ENV
 
     answers = answers_from_args(args)
     repo = load_repository(args.repo)
@@ -151,8 +153,24 @@ def run(args: argparse.Namespace) -> int:
     nt.write_new_file(path, text)
     print(f"created {display_path(path)}")
     print("next steps:")
-    for what, command in nt.next_steps(spec):
+    for what, command in nt.next_steps(spec, os.environ.get(SECRETS_PROVIDER_ENV),
+                                       _git_add(repo.root, path, spec.subdomain)):
         if what:
             print(f"  # {what}")
         print(f"  {command}")
     return 0
+
+
+def _git_add(root: Path, tenant_file: Path, stack: str) -> str:
+    """`git add` of the new tenant file and its stack file, from the Pulumi project directory
+    (where the pulumi commands above run and write Pulumi.<stack>.yaml)."""
+    import shlex
+
+    from provisioner.model.layout import PROJECT_FILES, nearest_holding
+
+    project = nearest_holding(root, PROJECT_FILES) or root
+    try:
+        shown = str(tenant_file.resolve().relative_to(project.resolve()))
+    except ValueError:
+        shown = str(tenant_file.resolve())
+    return f"git add {shlex.quote(shown)} {shlex.quote(f'Pulumi.{stack}.yaml')}"

@@ -99,6 +99,7 @@ class RecordedResource:
     delete_before_replace: bool = False
     dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
     import_id: str = ""  # ResourceOptions(import_=...): the id the engine would import
+    ignore_changes: tuple[str, ...] = ()  # ResourceOptions(ignore_changes=...), engine names
 
     @property
     def parent_name(self) -> str:
@@ -163,8 +164,11 @@ class TenantMocks(pulumi_mocks.Mocks):
 
     def __init__(self, *, seed: str = "state-1",
                  platform_outputs: Mapping[str, Any] | None = None,
-                 shared_admin_secret: str = '{"username": "admin", "password": "mock-admin"}'):
+                 shared_admin_secret: str = '{"username": "admin", "password": "mock-admin"}',
+                 rds_instances: Mapping[str, Mapping[str, Any]] | None = None):
         self.seed = seed
+        # what aws.rds.get_instance reports, by identifier (existing instances, e.g. adopted)
+        self.rds_instances = dict(rds_instances or {})
         self.platform_outputs = dict(DEFAULT_PLATFORM_OUTPUTS if platform_outputs is None
                                      else platform_outputs)
         self.shared_admin_secret = shared_admin_secret
@@ -219,6 +223,10 @@ class TenantMocks(pulumi_mocks.Mocks):
             arn = key if key.startswith("arn:") and ":key/" in key else (
                 f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{_fake(key, 8).lower()}")
             return {"arn": arn, "id": arn, "keyId": key}
+        if args.token == "aws:rds/getInstance:getInstance":
+            identifier = plain.get("dbInstanceIdentifier", "")
+            return {"id": identifier, "dbInstanceIdentifier": identifier,
+                    **self.rds_instances.get(identifier, {})}
         return {}
 
 
@@ -274,7 +282,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
             additional_secret_outputs=extra_secrets, provider=request.provider,
             delete_before_replace=bool(request.deleteBeforeReplace),
-            dependencies=tuple(request.dependencies), import_id=request.importId))
+            dependencies=tuple(request.dependencies), import_id=request.importId,
+            ignore_changes=tuple(request.ignoreChanges)))
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
             urn, resource_id, state)

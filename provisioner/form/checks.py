@@ -174,5 +174,10 @@ def _check_author(ev: Evaluation, form: FormAnswers) -> None:
 def pending_secrets(ev: Evaluation) -> list[tuple[str, str, bool]]:
     """(what, command, typed in the form) for each step still to run after the merge."""
     assert ev.spec is not None
+    import os
+
+    from provisioner.secrets import SECRETS_PROVIDER_ENV
+
     typed = {SECRET_FIELDS[k].what for k in ev.form.secrets_given}
-    return [(what, command, what in typed) for what, command in nt.next_steps(ev.spec)]
+    steps = nt.next_steps(ev.spec, os.environ.get(SECRETS_PROVIDER_ENV))
+    return [(what, command, what in typed) for what, command in steps]

@@ -110,11 +110,11 @@ def _stored_in_plaintext(config: pulumi.Config, key: str) -> bool:
 
 
 def read_stack_secrets(config: pulumi.Config, spec: TenantSpec,
-                       stack: str) -> dict[str, pulumi.Output[str]]:
+                       stack: str, silo: bool = False) -> dict[str, pulumi.Output[str]]:
     """The secrets this tenant needs, by StackSecret key, as secret outputs.
 
     Every missing one is named with the exact command that sets it, in one error."""
-    needed: list[StackSecret] = required_stack_secrets(spec)
+    needed: list[StackSecret] = required_stack_secrets(spec, silo)
     found: dict[str, pulumi.Output[str]] = {}
     missing: list[StackSecret] = []
     for secret in needed:

@@ -55,7 +55,60 @@ TLS_CONFIG_KEY: Final = "sharedDatabaseTls"
 TLS_MODES: Final = ("true", "skip-verify")
 DEFAULT_TLS: Final = "true"
 
+# What an adopted (imported) resource keeps as it is. Since CLI 3.174 an import whose declared
+# inputs differ no longer fails: the engine imports, then diffs the imported state against the
+# program and updates in the same run (pulumi/pulumi pkg/resource/deploy/step_generator.go:
+# `generateSteps` resolves the ImportStep, then `continueStepsFromImport` checks and diffs),
+# except for `ignore_changes` properties, whose imported values it keeps (`processIgnoreChanges`
+# there). RDS never returns the master password, so the imported state has none and the first
+# `up` would reset it to the stack's, and every other updatable setting would change at once
+# (`apply_immediately`). So none of these is ever changed by the stack for an adopted instance;
+# a setting that differs is reported as a warning at every preview (instance_differences).
+# Left to the stack: tags and what only Pulumi reads (final snapshot, backups on delete,
+# apply_immediately), none of which touches the database.
+ADOPTED_INSTANCE_KEPT: Final = (
+    "password", "identifier", "engine", "engine_version", "engine_lifecycle_support",
+    "instance_class", "allocated_storage", "max_allocated_storage", "storage_type",
+    "storage_encrypted", "kms_key_id", "db_subnet_group_name", "vpc_security_group_ids",
+    "publicly_accessible", "db_name", "username", "backup_retention_period",
+    "deletion_protection", "auto_minor_version_upgrade", "allow_major_version_upgrade",
+    "copy_tags_to_snapshot")
+# The same for an adopted pooled schema: its character set and collation are the app's
+# (`adopt` reports another pair, with the ALTER DATABASE that fixes it, instead of `up` running
+# one).
+ADOPTED_SCHEMA_KEPT: Final = ("default_character_set", "default_collation")
+# declared argument -> the field of aws.rds.get_instance that reports it on the live instance
+_LIVE_FIELDS: Final = {
+    "engine_version": "engine_version", "instance_class": "db_instance_class",
+    "allocated_storage": "allocated_storage", "max_allocated_storage": "max_allocated_storage",
+    "storage_type": "storage_type", "storage_encrypted": "storage_encrypted",
+    "kms_key_id": "kms_key_id", "db_subnet_group_name": "db_subnet_group",
+    "vpc_security_group_ids": "vpc_security_groups",
+    "publicly_accessible": "publicly_accessible", "db_name": "db_name",
+    "username": "master_username", "backup_retention_period": "backup_retention_period",
+    "auto_minor_version_upgrade": "auto_minor_version_upgrade"}
+
 Options = Callable[..., pulumi.ResourceOptions]
+
+
+def instance_differences(declared: dict[str, Any], live: dict[str, Any]) -> list[str]:
+    """The settings in which an adopted instance differs from what the stack declares, one
+    line each (kept, never applied). A value the live instance does not report is skipped; an
+    engine version matches by prefix (8.4 is any 8.4.x), security groups as sets."""
+    out = []
+    for arg, field_name in _LIVE_FIELDS.items():
+        want, have = declared.get(arg), live.get(field_name)
+        if want is None or have is None:
+            continue
+        if arg == "engine_version":
+            same = str(have) == str(want) or str(have).startswith(f"{want}.")
+        elif arg == "vpc_security_group_ids":
+            same = set(map(str, want)) == set(map(str, have))
+        else:
+            same = want == have
+        if not same:
+            out.append(f"{arg} is {have!r} on the instance, {want!r} in the stack")
+    return out
 
 
 @dataclass(frozen=True)
@@ -130,15 +183,15 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
     #   (DeleteStep.Apply, in preview too), whatever the cause (a name, a character set, a
     #   program change). The orchestrator unprotects it only for an acknowledged move or an
     #   allowed destroy (provisioner/orchestrate/teardown.py).
-    # An import fails unless these inputs equal what the server has (the engine's ImportStep
-    # diffs them, pulumi/pulumi pkg/resource/deploy/step.go): `adopt` reports a tenant database
-    # with another character set or collation instead of letting the first `up` fail.
+    # Adopted: imported by name and its character set and collation kept as they are
+    # (ADOPTED_SCHEMA_KEPT: an import no longer fails on a difference, it updates).
     schema = mysql.Database(
         "database", name=name, default_character_set=TENANT_CHARSET,
         default_collation=TENANT_COLLATION,
         opts=pulumi.ResourceOptions.merge(
             options(database=True, provider=provider),
-            pulumi.ResourceOptions(import_=database_import_id(name) if adopted else None)))
+            pulumi.ResourceOptions(import_=database_import_id(name), ignore_changes=list(
+                ADOPTED_SCHEMA_KEPT)) if adopted else pulumi.ResourceOptions()))
     if adopted:
         return Database(host, port, name, username, (schema,))
     user = mysql.User(
@@ -180,8 +233,9 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
     """A dedicated, encrypted RDS MySQL instance whose master user is the tenant's user.
 
     `adopted`: the instance exists and is imported by its identifier (pulumi-aws v7
-    aws.rds.Instance import id); it must have been made with these settings, or the import fails
-    and nothing is created."""
+    aws.rds.Instance import id); the stack then keeps its settings and master password
+    (ADOPTED_INSTANCE_KEPT; `password` is the instance's own, a stack secret) and warns about
+    each setting that differs from these."""
     identifier = silo_identifier(prefix, subdomain)
     # made once per stack and kept: a tenant destroyed, recreated and destroyed again gets a
     # second final snapshot instead of colliding with the first one's name
@@ -194,21 +248,32 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
     # snapshot piles up forever: its automated backups are kept after the delete
     # (delete_automated_backups=False) and expire with their retention period, DEMO_BACKUP_DAYS.
     backup_days = PRODUCTION_BACKUP_DAYS if production else DEMO_BACKUP_DAYS
+    settings: dict[str, Any] = {
+        "engine_version": SILO_ENGINE_VERSION, "instance_class": instance_class,
+        "allocated_storage": SILO_STORAGE_GB, "max_allocated_storage": SILO_MAX_STORAGE_GB,
+        "storage_type": "gp3", "storage_encrypted": True,
+        "kms_key_id": kms_key_arn(platform["kms_key_id"], platform.region, parent),
+        "db_subnet_group_name": platform["db_subnet_group"],
+        "vpc_security_group_ids": platform["security_group_ids"],
+        "publicly_accessible": False, "db_name": name, "username": username,
+        "backup_retention_period": backup_days, "auto_minor_version_upgrade": True}
+    if adopted:
+        warn_adopted_differences(identifier, settings, platform.region, parent)
     instance = aws.rds.Instance(
         "database",
         identifier=identifier,
         engine="mysql",
-        engine_version=SILO_ENGINE_VERSION,
+        engine_version=settings["engine_version"],
         engine_lifecycle_support=SILO_LIFECYCLE_SUPPORT,
-        instance_class=instance_class,
-        allocated_storage=SILO_STORAGE_GB,
-        max_allocated_storage=SILO_MAX_STORAGE_GB,
-        storage_type="gp3",
-        storage_encrypted=True,
-        kms_key_id=kms_key_arn(platform["kms_key_id"], platform.region, parent),
-        db_subnet_group_name=platform["db_subnet_group"],
-        vpc_security_group_ids=platform["security_group_ids"],
-        publicly_accessible=False,
+        instance_class=settings["instance_class"],
+        allocated_storage=settings["allocated_storage"],
+        max_allocated_storage=settings["max_allocated_storage"],
+        storage_type=settings["storage_type"],
+        storage_encrypted=settings["storage_encrypted"],
+        kms_key_id=settings["kms_key_id"],
+        db_subnet_group_name=settings["db_subnet_group_name"],
+        vpc_security_group_ids=settings["vpc_security_group_ids"],
+        publicly_accessible=settings["publicly_accessible"],
         db_name=name,
         username=username,
         password=password,
@@ -218,9 +283,9 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         if production else None,
         delete_automated_backups=False,
         deletion_protection=production,
-        backup_retention_period=backup_days,
+        backup_retention_period=settings["backup_retention_period"],
         copy_tags_to_snapshot=True,
-        auto_minor_version_upgrade=True,
+        auto_minor_version_upgrade=settings["auto_minor_version_upgrade"],
         allow_major_version_upgrade=False,
         # Changes take effect at `up`, not at the next maintenance window: a deferred change
         # leaves the instance differing from its state, which every nightly drift run would
@@ -232,5 +297,22 @@ def silo_database(*, name: str, username: str, password: pulumi.Output[str], pre
         # subnet group or identifier change would otherwise replace it with an empty instance
         opts=pulumi.ResourceOptions.merge(
             options(database=True, secret_outputs=["password"]),
-            pulumi.ResourceOptions(import_=identifier if adopted else None)))
+            pulumi.ResourceOptions(import_=identifier, ignore_changes=list(
+                ADOPTED_INSTANCE_KEPT)) if adopted else pulumi.ResourceOptions()))
     return Database(instance.address, instance.port, name, username, (instance,))
+
+
+def warn_adopted_differences(identifier: str, settings: dict[str, Any], region: str | None,
+                             parent: pulumi.Resource) -> None:
+    """Look the adopted instance up and warn, at preview and up, about each kept setting that
+    differs from the stack's (instance_differences): the plan says what `up` will not do."""
+    live = aws.rds.get_instance_output(db_instance_identifier=identifier, region=region,
+                                       opts=pulumi.InvokeOutputOptions(parent=parent))
+    live_fields = live.apply(lambda r: {f: getattr(r, f, None) for f in _LIVE_FIELDS.values()})
+
+    def report(values: dict[str, Any]) -> None:
+        for line in instance_differences(values["declared"], values["live"]):
+            pulumi.log.warn(f"adopted instance {identifier}: {line}; kept as it is, `up` does "
+                            "not change it (docs/adopt.md)", resource=parent)
+
+    pulumi.Output.all(declared=pulumi.Output.all(**settings), live=live_fields).apply(report)

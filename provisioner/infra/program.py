@@ -9,7 +9,7 @@ import pulumi
 
 from provisioner import naming
 from provisioner.errors import Finding, SpecErrors
-from provisioner.model.catalog import Catalog
+from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.index import load_one
 from provisioner.model.layout import TENANTS_DIRNAME, YAML_SUFFIXES
 from provisioner.model.models import ResellerSpec, TenantSpec
@@ -73,7 +73,8 @@ def main(repository: Repository | None = None) -> Tenant:
     target = load_target(stack, settings.spec_dir, repository)
     for warning in target.warnings:
         pulumi.log.warn(str(warning))
-    secrets = read_stack_secrets(config, target.spec, stack)
+    silo = target.catalog.plans[target.spec.plan].tier is DatabaseTier.SILO
+    secrets = read_stack_secrets(config, target.spec, stack, silo)
     tenant = Tenant(target.spec.subdomain, TenantArgs(
         spec=target.spec, reseller=target.reseller, catalog=target.catalog,
         spec_root=target.root, stack_secrets=secrets,

@@ -26,6 +26,7 @@ from provisioner.secrets import (
     ADMIN_PASSWORD,
     CERTIFICATE,
     CERTIFICATE_PASSWORD,
+    SILO_MASTER_PASSWORD,
     SMTP_PASSWORD,
     SOL_PASSWORD,
 )
@@ -38,6 +39,8 @@ from .platform_refs import PlatformValues, resolve_platform
 from .secret_store import SecretStore
 
 TYPE: Final = "facturador:tenants:Tenant"
+# what an adopted Route53 record keeps: where it points
+ADOPTED_RECORD_KEPT: Final = ("aliases", "records", "ttl")
 MANAGED_BY: Final = "provisioner"
 BCRYPT_SALT_ALPHABET_EXTRA: Final = "./"  # with letters and digits: bcrypt's base64 alphabet
 
@@ -151,11 +154,16 @@ class Tenant(pulumi.ComponentResource):
         silo = plan.tier is DatabaseTier.SILO
         app_parts = self._app_website(args, silo, token.result, admin_hash) \
             if reseller.app is not None else None
-        # with the app: the pooled tenant user is hyn's, with hyn's password
-        tenant_password = app_parts[1] if app_parts and not silo else db_password.result
+        # with the app: the pooled tenant user is hyn's, with hyn's password; an adopted silo
+        # instance keeps its master password (database.py ADOPTED_INSTANCE_KEPT), given as a
+        # stack secret, since RDS never returns it
+        master_password: pulumi.Output[str] = (
+            args.stack_secrets[SILO_MASTER_PASSWORD.key] if silo and spec.adopted is not None
+            else db_password.result)
+        tenant_password = app_parts[1] if app_parts and not silo else master_password
         database = self._database(args, plan, platform, tenant_password, tags, options)
         self.app_connection = self._app_account(args, silo, app_parts, database,
-                                                db_password.result, token.result, admin_hash)
+                                                master_password, token.result, admin_hash)
         self.database_endpoint = pulumi.Output.concat(
             database.host, ":", database.port.apply(str))
 
@@ -227,11 +235,14 @@ class Tenant(pulumi.ComponentResource):
                              "before the program runs: set reseller.yaml platform.hosted_zone_id "
                              "(or stack config hostedZoneId)")
         for kind in kinds:
+            # an adopted record is imported and kept as it points (an import that differs
+            # updates in the same run: database.py ADOPTED_INSTANCE_KEPT says why)
             aws.route53.Record(
                 f"dns-{kind.lower()}", zone_id=zone, name=self.fqdn,
                 type=kind, aliases=[alias], opts=pulumi.ResourceOptions(
                     parent=self,
-                    import_=dns_import_id(str(zone), self.fqdn, kind) if adopt_dns else None))
+                    import_=dns_import_id(str(zone), self.fqdn, kind) if adopt_dns else None,
+                    ignore_changes=list(ADOPTED_RECORD_KEPT) if adopt_dns else None))
 
     def _admin_password(self, args: TenantArgs, options: Any) -> tuple[pulumi.Output[str],
                                                                         pulumi.Output[str]]:

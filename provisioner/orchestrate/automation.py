@@ -42,6 +42,7 @@ from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import PROJECT_FILES, find_project_dir  # noqa: F401  (re-exported)
 from provisioner.orchestrate.results import StackResult, Step, StepCallback, empty_counts
 from provisioner.redaction import Redactor
+from provisioner.secrets import FALLBACK_ENV, SECRETS_PROVIDER_ENV
 
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 PLUGIN_PACKAGES = ("pulumi_aws", "pulumi_random", "pulumi_mysql")
@@ -50,10 +51,8 @@ _OP_ALIASES = {"create": "create", "import": "create", "update": "update", "repl
                "delete": "delete"}
 # `stack select` / `stack init` rewrite the project's workspace file (see above): one at a time.
 _SELECT_LOCK = threading.Lock()
-SECRETS_PROVIDER_ENV = "PROVISIONER_SECRETS_PROVIDER"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
-FALLBACK_ENV = "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"
 CLOUD_SECRETS_SCHEMES = ("awskms", "gcpkms", "azurekeyvault", "hashivault")
 NEW_STACK_NOTE = "new stack: it does not exist yet; `apply` creates it"
 NO_STACK_NOTE = "no such stack: nothing to destroy"
@@ -402,11 +401,17 @@ class AutomationRunner:
 
     def refresh(self, stack: str, on_step: StepCallback) -> StackResult:
         """Drift check: a refresh that only previews. `Stack.preview_refresh` (pulumi >= 3.150)
-        when present, else the older `refresh(preview_only=True)`."""
+        when present, else the older `refresh(preview_only=True)`.
+
+        `run_program=True` (`pulumi refresh --run-program`): without it the engine reads each
+        resource with the provider settings and inputs stored in state at the last `up`
+        (the explicit mysql provider's admin password, the onboarding steps' secrets), so a
+        rotated secret fails every stack's refresh until each is applied again; with it the
+        program runs first and the providers get the current stack config and secrets."""
         def call(s: Any, c: EventCollector) -> Any:
             if hasattr(s, "preview_refresh"):
-                return s.preview_refresh(on_event=c)
-            return s.refresh(preview_only=True, on_event=c)
+                return s.preview_refresh(on_event=c, run_program=True)
+            return s.refresh(preview_only=True, run_program=True, on_event=c)
 
         return self._run(stack, "refresh", on_step, call)
 
