@@ -69,12 +69,17 @@ def compare(account: Account, spec: TenantSpec, reseller: ResellerSpec, catalog:
         out.append(Difference("companies.trade_name", trade, account.company["name"],
                               "store() writes the razón social as trade name; kept as the "
                               "app has it (the edit form does not write it)"))
-    if sorted(account.module_ids) != sorted(d.module_ids):
-        out.append(Difference("module_user", sorted(account.module_ids), sorted(d.module_ids),
-                              "modules of the admin user (1)"))
-    if sorted(account.level_ids) != sorted(d.level_ids):
+    if sorted(account.module_ids) != sorted(d.day2_module_ids):
+        out.append(Difference("module_user", sorted(account.module_ids),
+                              sorted(d.day2_module_ids), "modules of the admin user (1)"))
+    if sorted(account.level_ids) != sorted(d.day2_level_ids):
         out.append(Difference("module_level_user", sorted(account.level_ids),
-                              sorted(d.level_ids), "levels of the admin user (1)"))
+                              sorted(d.day2_level_ids), "levels of the admin user (1)"))
+    pharmacy = int("digemid" in d.module_values)
+    if account.configuration.get("is_pharmacy") not in (None, pharmacy):
+        out.append(Difference("configurations.is_pharmacy",
+                              account.configuration.get("is_pharmacy"), pharmacy,
+                              "update() recomputes it from the digemid module on every save"))
     if account.website.get("managed_by_database_connection") != \
             d.managed_by_database_connection:
         out.append(Difference("websites.managed_by_database_connection",

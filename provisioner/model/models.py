@@ -143,19 +143,32 @@ class Soap(Strict):
         return self
 
     @property
+    def enters_user(self) -> bool:
+        """The form shows and sends the "Usuario Secundario Sunat" fields: in production, and
+        for an OSE in demo or internal when a user is given (the "Ingresar Usuario" box that
+        form.vue shows only for OSE + demo); otherwise it sends what it pre-filled from the
+        admin's configuration."""
+        if self.environment is SoapEnvironment.PRODUCTION:
+            return True
+        return self.send is SoapSend.OSE and (self.sol_user is not None
+                                              or self.ose_username_format == "ruc")
+
+    @property
     def needs_sol_user(self) -> bool:
-        if self.environment is SoapEnvironment.INTERNAL:
+        """Only production asks for the user: the app's form hides it for an OSE in demo."""
+        if self.environment is not SoapEnvironment.PRODUCTION:
             return False
         if self.send is SoapSend.OSE:
             return self.ose_username_format == "ruc_user"
-        return self.environment is SoapEnvironment.PRODUCTION
+        return True
 
     @property
     def needs_sol_password(self) -> bool:
-        """SUNAT demo uses the public MODDATOS credentials; everything else sends real ones."""
+        """SUNAT demo uses the public MODDATOS credentials, an OSE in demo without a user the
+        admin's pre-filled ones; a user that is sent needs its password."""
         if self.environment is SoapEnvironment.INTERNAL:
             return False
-        return self.send is SoapSend.OSE or self.environment is SoapEnvironment.PRODUCTION
+        return self.enters_user
 
 
 class Smtp(Strict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from provisioner.app.creation_only import spec_warnings
 from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.results import StackResult
 from provisioner.orchestrate.scheduler import Job, Wave
@@ -277,6 +278,10 @@ def review(changeset: ChangeSet, *, allow_destroy_production: bool,
                 continue
             out.warn(change.stack, f"{change.stack} moves from demo to production and keeps its "
                                    "demo data (acknowledge_demo_history: true)")
+        if change.action == "up" and change.old_text is not None:
+            for message in spec_warnings(change.stack, parsed(change.old_text),
+                                         parsed(change.new_text)):
+                out.warn(change.stack, message)
         if change.action == "destroy" and was_production(change):
             if not allow_destroy_production:
                 message = production_destroy_message(change.stack)
