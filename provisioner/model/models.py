@@ -121,7 +121,9 @@ class Soap(Strict):
                         BeforeValidator(_int_to_str)] | None = Field(
         None, description="Secondary SOL user, without the RUC (SUNAT: 1 to 30 letters and "
                           "digits; an OSE's username is free text, as the app's "
-                          "soap_username). The password is a stack secret.")
+                          "soap_username). Required in production; for an OSE in demo "
+                          "optional (absent: the admin's pre-filled user, as the app's form "
+                          "sends it). The password is a stack secret.")
     ose_url: HttpsUrl | None = Field(None, description="The OSE's billService URL (https).")
     ose_username_format: Literal["ruc_user", "ruc"] = Field(
         "ruc_user", description="ruc_user: <RUC><SOL user>; ruc: the bare RUC (some OSEs).")
