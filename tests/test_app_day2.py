@@ -357,3 +357,36 @@ def test_a_field_the_app_keeps_from_creation_is_not_written_and_is_said(env, old
     assert _snapshot(env, uuid) == before
     assert [w.split(" differs", 1)[0] for w in result.warnings] == [f"pruebademo: {field}"]
     assert "only when the account is created" in result.warnings[0]
+
+
+@pytest.mark.parametrize(("sub", "edit"), [
+    ("contaapi", None), ("pruebademo", ("preset: basico", "preset: farmacia")),
+    ("hotelsol", None)])
+def test_the_dry_runs_sync_step_writes_what_the_first_sync_writes(env, mariadb_server, tmp_path,
+                                                                  sub, edit) -> None:
+    """`onboard --dry-run` prints a `sync` step after store()'s rows when the first sync
+    changes them (an integrator's modules, a pharmacy's flag): run on store()'s rows, its
+    statements leave what the real sync leaves, and nothing when it prints none."""
+    from provisioner.app.day2_sync import first_sync_plan
+
+    other = make_app_env(mariadb_server, tmp_path)
+    try:
+        for e in (env, other):
+            if edit:
+                _edit(e, sub, *edit)
+        planned_uuid = env.onboarding(sub).run(STEPS).uuid
+        statements = first_sync_plan(env.desired(sub))
+        assert bool(statements) == (sub != "hotelsol")
+        for sql, params in statements:
+            env.server.execute(sql, params, database=planned_uuid)
+        synced_uuid = other.onboarding(sub).run().uuid
+        for table, column in (("module_user", "module_id"),
+                              ("module_level_user", "module_level_id")):
+            sql = f"SELECT user_id, {column} FROM {table} ORDER BY 1, 2"
+            assert env.server.execute(sql, database=planned_uuid) == \
+                other.server.execute(sql, database=synced_uuid), table
+        sql = "SELECT is_pharmacy FROM configurations"
+        assert env.server.execute(sql, database=planned_uuid) == \
+            other.server.execute(sql, database=synced_uuid)
+    finally:
+        other.drop()

@@ -63,6 +63,23 @@ def test_dry_run_prints_every_step_with_secrets_masked(run_cli, monkeypatch) -> 
         "website", "database", "migrate", "seed", "certificate", "client", "tenant"]
 
 
+def test_an_integrators_dry_run_shows_the_sync_writing_its_modules(run_cli,
+                                                                  monkeypatch) -> None:
+    for name, value in {"PROVISIONER_APP_KEY": APP_KEY,
+                        "PROVISIONER_SOL_PASSWORD": SOL_PASSWORD}.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_cli("--repo", "examples", "onboard", "contaapi", "--dry-run",
+                             "--format", "json")
+    assert code == 0, err
+    steps = {s["step"]: s["statements"] for s in json.loads(out)["steps"]}
+    assert "INSERT INTO `module_user` (`module_id`, `user_id`) VALUES (5, 1)" in steps["tenant"]
+    assert steps["sync"][-2:] == [
+        "INSERT INTO module_user (module_id, user_id) SELECT id, 1 FROM `modules` WHERE value"
+        " IN ('documents', 'reports') ORDER BY id",
+        "INSERT INTO module_level_user (module_level_id, user_id) SELECT id, 1 FROM "
+        "`module_levels` WHERE value IN ('list_document') ORDER BY id"]
+
+
 def test_onboard_runs_the_apps_commands_and_a_second_run_changes_nothing(cli_env,
                                                                          run_cli) -> None:
     code, out, err = run_cli("--repo", cli_env.repo, "onboard", "nandu")

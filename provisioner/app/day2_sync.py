@@ -154,6 +154,31 @@ def _sync_permissions(cur, d: DesiredAccount, system_conn) -> list[str]:
     return ["module_user, module_level_user (as the edit form writes them)"]
 
 
+def first_sync_plan(d: DesiredAccount) -> list[tuple[str, tuple[Any, ...]]]:
+    """What the sync changes right after store()'s rows, for the dry-run: an integrator's
+    posted modules (store() forced 1, 3, 5) and a pharmacy's `is_pharmacy` (store() leaves 0).
+    The permission rows by value, as update() maps them; the levels' values are the catalog's
+    (`level_values`), which are the system's."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    if (sorted(d.day2_module_ids), sorted(d.day2_level_ids)) != (
+            sorted(d.module_ids), sorted(d.level_ids)):
+        out += [("DELETE FROM module_user WHERE user_id = %s", (ADMIN_USER_ID,)),
+                ("DELETE FROM module_level_user WHERE user_id = %s", (ADMIN_USER_ID,))]
+        for table, column, values in (("modules", "module_id", d.module_values),
+                                      ("module_levels", "module_level_id", d.level_values)):
+            unique = tuple(dict.fromkeys(values))
+            if unique:
+                marks = ", ".join(["%s"] * len(unique))
+                link = "module_user" if table == "modules" else "module_level_user"
+                out.append((f"INSERT INTO {link} ({column}, user_id) SELECT id, %s FROM "
+                            f"`{table}` WHERE value IN ({marks}) ORDER BY id",
+                            (ADMIN_USER_ID, *unique)))
+    if "digemid" in d.module_values:
+        out.append(("UPDATE configurations SET is_pharmacy = %s WHERE NOT (is_pharmacy <=> %s)",
+                    (1, 1)))
+    return out
+
+
 def _values_of(cur, table: str, ids: Sequence[int]) -> list[str]:
     if not ids:
         return []
