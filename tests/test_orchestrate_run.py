@@ -263,6 +263,15 @@ def test_review_warns_only_for_creation_only_fields() -> None:
         warnings = review(ChangeSet("b", "H", [change(base, new)]),
                           allow_destroy_production=False, operation="preview").all_warnings()
         assert [w.split(" changed", 1)[0] for w in warnings] == [f"shop: {f}" for f in fields]
+    # an absent sunat_alternate_server means the reseller's: spelling it out changes nothing
+    spelled = review(ChangeSet("b", "H", [change(base, base + "sunat_alternate_server: false\n")]),
+                     allow_destroy_production=False, operation="preview",
+                     alternate_default=False).all_warnings()
+    assert spelled == []
+    flipped = review(ChangeSet("b", "H", [change(base, base + "sunat_alternate_server: true\n")]),
+                     allow_destroy_production=False, operation="preview",
+                     alternate_default=False).all_warnings()
+    assert [w.split(" changed")[0] for w in flipped] == ["shop: sunat_alternate_server"]
     created = review(ChangeSet("b", "H", [StackChange("shop", "up", "t", None, None, None,
                                                       base)]),
                      allow_destroy_production=False, operation="preview")
