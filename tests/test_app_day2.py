@@ -202,6 +202,11 @@ def test_a_plan_change_writes_plan_json_limit_documents_and_recomputes_is_pharma
                     ("configurations", 1, "limit_documents"): pyme["limit_documents"],
                     ("configurations", 1, "is_pharmacy"): 1}  # not limit_users: update()
     assert "sync: configurations: is_pharmacy = 1" in [str(c) for c in result.changes]
+    assert result.warnings == [  # emprendedor's 2 users stay: update() never writes them
+        f"pruebademo: plan 'Pyme' allows {pyme['limit_users']} users, but "
+        "configurations.limit_users stays 2 (written only when the account is created; "
+        "update() copies the plan's limit_documents and JSON, not limit_users): the tenant's "
+        "user limit is the creation plan's until the account is re-created"]
     _second_run_changes_nothing(env, "pruebademo", uuid)
     # the plans row edited in the app: the next save copies it again, with no spec change
     env.query("UPDATE plans SET limit_documents = 2500 WHERE name = 'Pyme'")

@@ -272,6 +272,14 @@ def test_review_warns_only_for_creation_only_fields() -> None:
                      allow_destroy_production=False, operation="preview",
                      alternate_default=False).all_warnings()
     assert [w.split(" changed")[0] for w in flipped] == ["shop: sunat_alternate_server"]
+    limits = {"pyme": 5, "corporativo": 5, "emprendedor": 2}
+    for plan, warned in (("corporativo", False), ("emprendedor", True)):
+        got = review(ChangeSet("b", "H", [change(base, base.replace("plan: pyme",
+                                                                     f"plan: {plan}"))]),
+                     allow_destroy_production=False, operation="preview",
+                     limit_users=limits).all_warnings()
+        assert [w.split(" allows")[0] for w in got] == (
+            [f"shop: plan '{plan}'"] if warned else [])
     created = review(ChangeSet("b", "H", [StackChange("shop", "up", "t", None, None, None,
                                                       base)]),
                      allow_destroy_production=False, operation="preview")

@@ -225,10 +225,12 @@ def test_base_warns_for_each_field_the_app_keeps_from_creation(cwd_repo: Path,
     assert code == 0
     line = next(n for n, x in enumerate(nandu.read_text().splitlines(), 1)
                 if x.startswith("admin_email:"))
-    [warning] = [x for x in err.splitlines() if "only when the account is created" in x]
-    assert warning.startswith(f"tenants/nandu.yaml:{line}:14: warning: admin_email: "
-                              "admin_email changed since HEAD, but the app writes clients.email")
-    assert "plan" not in warning.split(":", 4)[3]  # the plan is written on day 2: no warning
-    assert "2 warnings" in out
+    email, plan = [x for x in err.splitlines() if "only when the account is created" in x]
+    assert email.startswith(f"tenants/nandu.yaml:{line}:14: warning: admin_email: "
+                            "admin_email changed since HEAD, but the app writes clients.email")
+    # the plan is written on day 2, but not its user limit (emprendedor 2, pyme 5)
+    assert ": warning: plan: plan 'pyme' allows 5 users, but configurations.limit_users " \
+           "stays 2" in plan
+    assert "3 warnings" in out
     code, _, err = run_cli("validate", "--base", "no-such-rev")
     assert code == 2 and "unknown git revision" in err

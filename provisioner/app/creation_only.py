@@ -77,18 +77,36 @@ def changed_fields(old: Any, new: Any, *, alternate_default: bool | None = None)
     return out
 
 
-def spec_warnings(stack: str, old: Any, new: Any, *,
-                  alternate_default: bool | None = None) -> list[str]:
-    """One warning per creation-only field a spec edit changes (`changed_fields`)."""
-    return [BY_FIELD[k].message(stack) for k in
-            changed_fields(old, new, alternate_default=alternate_default)]
+def limit_users_message(stack: str, kept: Any, plan: str, allowed: Any) -> str:
+    """update() copies a new plan's limit_documents and JSON, never its limit_users."""
+    return (f"{stack}: plan {plan!r} allows {allowed} users, but configurations.limit_users "
+            f"stays {kept} (written only when the account is created; update() copies the "
+            "plan's limit_documents and JSON, not limit_users): the tenant's user limit is the "
+            "creation plan's until the account is re-created")
+
+
+def spec_warnings(stack: str, old: Any, new: Any, *, alternate_default: bool | None = None,
+                  limit_users: Mapping[str, int] | None = None) -> list[str]:
+    """One warning per creation-only field a spec edit changes (`changed_fields`), and one
+    when the plan changes to one with another user limit (`limit_users`: plan name → its
+    limit_users, from the catalog; None: not checked)."""
+    out = [BY_FIELD[k].message(stack) for k in
+           changed_fields(old, new, alternate_default=alternate_default)]
+    if limit_users and isinstance(old, Mapping) and isinstance(new, Mapping):
+        before, after = old.get("plan"), new.get("plan")
+        if (isinstance(before, str) and isinstance(after, str) and before != after
+                and before in limit_users and after in limit_users
+                and limit_users[before] != limit_users[after]):
+            out.append(limit_users_message(stack, limit_users[before], after,
+                                           limit_users[after]))
+    return out
 
 
 def account_warnings(stack: str, desired: Any, rows: Mapping[str, Mapping[str, Any] | None]
                      ) -> list[str]:
     """What the account's rows hold, against the spec, for the creation-only fields the app
     keeps in its rows (`desired`: a DesiredAccount; `rows`: "clients", "companies", "users"
-    (user 1), "configurations" (row 1))."""
+    (user 1), "configurations" (row 1), "plans" (the client's plan row))."""
     def has(table: str, column: str) -> Any:
         row = rows.get(table) or {}
         value = row.get(column)
@@ -106,6 +124,11 @@ def account_warnings(stack: str, desired: Any, rows: Mapping[str, Mapping[str, A
                                     desired.configuration["sunat_alternate_server"])],
     }
     out = []
+    plan, config = rows.get("plans"), rows.get("configurations")
+    if plan is not None and config is not None and \
+            config.get("limit_users") != plan.get("limit_users"):
+        out.append(limit_users_message(stack, config.get("limit_users"), plan.get("name"),
+                                       plan.get("limit_users")))
     for key, columns in checks.items():
         if any(rows.get(t) is not None and has(t, c) != want for t, c, want in columns):
             out.append(BY_FIELD[key].message(stack, "differs from what the account holds"))

@@ -418,7 +418,7 @@ class Onboarding:
         try:
             with tenant.cursor() as cur:
                 changed = sync_tenant(cur, d, plan, conn, smtp_password_after(d, client))
-                rows: dict[str, Any] = {"clients": client}
+                rows: dict[str, Any] = {"clients": client, "plans": plan}
                 for table in ("companies", "users", "configurations"):
                     cur.execute(f"SELECT * FROM `{table}` WHERE id = 1")
                     rows[table] = cur.fetchone()
