@@ -115,6 +115,9 @@ class DesiredAccount:
     # integrator's chosen modules (store() forces 1, 3, 5; update() writes what is posted)
     edit_module_ids: tuple[int, ...] | None = None
     edit_level_ids: tuple[int, ...] | None = None
+    # the edit dialog shows the SOAP user fields (production, or an OSE in demo with its user:
+    # "Ingresar Usuario"); hidden, it posts back what the company row holds
+    soap_user_shown: bool = True
 
     @property
     def day2_module_ids(self) -> tuple[int, ...]:
@@ -197,7 +200,9 @@ def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, 
         user={"name": ADMIN_NAME, "email": spec.admin_email, "type": spec.user_type,
               "locked": 1, "permission_edit_cpe": 1},
         module_ids=module_ids, level_ids=level_ids, module_values=module_values,
-        level_values=level_values, edit_module_ids=edit_modules, edit_level_ids=edit_levels)
+        level_values=level_values, edit_module_ids=edit_modules, edit_level_ids=edit_levels,
+        soap_user_shown=soap.environment is SoapEnvironment.PRODUCTION or (
+            soap.environment is SoapEnvironment.DEMO and soap.enters_user))
 
 
 def is_internal(spec: TenantSpec) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from provisioner.app.account import desired_account
 from provisioner.app.account_read import Account, as_text
-from provisioner.app.day2_sync import COMPANY_COLUMNS, client_columns, configuration_columns
+from provisioner.app.day2_sync import client_columns, company_columns, configuration_columns
 from provisioner.app.tenant_database import TENANT_CHARSET, TENANT_COLLATION
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
@@ -55,7 +55,7 @@ def compare(account: Account, spec: TenantSpec, reseller: ResellerSpec, catalog:
     out += _diff("clients", account.client, client_columns(d, account.plan))
     out += _diff("configurations", account.configuration,
                  configuration_columns(d, account.plan))
-    company_want = {k: d.company[k] for k in COMPANY_COLUMNS}
+    company_want = company_columns(d, upload=spec.certificate)
     diffs = _diff("companies", account.company, company_want)
     for diff in diffs:
         if diff.field == "companies.certificate":

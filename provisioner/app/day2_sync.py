@@ -22,6 +22,24 @@ COMPANY_COLUMNS = ("soap_type_id", "soap_send_id", "soap_username", "soap_passwo
                    "certificate")
 
 
+def company_columns(d: DesiredAccount, *, upload: bool) -> dict[str, Any]:
+    """The `companies` columns whose value the spec decides on day 2. The edit dialog loads the
+    row (`record()`) into the form and posts it back: a field it hides keeps the row's value.
+    Hidden are the SOAP user and password unless shown (`soap_user_shown`), the OSE URL
+    unless the send is an OSE (form.vue `v-if`), and the certificate unless a new one is
+    uploaded (`upload`: this run places the spec's certificate; the form shows the loaded
+    file name disabled)."""
+    keep = set()
+    if not d.soap_user_shown:
+        keep |= {"soap_username", "soap_password"}
+    if d.company["soap_send_id"] != "02":
+        keep.add("soap_url")
+    if not upload:
+        keep.add("certificate")
+    return {k: (str(d.company[k]) if isinstance(d.company[k], Secret) else d.company[k])
+            for k in COMPANY_COLUMNS if k not in keep}
+
+
 def client_columns(d: DesiredAccount, plan: dict[str, Any]) -> dict[str, Any]:
     """The `clients` columns update() and the lock buttons write, but the SMTP password (an
     empty one keeps the stored one)."""
@@ -71,10 +89,11 @@ def smtp_password_after(d: DesiredAccount, client: dict[str, Any]) -> str | None
 
 
 def sync_tenant(cur, d: DesiredAccount, plan: dict[str, Any], system_conn,
-                smtp_password: str | None = None) -> list[str]:
+                smtp_password: str | None = None, *, upload: bool = False) -> list[str]:
     """update() and the lock buttons on the tenant's rows 1 (configuration, company), the
     admin's (user 1) modules and levels, and `is_pharmacy`; returns what changed.
-    `smtp_password`: the client's after update() (`smtp_password_after`)."""
+    `smtp_password`: the client's after update() (`smtp_password_after`); `upload`: a
+    certificate is placed in this run (`company_columns`)."""
     changes: list[str] = []
     cur.execute("SELECT * FROM configurations WHERE id = 1")
     config = cur.fetchone()
@@ -87,9 +106,7 @@ def sync_tenant(cur, d: DesiredAccount, plan: dict[str, Any], system_conn,
     cur.execute("SELECT * FROM companies WHERE id = 1")
     company = cur.fetchone()
     if company is not None:
-        changes += _update(cur, "companies", company,
-                           {k: (str(d.company[k]) if isinstance(d.company[k], Secret)
-                                else d.company[k]) for k in COMPANY_COLUMNS})
+        changes += _update(cur, "companies", company, company_columns(d, upload=upload))
     changes += _sync_permissions(cur, d, system_conn)
     changes += _sync_pharmacy(cur)
     return changes

@@ -417,7 +417,8 @@ class Onboarding:
         tenant = self._tenant(website_id)
         try:
             with tenant.cursor() as cur:
-                changed = sync_tenant(cur, d, plan, conn, smtp_password_after(d, client))
+                changed = sync_tenant(cur, d, plan, conn, smtp_password_after(d, client),
+                                      upload=self.certificate_pem is not None)
                 rows: dict[str, Any] = {"clients": client, "plans": plan}
                 for table in ("companies", "users", "configurations"):
                     cur.execute(f"SELECT * FROM `{table}` WHERE id = 1")
