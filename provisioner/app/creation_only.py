@@ -1,4 +1,4 @@
-"""The spec fields the app writes only when an account is created, so a later edit is said.
+"""The spec fields the app writes only when an account is created (or never), so an edit is said.
 
 `store()` writes them; the edit dialog's `update()` and the lock buttons never do (docs/app.md,
 "Day 2"). A spec that changes one afterwards describes something the app does not hold: `plan`
@@ -18,8 +18,12 @@ class CreationOnly:
     field: str  # the spec's key
     columns: str  # the app's columns that keep the value written at creation
     instead: str  # what to do to change it in the app
+    never: bool = False  # not written even at creation
 
     def detail(self, what: str = "changed") -> str:
+        if self.never:
+            return (f"{self.field} {what}, but the app never writes it ({self.columns}): "
+                    f"{self.instead}")
         return (f"{self.field} {what}, but the app writes {self.columns} only when the account "
                 f"is created; the edit dialog (update()) never changes it, so the account keeps "
                 f"the old value: {self.instead}")
@@ -36,9 +40,10 @@ FIELDS: tuple[CreationOnly, ...] = (
     CreationOnly("company_name", "clients.name, companies.name and companies.trade_name",
                  "the tenant's admin edits the company's name in the app's own company "
                  "settings, or " + _RECREATE),
-    CreationOnly("trade_name", "nothing (store() writes the razón social as trade name; the "
-                 "form has no trade name)",
-                 "the tenant's admin sets the trade name in the app's own company settings"),
+    CreationOnly("trade_name", "store() writes the razón social as companies.trade_name; the "
+                 "form has no trade name",
+                 "the tenant's admin sets the trade name in the app's own company settings",
+                 never=True),
     CreationOnly("admin_email", "clients.email and users.email of the admin (user 1)",
                  "the admin user changes its e-mail in the app (its user's profile; "
                  "clients.email keeps the creation one), or " + _RECREATE),
