@@ -88,7 +88,7 @@ def test_rows_equal_what_store_writes(env, sub) -> None:
     repo = env.load()
     spec = repo.tenant(sub).spec
     plan_def = repo.catalog.plans[spec.plan]
-    result = env.onboarding(sub).run()
+    result = env.onboarding(sub).run(STEPS)  # store() alone: the sync (update()) is day 2
     uuid = f"{repo.reseller.database_prefix}_{sub}"
     fqdn = f"{sub}.facturador.example.pe"
     website_id = result.website_id
@@ -383,21 +383,22 @@ def test_the_certificate_is_placed_once_and_named_in_the_company(env) -> None:
     assert env.files[name] == renewed.pem
 
 
-def test_the_alternate_server_setting_reaches_the_configuration_row(env) -> None:
+def test_the_alternate_server_setting_is_written_at_creation_and_kept_after(env) -> None:
     """store() leaves configurations.sunat_alternate_server at 0; the spec's setting (else the
-    reseller's) is written at onboarding, kept in step afterwards, and undone with the spec."""
-    first = env.onboarding("pruebademo").run()
-    [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
-    assert config["sunat_alternate_server"] == 0
+    reseller's) is written when the account is created. update() never writes it, so a later
+    change is not written either: onboard says so instead."""
     path = env.repo / "tenants" / "pruebademo.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "sunat_alternate_server: true\n",
                     encoding="utf-8")
-    result = env.onboarding("pruebademo").run()
-    assert [str(c) for c in result.changes] == ["sync: configurations: sunat_alternate_server"]
+    first = env.onboarding("pruebademo").run()
     [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
     assert config["sunat_alternate_server"] == 1
-    assert env.onboarding("pruebademo").run().changes == []
+    assert first.warnings == []
     _edit(env, "pruebademo", "sunat_alternate_server: true", "sunat_alternate_server: false")
-    env.onboarding("pruebademo").run()
+    again = env.onboarding("pruebademo").run()
+    assert again.changes == []
     [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
-    assert config["sunat_alternate_server"] == 0
+    assert config["sunat_alternate_server"] == 1
+    [warning] = again.warnings
+    assert warning.startswith("pruebademo: sunat_alternate_server differs from what the "
+                              "account holds")

@@ -138,6 +138,19 @@ def test_internal_tenant_has_nothing_to_check(run_cli: RunCli, repo: Path,
     assert sunat.requests == []
 
 
+def test_an_ose_demo_without_a_user_has_nothing_to_check(run_cli: RunCli, repo: Path,
+                                                         sunat: Emulator) -> None:
+    """The app sends the admin's pre-filled credentials, which the spec does not know."""
+    path = repo / "tenants" / "pruebademo.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "send: sunat", "send: ose\n  ose_url: https://demo-ose.nubefact.com/ol-ti-itcpe/"
+        "billService"), encoding="utf-8")
+    code, out, err = check_sol(run_cli, repo, "pruebademo", sunat)
+    assert code == 0, err
+    assert "nothing to check: an OSE in demo without a sol_user" in out
+    assert sunat.requests == []
+
+
 # --- verdicts as the operator sees them -----------------------------------------------------
 
 def test_wrong_password_exits_3_and_says_so(run_cli: RunCli, repo: Path, sunat: Emulator,

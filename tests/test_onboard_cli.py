@@ -63,6 +63,23 @@ def test_dry_run_prints_every_step_with_secrets_masked(run_cli, monkeypatch) -> 
         "website", "database", "migrate", "seed", "certificate", "client", "tenant"]
 
 
+def test_an_integrators_dry_run_shows_the_sync_writing_its_modules(run_cli,
+                                                                  monkeypatch) -> None:
+    for name, value in {"PROVISIONER_APP_KEY": APP_KEY,
+                        "PROVISIONER_SOL_PASSWORD": SOL_PASSWORD}.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_cli("--repo", "examples", "onboard", "contaapi", "--dry-run",
+                             "--format", "json")
+    assert code == 0, err
+    steps = {s["step"]: s["statements"] for s in json.loads(out)["steps"]}
+    assert "INSERT INTO `module_user` (`module_id`, `user_id`) VALUES (5, 1)" in steps["tenant"]
+    assert steps["sync"][-2:] == [
+        "INSERT INTO module_user (module_id, user_id) SELECT id, 1 FROM `modules` WHERE value"
+        " IN ('documents', 'reports') ORDER BY id",
+        "INSERT INTO module_level_user (module_level_id, user_id) SELECT id, 1 FROM "
+        "`module_levels` WHERE value IN ('list_document') ORDER BY id"]
+
+
 def test_onboard_runs_the_apps_commands_and_a_second_run_changes_nothing(cli_env,
                                                                          run_cli) -> None:
     code, out, err = run_cli("--repo", cli_env.repo, "onboard", "nandu")
@@ -72,7 +89,30 @@ def test_onboard_runs_the_apps_commands_and_a_second_run_changes_nothing(cli_env
     code, out, err = run_cli("--repo", cli_env.repo, "onboard", "nandu", "--format", "json")
     assert code == 0, err
     assert json.loads(out) == {"tenant": "nandu", "result": "unchanged", "website_id": 1,
-                               "changes": [], "error": None}
+                               "changes": [], "warnings": [], "error": None}
+
+
+def test_a_changed_company_name_is_not_written_and_never_a_silent_no_change(cli_env,
+                                                                           run_cli) -> None:
+    code, _, err = run_cli("--repo", cli_env.repo, "onboard", "nandu")
+    assert code == 0, err
+    path = cli_env.repo / "tenants" / "nandu.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = next(x for x in text.splitlines() if x.startswith("company_name:"))
+    path.write_text(text.replace(old, "company_name: Nandu Renombrado S.A.C."), encoding="utf-8")
+    code, out, err = run_cli("--repo", cli_env.repo, "onboard", "nandu")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[-1] == "nandu: no change (website #1), 1 warning(s) above"
+    assert lines[0].startswith("warning: nandu: company_name differs from what the account "
+                               "holds, but the app writes clients.name, companies.name and "
+                               "companies.trade_name only when the account is created")
+    [(kept,)] = cli_env.query("SELECT name FROM clients")
+    assert kept != "Nandu Renombrado S.A.C." and kept.startswith("Ñandú")
+    code, out, _ = run_cli("--repo", cli_env.repo, "onboard", "nandu", "--format", "json")
+    report = json.loads(out)
+    assert report["result"] == "unchanged" and report["changes"] == []
+    assert [w.split(" differs")[0] for w in report["warnings"]] == ["nandu: company_name"]
 
 
 def test_refusals_are_one_line_with_exit_codes(cli_env, run_cli, monkeypatch) -> None:

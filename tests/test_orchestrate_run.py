@@ -225,6 +225,67 @@ def test_plan_refuses_demo_to_production_without_acknowledgement(
     assert "acknowledge_demo_history" in comment.read_text()
 
 
+def test_plan_warns_for_fields_the_app_keeps_from_creation(
+        gitrepo: Path, fake: FakeRunner, run_cli: Any, tmp_path: Path) -> None:  # noqa: F811
+    """The edit dialog never writes the company name or RUC: a PR that changes them is
+    previewed (the stack's other resources may change) and the comment says it, by field."""
+    p = gitrepo / "tenants" / "nandu.yaml"
+    text = p.read_text()
+    old_name = next(x for x in text.splitlines() if x.startswith("company_name:"))
+    p.write_text(text.replace(old_name, "company_name: Nandu Renombrado S.A.C."))
+    commit(gitrepo, "rename")
+    comment = tmp_path / "c.md"
+    code, out, _ = run_cli("--repo", gitrepo, "plan", "--base", "base", "--comment-file",
+                           comment)
+    assert code == 0 and fake.calls == [("preview", "nandu")]
+    assert ("warning: nandu: company_name changed, but the app writes clients.name, "
+            "companies.name and companies.trade_name only when the account is created") in out
+    body = comment.read_text()
+    assert "⚠️ nandu: company_name changed" in body and "1 warning(s)" in body
+    assert body.count("- ⚠️") == 1  # the name only: nothing else changed
+
+
+def test_review_warns_only_for_creation_only_fields() -> None:
+    def change(old: str, new: str) -> StackChange:
+        return StackChange("shop", "up", "test", None, None, old, new)
+
+    base = 'subdomain: shop\nruc: "20601112222"\nplan: pyme\ncompany_name: A\n'
+    cases = {
+        base.replace("plan: pyme", "plan: corporativo"): [],  # day 2 writes it
+        base.replace('"20601112222"', "20601112222"): [],  # the same RUC, unquoted
+        base.replace("company_name: A", "company_name: B"): ["company_name"],
+        base + "user_type: integrator\n": ["user_type"],
+        base + "trade_name: T\n": ["trade_name"],
+        base.replace('"20601112222"', '"20601112223"') + "admin_email: x@y.pe\n": [
+            "ruc", "admin_email"],
+    }
+    for new, fields in cases.items():
+        warnings = review(ChangeSet("b", "H", [change(base, new)]),
+                          allow_destroy_production=False, operation="preview").all_warnings()
+        assert [w.split(" changed", 1)[0] for w in warnings] == [f"shop: {f}" for f in fields]
+    # an absent sunat_alternate_server means the reseller's: spelling it out changes nothing
+    spelled = review(ChangeSet("b", "H", [change(base, base + "sunat_alternate_server: false\n")]),
+                     allow_destroy_production=False, operation="preview",
+                     alternate_default=False).all_warnings()
+    assert spelled == []
+    flipped = review(ChangeSet("b", "H", [change(base, base + "sunat_alternate_server: true\n")]),
+                     allow_destroy_production=False, operation="preview",
+                     alternate_default=False).all_warnings()
+    assert [w.split(" changed")[0] for w in flipped] == ["shop: sunat_alternate_server"]
+    limits = {"pyme": 5, "corporativo": 5, "emprendedor": 2}
+    for plan, warned in (("corporativo", False), ("emprendedor", True)):
+        got = review(ChangeSet("b", "H", [change(base, base.replace("plan: pyme",
+                                                                     f"plan: {plan}"))]),
+                     allow_destroy_production=False, operation="preview",
+                     limit_users=limits).all_warnings()
+        assert [w.split(" allows")[0] for w in got] == (
+            [f"shop: plan '{plan}'"] if warned else [])
+    created = review(ChangeSet("b", "H", [StackChange("shop", "up", "t", None, None, None,
+                                                      base)]),
+                     allow_destroy_production=False, operation="preview")
+    assert created.all_warnings() == []
+
+
 def test_plan_with_invalid_specs_fails_before_previewing(
         gitrepo: Path, fake: FakeRunner, run_cli: Any) -> None:  # noqa: F811
     _edit(gitrepo, "nandu", "plan: nosuchplan\n")

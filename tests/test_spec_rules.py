@@ -340,3 +340,57 @@ def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
     except ValueError:
         got = None
     assert got == expected
+
+
+OSE_DEMO_URL = "https://demo-ose.nubefact.com/ol-ti-itcpe/billService"
+
+
+def test_an_ose_in_demo_needs_no_user_but_in_production_it_does(spec_repo: Path) -> None:
+    """form.vue shows the user fields for an OSE in demo only when "Ingresar Usuario" is
+    ticked (else it posts the admin's pre-filled ones); in production they are required."""
+    demo = BASE.replace("soap:\n  send: sunat\n  environment: production\n"
+                        "  sol_user: BASEUSER\n",
+                        f"soap:\n  send: ose\n  environment: demo\n  ose_url: {OSE_DEMO_URL}\n")
+    demo = demo.replace('"20601112222"', '"20601112223"')  # invented RUC: a warning only
+    assert [(f.field, f.severity) for f in check(spec_repo, demo) if f.file == FILE] == [
+        ("ruc", "warning")]
+    production = demo.replace("environment: demo", "environment: production").replace(
+        '"20601112223"', '"20601112222"')
+    found = only(check(spec_repo, production), FILE, "soap.sol_user")
+    assert "sol_user is required for ose production" in found.message
+
+
+@pytest.mark.parametrize("send", ["sunat", "ose"])
+@pytest.mark.parametrize("environment", ["demo", "production", "internal"])
+@pytest.mark.parametrize("username_format", ["ruc_user", "ruc"])
+@pytest.mark.parametrize("sol_user", [None, "USER1"])
+def test_a_password_is_asked_exactly_when_a_user_is_sent(send, environment, username_format,
+                                                         sol_user) -> None:
+    """Every combination the model accepts: the SOL password is needed exactly when the
+    username the app receives is the tenant's own (not MODDATOS, not the admin's pre-fill)."""
+    from pydantic import ValidationError
+
+    from provisioner.model.models import Soap, TenantSpec
+    from provisioner.sunat.profile import soap_profile
+
+    fields: dict = {"send": send, "environment": environment, "sol_user": sol_user}
+    if send == "ose":
+        fields |= {"ose_url": OSE_DEMO_URL, "ose_username_format": username_format}
+    elif username_format == "ruc":
+        return  # the format is an OSE's
+    try:
+        soap = Soap(**fields)
+    except ValidationError:
+        assert environment == "production" and sol_user is None and (
+            send == "sunat" or username_format == "ruc_user")
+        return
+    spec = TenantSpec(ruc="20601112222", company_name="X S.A.C.", subdomain="x",
+                      admin_email="a@x.pe", plan="pyme", soap=soap)
+    profile = soap_profile(spec)
+    if environment == "internal":
+        assert not soap.needs_sol_password
+    elif soap.needs_sol_password:
+        assert profile.username is not None and profile.public_password is None
+        assert "None" not in profile.username
+    else:
+        assert profile.username is None or profile.public_password is not None

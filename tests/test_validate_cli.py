@@ -197,3 +197,40 @@ def test_an_unexpected_error_is_one_line_and_exit_70(run_cli, monkeypatch, repo)
     assert code == 70
     assert "internal error (RuntimeError)" in err and "PROVISIONER_DEBUG" in err
     assert "hunter2" not in err + out and "Traceback" not in err
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.pe", *args],
+                   cwd=repo, check=True, capture_output=True)
+
+
+def test_base_warns_for_each_field_the_app_keeps_from_creation(cwd_repo: Path,
+                                                               run_cli: Run) -> None:
+    """Without a revision validate cannot know a field changed; with --base it reads the file
+    there and warns at the field's line, naming what to do instead; exit 0."""
+    _git(cwd_repo, "init", "-q")
+    _git(cwd_repo, "add", "-A")
+    _git(cwd_repo, "commit", "-qm", "base")
+    nandu = cwd_repo / "tenants" / "nandu.yaml"
+    text = nandu.read_text(encoding="utf-8")
+    assert "admin_email: caja@nandu.example.pe" in text
+    nandu.write_text(text.replace("admin_email: caja@nandu.example.pe",
+                                  "admin_email: gerencia@nandu.example.pe")
+                     .replace("plan: emprendedor", "plan: pyme"), encoding="utf-8")
+    code, out, err = run_cli("validate")
+    assert code == 0 and "admin_email" not in err
+    code, out, err = run_cli("validate", "--base", "HEAD")
+    assert code == 0
+    line = next(n for n, x in enumerate(nandu.read_text().splitlines(), 1)
+                if x.startswith("admin_email:"))
+    email, plan = [x for x in err.splitlines() if "only when the account is created" in x]
+    assert email.startswith(f"tenants/nandu.yaml:{line}:14: warning: admin_email: "
+                            "admin_email changed since HEAD, but the app writes clients.email")
+    # the plan is written on day 2, but not its user limit (emprendedor 2, pyme 5)
+    assert ": warning: plan: plan 'pyme' allows 5 users, but configurations.limit_users " \
+           "stays 2" in plan
+    assert "3 warnings" in out
+    code, _, err = run_cli("validate", "--base", "no-such-rev")
+    assert code == 2 and "unknown git revision" in err

@@ -111,6 +111,22 @@ class DesiredAccount:
     level_ids: tuple[int, ...]
     level_values: tuple[str, ...] = field(default=())  # for update()'s value mapping
     module_values: tuple[str, ...] = field(default=())
+    # what the edit dialog posts on day 2 when it differs from what store() writes: an
+    # integrator's chosen modules (store() forces 1, 3, 5; update() writes what is posted)
+    edit_module_ids: tuple[int, ...] | None = None
+    edit_level_ids: tuple[int, ...] | None = None
+    # the edit dialog shows the SOAP user fields (production, or an OSE in demo with its user:
+    # "Ingresar Usuario"); hidden, it posts back what the company row holds
+    soap_user_shown: bool = True
+
+    @property
+    def day2_module_ids(self) -> tuple[int, ...]:
+        """User 1's modules as `update()` writes them (system ids)."""
+        return self.module_ids if self.edit_module_ids is None else self.edit_module_ids
+
+    @property
+    def day2_level_ids(self) -> tuple[int, ...]:
+        return self.level_ids if self.edit_level_ids is None else self.edit_level_ids
 
 
 def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, *,
@@ -129,21 +145,23 @@ def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, 
     fqdn = naming.fqdn(spec.subdomain, reseller.base_domain)
     plan = catalog.plans[spec.plan]
     soap = spec.soap
-    if soap.needs_sol_password or (soap.send is SoapSend.OSE and sol_password):
+    if soap.needs_sol_password or (soap.enters_user and sol_password):
         username: str | None = soap_profile(spec).username
         password: str | None = Secret(sol_password) if sol_password is not None else None
     else:  # the form sends what it pre-filled from the admin's configuration
         username, password = system_soap[0], (Secret(system_soap[1])
                                               if system_soap[1] is not None else None)
-    if spec.user_type == "integrator":
-        module_ids, level_ids, module_values, level_values = INTEGRATOR_MODULES, (), (), ()
-    else:
-        choice = resolve_modules(spec, catalog)
-        mods = [catalog.modules[m] for m in choice.modules]
-        module_ids = tuple(m.app_id for m in mods if m.app_id is not None)
-        level_ids = tuple(i for m in mods for i in m.ids_of(choice.levels.get(m.value, ())))
-        module_values = tuple(m.value for m in mods)
-        level_values = tuple(lv for m in mods for lv in choice.levels.get(m.value, ()))
+    choice = resolve_modules(spec, catalog)
+    mods = [catalog.modules[m] for m in choice.modules]
+    module_ids = tuple(m.app_id for m in mods if m.app_id is not None)
+    level_ids = tuple(i for m in mods for i in m.ids_of(choice.levels.get(m.value, ())))
+    module_values = tuple(m.value for m in mods)
+    level_values = tuple(lv for m in mods for lv in choice.levels.get(m.value, ()))
+    edit_modules: tuple[int, ...] | None = None
+    edit_levels: tuple[int, ...] | None = None
+    if spec.user_type == "integrator":  # store() forces 1, 3, 5; the edit dialog posts the
+        edit_modules, edit_levels = module_ids, level_ids  # chosen ones (docs/app.md)
+        module_ids, level_ids = INTEGRATOR_MODULES, ()
     smtp = Smtp.none()
     if spec.smtp is not None:
         enc = "" if spec.smtp.encryption == "none" else spec.smtp.encryption.strip().lower()
@@ -182,7 +200,9 @@ def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, 
         user={"name": ADMIN_NAME, "email": spec.admin_email, "type": spec.user_type,
               "locked": 1, "permission_edit_cpe": 1},
         module_ids=module_ids, level_ids=level_ids, module_values=module_values,
-        level_values=level_values)
+        level_values=level_values, edit_module_ids=edit_modules, edit_level_ids=edit_levels,
+        soap_user_shown=soap.environment is SoapEnvironment.PRODUCTION or (
+            soap.environment is SoapEnvironment.DEMO and soap.enters_user))
 
 
 def is_internal(spec: TenantSpec) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from provisioner.app.account import desired_account
 from provisioner.app.account_read import Account, as_text
-from provisioner.app.day2_sync import COMPANY_COLUMNS, client_columns, configuration_columns
+from provisioner.app.day2_sync import client_columns, company_columns, configuration_columns
 from provisioner.app.tenant_database import TENANT_CHARSET, TENANT_COLLATION
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
@@ -55,7 +55,7 @@ def compare(account: Account, spec: TenantSpec, reseller: ResellerSpec, catalog:
     out += _diff("clients", account.client, client_columns(d, account.plan))
     out += _diff("configurations", account.configuration,
                  configuration_columns(d, account.plan))
-    company_want = {k: d.company[k] for k in COMPANY_COLUMNS}
+    company_want = company_columns(d, upload=spec.certificate)
     diffs = _diff("companies", account.company, company_want)
     for diff in diffs:
         if diff.field == "companies.certificate":
@@ -69,12 +69,17 @@ def compare(account: Account, spec: TenantSpec, reseller: ResellerSpec, catalog:
         out.append(Difference("companies.trade_name", trade, account.company["name"],
                               "store() writes the razón social as trade name; kept as the "
                               "app has it (the edit form does not write it)"))
-    if sorted(account.module_ids) != sorted(d.module_ids):
-        out.append(Difference("module_user", sorted(account.module_ids), sorted(d.module_ids),
-                              "modules of the admin user (1)"))
-    if sorted(account.level_ids) != sorted(d.level_ids):
+    if sorted(account.module_ids) != sorted(d.day2_module_ids):
+        out.append(Difference("module_user", sorted(account.module_ids),
+                              sorted(d.day2_module_ids), "modules of the admin user (1)"))
+    if sorted(account.level_ids) != sorted(d.day2_level_ids):
         out.append(Difference("module_level_user", sorted(account.level_ids),
-                              sorted(d.level_ids), "levels of the admin user (1)"))
+                              sorted(d.day2_level_ids), "levels of the admin user (1)"))
+    pharmacy = int("digemid" in d.module_values)
+    if account.configuration.get("is_pharmacy") not in (None, pharmacy):
+        out.append(Difference("configurations.is_pharmacy",
+                              account.configuration.get("is_pharmacy"), pharmacy,
+                              "update() recomputes it from the digemid module on every save"))
     if account.website.get("managed_by_database_connection") != \
             d.managed_by_database_connection:
         out.append(Difference("websites.managed_by_database_connection",

@@ -74,8 +74,9 @@ def adopt_account(account: Account, reseller: ResellerSpec, catalog: Catalog) ->
     }
     if user["type"] == "integrator":
         spec["user_type"] = "integrator"
-    else:
-        spec["modules"] = _modules(account, catalog, result)
+    # an integrator's too: the sync writes the spec's modules for every user type, as the
+    # edit dialog's update() does (store()'s 1, 3, 5 without levels come back as such)
+    spec["modules"] = _modules(account, catalog, result)
     soap = _soap(co, result)
     if soap:
         spec["soap"] = soap

@@ -20,7 +20,7 @@ from typing import Any
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 # inputs whose change must not re-run anything (bookkeeping)
-_IGNORED = {"__provider", "website_id", "changes"}
+_IGNORED = {"__provider", "website_id", "changes", "warnings"}
 # the steps that write inside the tenant database: a refresh of their resource reads it too
 _TENANT_STEPS = frozenset({"database", "migrate", "seed", "certificate", "tenant", "sync"})
 
@@ -88,7 +88,7 @@ class StepsProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         result = onboarding_from(props).run(steps=list(props["steps"]))
         outs = {**props, "website_id": result.website_id,
-                "changes": [str(c) for c in result.changes]}
+                "changes": [str(c) for c in result.changes], "warnings": result.warnings}
         return CreateResult(id_=f"{props['uuid']}/{props['name']}", outs=outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -100,8 +100,10 @@ class StepsProvider(ResourceProvider):
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         result = onboarding_from(news).run(steps=list(news["steps"]))
+        # `warnings`: spec fields the app keeps from creation (creation_only), in the state
         return UpdateResult(outs={**news, "website_id": result.website_id,
-                                  "changes": [str(c) for c in result.changes]})
+                                  "changes": [str(c) for c in result.changes],
+                                  "warnings": result.warnings})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """`pulumi refresh`: gone when the app no longer has the website row (or, for the

@@ -35,7 +35,8 @@ from typing import Any
 from provisioner.app.account import DesiredAccount
 from provisioner.app.app_commands import Runner, expand, run_command
 from provisioner.app.connection import AppError, Server, error_reason
-from provisioner.app.day2_sync import sync_client, sync_tenant
+from provisioner.app.creation_only import account_warnings
+from provisioner.app.day2_sync import smtp_password_after, sync_client, sync_tenant
 from provisioner.app.journal import JOURNAL, ensure_journal, journal_exists
 from provisioner.app.tenant_database import (
     TENANT_CHARSET,
@@ -76,6 +77,8 @@ class Result:
     uuid: str
     website_id: int | None = None
     changes: list[Change] = field(default_factory=list)
+    # spec fields the app keeps from creation that differ from the account (creation_only)
+    warnings: list[str] = field(default_factory=list)
     connection_entry: dict[str, Any] | None = None
 
     @property
@@ -414,8 +417,14 @@ class Onboarding:
         tenant = self._tenant(website_id)
         try:
             with tenant.cursor() as cur:
-                changed = sync_tenant(cur, d, plan, conn)
+                changed = sync_tenant(cur, d, plan, conn, smtp_password_after(d, client),
+                                      upload=self.certificate_pem is not None)
+                rows: dict[str, Any] = {"clients": client, "plans": plan}
+                for table in ("companies", "users", "configurations"):
+                    cur.execute(f"SELECT * FROM `{table}` WHERE id = 1")
+                    rows[table] = cur.fetchone()
             tenant.commit()
         finally:
             tenant.close()
         result.changes += [Change("sync", c) for c in changed]
+        result.warnings += account_warnings(self.stack or d.subdomain, d, rows)

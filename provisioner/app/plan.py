@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.app.account import DesiredAccount, Secret
+from provisioner.app.day2_sync import first_sync_plan
 from provisioner.app.journal import JOURNAL
 from provisioner.app.tenant_database import tenant_user_host
 from provisioner.app.tenant_rows import tenant_inserts
@@ -107,6 +108,9 @@ def plan_onboarding(d: DesiredAccount, *, database_host: str, migrate: list[str]
         tenant += [inline(sql, tuple(_mask_tenant(sql, row))) for row in rows]
     tenant.append("COMMIT")
     steps.append(PlannedStep("tenant", "tenant", tuple(tenant)))
+    sync = [inline(sql, params) for sql, params in first_sync_plan(d)]
+    if sync:  # update()'s recomputations that differ from store()'s rows (docs/app.md)
+        steps.append(PlannedStep("sync", "tenant", tuple(sync)))
     return steps
 
 

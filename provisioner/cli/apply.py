@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     repo = validated(root)
     changes = changes_for(args, root, None if args.all else project_dir(root), repo)
     checked = review(changes, allow_destroy_production=args.allow_destroy_production,
-                     operation="up", moves=database_moves(changes, root))
+                     operation="up", moves=database_moves(changes, root),
+                     alternate_default=bool(repo.reseller and
+                                            repo.reseller.sunat_alternate_server),
+                     limit_users={name: p.limit_users for name, p in
+                                  (repo.catalog.plans.items() if repo.catalog else ())})
     environments = {t.spec.subdomain: t.spec.soap.environment.value for t in repo.tenants}
     waves = with_moves(apply_waves(checked.runnable, args.batch_size, environments),
                        checked.moving)

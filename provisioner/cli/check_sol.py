@@ -127,6 +127,12 @@ def run(args: argparse.Namespace) -> int:
     alternate = args.alternate_server or spec.uses_alternate_server(
         bool(repo.reseller and repo.reseller.sunat_alternate_server))
     profile = soap_profile(spec, alternate_server=alternate)
+    if profile.username is None:
+        report |= {"result": Verdict.NOT_APPLICABLE.value, "exit_code": 0,
+                   "message": "nothing to check: an OSE in demo without a sol_user sends the "
+                              "credentials the app pre-fills from its admin's configuration"}
+        _print(args, report)
+        return 0
     endpoint = args.endpoint or profile.endpoints[Service.INVOICES]
     if endpoint is None:  # the endpoint table always has billService; guard the type
         from provisioner.errors import ProvisionerError

@@ -136,7 +136,7 @@ def _apply(args, spec, reseller, catalog, silo, names) -> int:
         _report(args, spec.subdomain, "refused", None, [], str(exc))
         return 1
     _report(args, spec.subdomain, "changed" if result.changed else "unchanged",
-            result.website_id, [str(c) for c in result.changes], None)
+            result.website_id, [str(c) for c in result.changes], None, result.warnings)
     return 0
 
 
@@ -160,14 +160,19 @@ def _system_configuration(system) -> tuple[tuple[str | None, str | None], str | 
 
 
 def _report(args, tenant: str, result: str, website_id, changes: list[str],
-            error: str | None) -> None:
+            error: str | None, warnings: list[str] | None = None) -> None:
+    warnings = warnings or []
     if args.format == "json":
         print(json.dumps({"tenant": tenant, "result": result, "website_id": website_id,
-                          "changes": changes, "error": error}, ensure_ascii=False))
+                          "changes": changes, "warnings": warnings, "error": error},
+                         ensure_ascii=False))
         return
     if error:
         print(f"provisioner onboard: {tenant}: {error}", file=sys.stderr)
         return
     for change in changes:
         print(f"{tenant}: {change}")
-    print(f"{tenant}: {'done' if changes else 'no change'} (website #{website_id})")
+    for warning in warnings:  # the spec says what the app does not hold: never silent
+        print(f"warning: {warning}")
+    tail = f", {len(warnings)} warning(s) above" if warnings else ""
+    print(f"{tenant}: {'done' if changes else 'no change'} (website #{website_id}){tail}")

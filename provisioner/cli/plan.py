@@ -92,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
     assert repo is not None
     redactor = redactor_for()
     checked = review(changes, allow_destroy_production=True, operation="preview",
-                     moves=database_moves(changes, root))
+                     moves=database_moves(changes, root),
+                     alternate_default=bool(repo.reseller and
+                                            repo.reseller.sunat_alternate_server),
+                     limit_users={name: p.limit_users for name, p in
+                                  (repo.catalog.plans.items() if repo.catalog else ())})
     report = RunReport("plan", changeset=changes, warnings=checked.warnings,
                        adopted=adopted_imports(repo, [c.stack for c in changes.changes]))
     previews = [Job(c.stack, PREVIEW_MOVE_OPERATION if c.stack in checked.moving else "preview")

@@ -11,6 +11,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                         help="tenant files or directories (default: the repository's tenants/)")
+    parser.add_argument("--base", metavar="REV", default=None,
+                        help="also warn for each field the app writes only at creation "
+                             "(ruc, company_name, admin_email, ...) that a tenant file changed "
+                             "since this git revision (plan always compares with its BASE)")
     add_format(parser)
     parser.epilog = "exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage error"
 
@@ -32,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
 
     _check_arguments(args.repo, args.paths)
     repo = load_repository(args.repo, args.paths)
+    if args.base is not None:
+        from provisioner.orchestrate.base_warnings import creation_only_findings
+
+        repo.findings.extend(creation_only_findings(repo, args.base))
     errors, warnings = repo.errors, repo.warnings
     if args.format == "json":
         print_json({

@@ -121,7 +121,9 @@ class Soap(Strict):
                         BeforeValidator(_int_to_str)] | None = Field(
         None, description="Secondary SOL user, without the RUC (SUNAT: 1 to 30 letters and "
                           "digits; an OSE's username is free text, as the app's "
-                          "soap_username). The password is a stack secret.")
+                          "soap_username). Required in production; for an OSE in demo "
+                          "optional (absent: the admin's pre-filled user, as the app's form "
+                          "sends it). The password is a stack secret.")
     ose_url: HttpsUrl | None = Field(None, description="The OSE's billService URL (https).")
     ose_username_format: Literal["ruc_user", "ruc"] = Field(
         "ruc_user", description="ruc_user: <RUC><SOL user>; ruc: the bare RUC (some OSEs).")
@@ -143,19 +145,32 @@ class Soap(Strict):
         return self
 
     @property
+    def enters_user(self) -> bool:
+        """The form shows and sends the "Usuario Secundario Sunat" fields: in production, and
+        for an OSE in demo or internal when a user is given (the "Ingresar Usuario" box that
+        form.vue shows only for OSE + demo); otherwise it sends what it pre-filled from the
+        admin's configuration."""
+        if self.environment is SoapEnvironment.PRODUCTION:
+            return True
+        return self.send is SoapSend.OSE and (self.sol_user is not None
+                                              or self.ose_username_format == "ruc")
+
+    @property
     def needs_sol_user(self) -> bool:
-        if self.environment is SoapEnvironment.INTERNAL:
+        """Only production asks for the user: the app's form hides it for an OSE in demo."""
+        if self.environment is not SoapEnvironment.PRODUCTION:
             return False
         if self.send is SoapSend.OSE:
             return self.ose_username_format == "ruc_user"
-        return self.environment is SoapEnvironment.PRODUCTION
+        return True
 
     @property
     def needs_sol_password(self) -> bool:
-        """SUNAT demo uses the public MODDATOS credentials; everything else sends real ones."""
+        """SUNAT demo uses the public MODDATOS credentials, an OSE in demo without a user the
+        admin's pre-filled ones; a user that is sent needs its password."""
         if self.environment is SoapEnvironment.INTERNAL:
             return False
-        return self.send is SoapSend.OSE or self.environment is SoapEnvironment.PRODUCTION
+        return self.enters_user
 
 
 class Smtp(Strict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from provisioner.app.creation_only import spec_warnings
 from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.results import StackResult
 from provisioner.orchestrate.scheduler import Job, Wave
@@ -241,12 +242,17 @@ class Review:
 
 
 def review(changeset: ChangeSet, *, allow_destroy_production: bool,
-           operation: str, moves: Mapping[str, DatabaseMove] | None = None) -> Review:
+           operation: str, moves: Mapping[str, DatabaseMove] | None = None,
+           alternate_default: bool | None = None,
+           limit_users: Mapping[str, int] | None = None) -> Review:
     """Split the changes into what may run and what a guard blocks, with warnings.
 
     `moves` (from `database_moves`) blocks, in every environment, a change that would give a
     tenant a new database unless its spec acknowledges that exact new database; on a rename,
-    the old stack's destroy is held with it."""
+    the old stack's destroy is held with it. A field the app keeps from creation that an `up`
+    changes is a warning (`creation_only`; `alternate_default`: the reseller's
+    sunat_alternate_server, which an absent key means; `limit_users`: each plan's, to say
+    when a new plan's user limit does not reach the account)."""
     out = Review()
     moves = moves or {}
     held = {m.renamed_from: m for m in moves.values()
@@ -277,6 +283,12 @@ def review(changeset: ChangeSet, *, allow_destroy_production: bool,
                 continue
             out.warn(change.stack, f"{change.stack} moves from demo to production and keeps its "
                                    "demo data (acknowledge_demo_history: true)")
+        if change.action == "up" and change.old_text is not None:
+            for message in spec_warnings(change.stack, parsed(change.old_text),
+                                         parsed(change.new_text),
+                                         alternate_default=alternate_default,
+                                         limit_users=limit_users):
+                out.warn(change.stack, message)
         if change.action == "destroy" and was_production(change):
             if not allow_destroy_production:
                 message = production_destroy_message(change.stack)

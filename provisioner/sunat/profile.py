@@ -15,7 +15,9 @@ from provisioner.sunat.endpoints import DEMO_PASSWORD, DEMO_USER_SUFFIX, Service
 class SoapProfile:
     send_code: str  # soap_send_id: '01' SUNAT, '02' OSE
     type_code: str  # soap_type_id: '01' demo, '02' production, '03' internal
-    username: str  # exactly as sent in the WS-Security UsernameToken
+    # exactly as sent in the WS-Security UsernameToken; None: an OSE in demo without a user,
+    # which sends the admin's pre-filled credentials (the form hides the user fields)
+    username: str | None
     public_password: str | None  # SUNAT demo's documented password; None: a secret is needed
     endpoints: dict[Service, str | None]
 
@@ -35,7 +37,8 @@ def soap_profile(spec: TenantSpec, alternate_server: bool = False) -> SoapProfil
     if soap.send is SoapSend.OSE:
         # an OSE serves every document family at its own billService URL
         endpoints: dict[Service, str | None] = {s: soap.ose_url for s in Service}
-        username = spec.ruc if soap.ose_username_format == "ruc" else f"{spec.ruc}{soap.sol_user}"
+        username: str | None = (spec.ruc if soap.ose_username_format == "ruc" else
+                                f"{spec.ruc}{soap.sol_user}" if soap.sol_user else None)
         public = None
     else:
         stage = stage_for(soap.environment, alternate_server)
