@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.app.account import DesiredAccount, Secret
+from provisioner.app.app_commands import expand
 from provisioner.app.journal import JOURNAL
 from provisioner.app.tenant_database import tenant_user_host
 from provisioner.app.tenant_rows import tenant_inserts
@@ -123,4 +124,4 @@ def _mask_tenant(sql: str, row: tuple[Any, ...]) -> list[Any]:
 def _shown(template: list[str], d: DesiredAccount) -> list[str]:
     values = {"website_id": "<website_id>", "uuid": d.uuid, "fqdn": d.fqdn,
               "subdomain": d.subdomain, "filename": d.company.get("certificate") or ""}
-    return [a.format_map(values) for a in template]
+    return expand(template, values)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from provisioner.cli import add_format
+from provisioner.numbers import address_type
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,20 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mysql-ca", metavar="FILE",
                         help="CA bundle for the shared MySQL server's certificate (RDS: "
                              "global-bundle.pem; default: the system's CAs)")
-    parser.add_argument("--mysql-via", metavar="HOST:PORT", type=_address,
+    parser.add_argument("--mysql-via", metavar="HOST:PORT", type=address_type,
                         help="reach the shared MySQL server through this address (an SSH or "
                              "SSM tunnel); TLS still checks the server's own name")
     parser.add_argument("--network", action="store_true",
                         help="also resolve SUNAT's endpoint host names")
     add_format(parser)
     parser.epilog = "exit codes: 0 every check passed or was skipped, 1 a check failed"
-
-
-def _address(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host, int(port)
 
 
 def settings_from(args: argparse.Namespace) -> object:

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provisioner.numbers import PORT_RANGE, int_type
+
 if TYPE_CHECKING:
     from provisioner.errors import Finding
     from provisioner.newtenant import Prompter
@@ -41,12 +43,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-domain", help="the app's APP_URL_BASE, e.g. facturador.example.pe")
     parser.add_argument("--database-prefix", help="the app's PREFIX_DATABASE (default: tenancy)")
     parser.add_argument("--region", help="AWS region of the platform (default: us-east-1)")
-    parser.add_argument("--max-accounts", type=int, help="the app's LIMITE_RESELLER")
+    parser.add_argument("--max-accounts", type=int_type(), help="the app's LIMITE_RESELLER")
     parser.add_argument("--stack-reference", metavar="ORG/PROJECT/STACK",
                         help="a platform stack whose outputs give the platform's values")
     for attr, flag, prompt, _, _ in PLATFORM_QUESTIONS:
         parser.add_argument(flag, dest=attr, help=prompt)
-    parser.add_argument("--shared-database-port", type=int, help="(default: 3306)")
+    parser.add_argument("--shared-database-port", type=int_type(*PORT_RANGE),
+                        help="(default: 3306)")
     parser.add_argument("--shared-database-admin-user", help="(default: admin)")
     parser.add_argument("--db-subnet-group", help="RDS subnet group for silo tenants")
     parser.add_argument("--security-group-id", action="append", default=[], metavar="SG",

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provisioner.numbers import PORT_RANGE, int_type
+
 if TYPE_CHECKING:
     from provisioner.newtenant import TenantAnswers
     from provisioner.ruc import Taxpayer
@@ -44,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ose-url", help="the OSE's billService URL (https)")
     parser.add_argument("--ose-username-format", choices=["ruc_user", "ruc"])
     parser.add_argument("--smtp-host")
-    parser.add_argument("--smtp-port", type=int)
+    parser.add_argument("--smtp-port", type=int_type(*PORT_RANGE))
     parser.add_argument("--smtp-username")
     parser.add_argument("--smtp-encryption", choices=["ssl", "tls", "none"])
     parser.add_argument("--smtp-from-address")

@@ -327,7 +327,42 @@ class AppDatabase(Strict):
                                   "connection); password: appDatabasePassword")
 
 
-ArgTemplate = Annotated[str, Field(min_length=1, max_length=4096)]
+# The placeholders an app command may hold; `provisioner.app.app_commands.expand` fills them
+APP_COMMAND_PLACEHOLDERS: frozenset[str] = frozenset(
+    {"website_id", "uuid", "fqdn", "subdomain", "filename"})
+
+
+def template_problem(arg: str) -> str | None:
+    """Why `arg` is not an app-command template: every `{...}` must be a bare known name.
+    A format spec (`{uuid:>999999999}` would build a gigabyte string), a conversion (`!r`) or
+    an attribute/index (`{uuid.__class__}`, `{uuid[0]}`) is refused, not only an unknown name."""
+    import string
+
+    try:
+        parts = list(string.Formatter().parse(arg))
+    except ValueError as exc:
+        return f"{exc} (write {{{{ and }}}} for literal braces)"
+    known = ", ".join(sorted(APP_COMMAND_PLACEHOLDERS))
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in APP_COMMAND_PLACEHOLDERS:
+            shown = name if name.isidentifier() else repr(name)
+            return f"unknown placeholder {{{shown}}}; known: {known}"
+        if spec or conversion is not None:
+            return (f"placeholder {{{name}}} has a format spec or conversion; only a bare "
+                    f"name is allowed ({{{name}}})")
+    return None
+
+
+def _template(arg: str) -> str:
+    problem = template_problem(arg)
+    if problem:
+        raise ValueError(problem)
+    return arg
+
+
+ArgTemplate = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_template)]
 
 
 class AppCommands(Strict):
@@ -341,23 +376,6 @@ class AppCommands(Strict):
     put_certificate: list[ArgTemplate] | None = Field(None, description=(
         "writes stdin to storage/app/certificates/{filename}, e.g. "
         "[docker, exec, -i, app, sh, -c, 'cat > storage/app/certificates/\"$1\"', sh, {filename}]"))
-
-    @field_validator("migrate", "seed", "put_certificate")
-    @classmethod
-    def _placeholders(cls, value: list[str] | None) -> list[str] | None:
-        import string
-
-        allowed = {"website_id", "uuid", "fqdn", "subdomain", "filename"}
-        for arg in value or []:
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(arg) if f is not None}
-            except ValueError as exc:
-                raise ValueError(f"{arg!r}: {exc} (write {{{{ and }}}} for braces)") from None
-            unknown = names - allowed
-            if unknown:
-                raise ValueError(f"{arg!r}: unknown placeholder {{{sorted(unknown)[0]}}}; "
-                                 f"known: {', '.join(sorted(allowed))}")
-        return value
 
 
 class AppSection(Strict):
