@@ -90,6 +90,17 @@ def answers_from_args(args: argparse.Namespace) -> TenantAnswers:
         allow_production_switch=args.allow_production_switch)
 
 
+def _check_subdomain_flag(subdomain: str | None) -> None:
+    """The subdomain is also the file name: judge it as a subdomain first, so a trailing space
+    or a slash gets a message about the subdomain, not about a file name."""
+    from provisioner.errors import ProvisionerError
+    from provisioner.model.rules import subdomain_syntax_problem
+    from provisioner.safe_text import escape_controls
+
+    if subdomain is not None and (problem := subdomain_syntax_problem(subdomain)):
+        raise ProvisionerError(f"--subdomain {escape_controls(repr(subdomain))}: {problem}")
+
+
 def run(args: argparse.Namespace) -> int:
     from provisioner import newtenant as nt
     from provisioner.cli.output import print_findings
@@ -99,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.secrets import required_stack_secrets
 
     answers = answers_from_args(args)
+    _check_subdomain_flag(answers.subdomain)
     repo = load_repository(args.repo)
     if repo.reseller is None or repo.catalog is None:
         raise SpecErrors(sorted(repo.errors))

@@ -200,7 +200,7 @@ class Adopted(Strict):
     database_user_host: str = Field(
         "%", pattern=r"^[A-Za-z0-9_.%:\-]{1,255}$",
         description="The host of the `<uuid>` database user hyn created")
-    dns_record: bool = Field(
+    dns_record: StrictBool = Field(
         False, description="A Route53 record for the subdomain exists and is imported "
                            "(false: the app is reached through a wildcard record)")
 
@@ -383,14 +383,14 @@ class AppSection(Strict):
 
     system_database: AppDatabase
     commands: AppCommands
-    force_https: bool = Field(False, description="The app's FORCE_HTTPS (login image URL)")
+    force_https: StrictBool = Field(False, description="The app's FORCE_HTTPS (login image URL)")
     start_billing_cycle: Literal["none", "creation_date"] = Field(
         "none", description="none: pro5's store(); creation_date: newer versions set "
                             "clients.start_billing_cycle to the day of creation")
-    delete_tenant_database: bool = Field(
+    delete_tenant_database: StrictBool = Field(
         False, description="Removing a non-production tenant drops its database "
                            "(the app's TENANCY_DATABASE_AUTO_DELETE)")
-    delete_tenant_database_user: bool = Field(
+    delete_tenant_database_user: StrictBool = Field(
         False, description="... and its database user (TENANCY_DATABASE_AUTO_DELETE_USER)")
 
 
