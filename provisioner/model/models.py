@@ -168,6 +168,21 @@ class Smtp(Strict):
     from_address: EmailAddress | None = None
     from_name: Name | None = None
 
+    @model_validator(mode="after")
+    def _has_a_sender(self) -> Smtp:
+        """The app sets only the SMTP host, port, user, password and encryption per client
+        (pro9 `ClientController::applyMailConfiguration`); the sender is ours to give, and
+        without `from_address` it is the username (render/context.py): then it must be an
+        e-mail address, or every message leaves with an invalid From."""
+        if self.from_address is None:
+            try:
+                validate_email_address(self.username)
+            except ValueError:
+                raise ValueError(
+                    f"username {self.username[:80]!r} is not an e-mail address, so it cannot "
+                    "be the sender: give smtp.from_address") from None
+        return self
+
 
 ModuleName = Annotated[str, Field(min_length=1, max_length=64)]
 
