@@ -7,7 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
-from provisioner.cli import add_format
+from provisioner.cli import add_format, exit_codes
 from provisioner.numbers import address_type
 
 
@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", action="store_true",
                         help="also resolve SUNAT's endpoint host names")
     add_format(parser)
-    parser.epilog = "exit codes: 0 every check passed or was skipped, 1 a check failed"
+    parser.epilog = exit_codes.epilog("doctor")
 
 
 def settings_from(args: argparse.Namespace) -> object:

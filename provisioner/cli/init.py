@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provisioner.cli import exit_codes
 from provisioner.numbers import PORT_RANGE, int_type
 
 if TYPE_CHECKING:
@@ -67,8 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "version and show what changed")
     parser.add_argument("--check", action="store_true",
                         help="with --upgrade: write nothing, exit 1 if a file would change")
-    parser.epilog = ("exit codes: 0 written (or up to date), 1 invalid values, a non-empty "
-                     "directory or stale files (--check), 2 usage error")
+    parser.epilog = exit_codes.epilog("init")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provisioner.cli import exit_codes
 from provisioner.numbers import PORT_RANGE, int_type
 
 if TYPE_CHECKING:
@@ -64,8 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="never prompt, even in a terminal")
     parser.add_argument("--dry-run", action="store_true",
                         help="check and print the file instead of writing it")
-    parser.epilog = ("exit codes: 0 created, 1 invalid values, an existing tenant or the "
-                     "account cap, 2 usage error")
+    parser.epilog = exit_codes.epilog("new")
 
 
 def answers_from_args(args: argparse.Namespace) -> TenantAnswers:

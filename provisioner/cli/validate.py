@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -12,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                         help="tenant files or directories (default: the repository's tenants/)")
     add_format(parser)
-    parser.epilog = "exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage error"
+    parser.epilog = exit_codes.epilog("validate")
 
 
 def _check_arguments(repo: Path | None, paths: list[Path]) -> None:
