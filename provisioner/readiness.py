@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlparse
 
 from provisioner.model.models import ResellerSpec
+from provisioner.safe_text import command_line
 
 Status = Literal["ok", "fail", "skip"]
 TIMEOUT: Final = 5.0  # seconds, per network call
@@ -125,7 +126,8 @@ def backend(s: Settings) -> Check:
         if path.is_dir() and os.access(path, os.W_OK):
             return Check(name, "ok", f"{url}: writable directory")
         return Check(name, "fail", f"{url}: not a writable directory",
-                     f"mkdir -p {path} (or point PULUMI_BACKEND_URL at the real state)")
+                     f"{command_line('mkdir', '-p', str(path))} (or point PULUMI_BACKEND_URL "
+                     "at the real state)")
     if parsed.scheme in {"http", "https"}:
         import requests
 

@@ -36,7 +36,7 @@ from provisioner.app.account import DesiredAccount
 from provisioner.app.app_commands import Runner, expand, run_command
 from provisioner.app.connection import AppError, Server, error_reason
 from provisioner.app.day2_sync import sync_client, sync_tenant
-from provisioner.app.journal import JOURNAL, ensure_journal, journal_exists
+from provisioner.app.journal import JOURNAL, REDO_STEPS, ensure_journal, journal_exists
 from provisioner.app.tenant_database import (
     TENANT_CHARSET,
     TENANT_COLLATION,
@@ -46,10 +46,6 @@ from provisioner.app.tenant_database import (
 from provisioner.app.tenant_rows import tenant_inserts
 
 STEPS = ("website", "database", "migrate", "seed", "certificate", "client", "tenant")
-# steps `--redo` may run again although the journal records them done: each is idempotent
-# (hyn's CREATE ... IF NOT EXISTS, the app's own migrate and seed, a file put again); the
-# website, client and tenant rows are written once and corrected by day-2 sync instead
-REDO_STEPS = ("database", "migrate", "seed", "certificate")
 
 
 class StepFailed(AppError):

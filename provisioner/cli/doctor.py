@@ -63,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from provisioner.cli.output import print_json
-    from provisioner.readiness import run_checks
+    from provisioner.readiness import Check, run_checks
+    from provisioner.safe_text import redact_userinfo
 
-    checks = run_checks(settings_from(args))  # type: ignore[arg-type]
+    # a backend URL or DSN may carry user:password@: never printed (text and JSON alike)
+    checks = [Check(c.name, c.status, redact_userinfo(c.detail), redact_userinfo(c.fix))
+              for c in run_checks(settings_from(args))]  # type: ignore[arg-type]
     failed = [c for c in checks if c.status == "fail"]
     if args.format == "json":
         print_json({"ok": not failed, "checks": [asdict(c) for c in checks]})

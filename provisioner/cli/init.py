@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provisioner.cli import exit_codes
-from provisioner.numbers import PORT_RANGE, int_type
+from provisioner.numbers import int_type
 
 if TYPE_CHECKING:
     from provisioner.errors import Finding
@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="a platform stack whose outputs give the platform's values")
     for attr, flag, prompt, _, _ in PLATFORM_QUESTIONS:
         parser.add_argument(flag, dest=attr, help=prompt)
-    parser.add_argument("--shared-database-port", type=int_type(*PORT_RANGE),
+    parser.add_argument("--shared-database-port", type=int_type(),  # range: the model's
                         help="(default: 3306)")
     parser.add_argument("--shared-database-admin-user", help="(default: admin)")
     parser.add_argument("--db-subnet-group", help="RDS subnet group for silo tenants")
@@ -144,14 +144,18 @@ def create(target: Path, args: argparse.Namespace) -> int:
     print(f"wrote {len(files)} files to {target} ({requirement})")
     for gap in answers.platform_gaps():
         print(f"  to do: the platform's {gap} (reseller.yaml `platform:`), or a stack reference")
+    from provisioner.safe_text import command_line
+
     print("next steps:")
-    print(f"  cd {target}")
+    print(f"  {command_line('cd', str(target))}")
     print("  git init && git add -A && git commit -m 'tenant repository'   # if not a clone yet")
     print("  provisioner new                 # the first tenant")
     if answers.backend_url:
-        print(f"  gh variable set PULUMI_BACKEND_URL --body '{answers.backend_url}'")
+        print("  " + command_line("gh", "variable", "set", "PULUMI_BACKEND_URL", "--body",
+                                  answers.backend_url))
     if answers.secrets_provider:
-        print(f"  gh variable set PULUMI_SECRETS_PROVIDER --body '{answers.secrets_provider}'")
+        print("  " + command_line("gh", "variable", "set", "PULUMI_SECRETS_PROVIDER", "--body",
+                                  answers.secrets_provider))
     return 0
 
 

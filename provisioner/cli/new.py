@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provisioner.cli import exit_codes
-from provisioner.numbers import PORT_RANGE, int_type
+from provisioner.numbers import int_type
 
 if TYPE_CHECKING:
     from provisioner.newtenant import TenantAnswers
@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ose-url", help="the OSE's billService URL (https)")
     parser.add_argument("--ose-username-format", choices=["ruc_user", "ruc"])
     parser.add_argument("--smtp-host")
-    parser.add_argument("--smtp-port", type=int_type(*PORT_RANGE))
+    parser.add_argument("--smtp-port", type=int_type())  # range: the model's
     parser.add_argument("--smtp-username")
     parser.add_argument("--smtp-encryption", choices=["ssl", "tls", "none"])
     parser.add_argument("--smtp-from-address")
@@ -164,10 +164,12 @@ def run(args: argparse.Namespace) -> int:
             print("nothing written", file=sys.stderr)
             return 1
     nt.write_new_file(path, text)
+    from provisioner.safe_text import command_line
+
     stack = spec.subdomain
     print(f"created {display_path(path)}")
     print("next steps:")
-    print(f"  pulumi stack init {stack}")
+    print(f"  {command_line('pulumi', 'stack', 'init', stack)}")
     for secret in required_stack_secrets(spec):
         print(f"  # {secret.what}")
         print(f"  {secret.command(stack)}")

@@ -32,7 +32,7 @@ ENV_HELP = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from provisioner.app.onboarding import REDO_STEPS
+    from provisioner.app.journal import REDO_STEPS
 
     parser.add_argument("tenant", metavar="TENANT", help="subdomain or tenant file")
     parser.add_argument("--dry-run", action="store_true",
