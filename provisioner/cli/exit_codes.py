@@ -26,8 +26,8 @@ COMMON: Final[tuple[tuple[int, str], ...]] = (
 
 TABLE: Final[dict[str, tuple[tuple[int, str], ...]]] = {
     "init": ((OK, "written (or up to date)"),
-             (FAILED, "invalid values, a non-empty directory, a file init did not write "
-                      "(--upgrade) or stale files (--check)"),
+             (FAILED, "invalid values, a non-empty directory, a file --upgrade cannot read "
+                      "or parse (nothing written), or stale files (--check)"),
              (USAGE, "usage error")),
     "doctor": ((OK, "every check passed or was skipped"), (FAILED, "a check failed"),
                (USAGE, "usage error")),

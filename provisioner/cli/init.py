@@ -2,7 +2,8 @@
 
 Values come from flags, or from prompts when stdin is a terminal (never with `--no-input`).
 reseller.yaml is checked like `validate` before anything is written. `--upgrade` rewrites only
-the tool's files (provisioner/scaffold.py: GENERATED) for the running version and shows the diff.
+the tool's files init generated and nobody changed since (scaffold.MANIFEST, scaffold.is_generated)
+for the running version and shows the diff; it keeps and names the others.
 """
 
 from __future__ import annotations
@@ -278,6 +279,9 @@ def write_file(path: Path, text: str) -> None:
 # ---- --upgrade ------------------------------------------------------------------------------
 
 def upgrade(target: Path, check: bool) -> int:
+    """Rewrite the tool's files init wrote and nobody changed since (scaffold.is_generated);
+    keep and name the others; refuse, before writing anything, a file it cannot read or a
+    Pulumi.yaml it must keep the backend of and cannot parse."""
     import difflib
 
     from provisioner import scaffold
@@ -291,19 +295,46 @@ def upgrade(target: Path, check: bool) -> int:
         raise ProvisionerError(f"{target} holds the tool's own source "
                                "(provisioner/infra/program.py); "
                                "--upgrade is for a repository `provisioner init` made")
-    backend = scaffold.backend_of(pulumi_yaml.read_text(encoding="utf-8"))
+    manifest_path = target / scaffold.MANIFEST
+    manifest = None
+    if manifest_path.exists():
+        try:
+            manifest = scaffold.read_manifest(_read(manifest_path, scaffold.MANIFEST))
+        except ValueError as exc:
+            raise ProvisionerError(f"{scaffold.MANIFEST}: cannot be read ({exc}); restore it "
+                                   "from git, nothing was written") from None
     requirement = scaffold.requirement_line()
+    current = {rel: _read(target / rel, rel) if (target / rel).exists() else None
+               for rel in scaffold.generated_files(requirement, None)}
+    kept = sorted(rel for rel, old in current.items()
+                  if old is not None and not scaffold.is_generated(rel, old, manifest))
+    backend = None
+    if "Pulumi.yaml" not in kept:
+        try:
+            backend = scaffold.backend_of(current["Pulumi.yaml"] or "")
+        except ValueError as exc:
+            raise ProvisionerError(f"{pulumi_yaml}: {exc}; --upgrade keeps its backend: and "
+                                   "must read it: fix the file, nothing was written") from None
+    wanted = scaffold.generated_files(requirement, backend)
     changed: list[tuple[str, str]] = []
-    for rel, text in scaffold.generated_files(requirement, backend).items():
-        path = target / rel
-        old = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if old == text:
+    for rel, text in wanted.items():
+        old = current.get(rel)
+        if rel in kept or old == text:
             continue
-        diff = difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
+        diff = difflib.unified_diff((old or "").splitlines(keepends=True),
+                                    text.splitlines(keepends=True),
                                     f"a/{rel}" if old else "/dev/null", f"b/{rel}")
         sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
         changed.append((rel, text))
+    for rel in kept:
+        print(f"kept {rel}: not as `provisioner init` wrote it (made or changed by hand); "
+              "--upgrade leaves it alone", file=sys.stderr)
+    ours = {rel: text for rel, text in wanted.items() if rel not in kept}
+    manifest_new = scaffold.manifest_text(requirement, ours)
+    stale_manifest = manifest is None or manifest != scaffold.read_manifest(manifest_new)
     if not changed:
+        if stale_manifest and not check:
+            write_file(manifest_path, manifest_new)
         print(f"up to date: the tool's files are those of {requirement}")
         return 0
     if check:
@@ -312,6 +343,19 @@ def upgrade(target: Path, check: bool) -> int:
         return 1
     for rel, text in changed:
         write_file(target / rel, text)
+    write_file(manifest_path, manifest_new)
     print(f"updated {len(changed)} file(s) for {requirement}: "
           + ", ".join(rel for rel, _ in changed))
     return 0
+
+
+def _read(path: Path, rel: str) -> str:
+    """A file --upgrade must judge, as text; refused (nothing written) when it cannot be."""
+    from provisioner.errors import ProvisionerError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ProvisionerError(f"{rel}: cannot be read ({reason}); --upgrade judges every "
+                               "file before it writes one: nothing was written") from None
