@@ -271,7 +271,7 @@ def app_database(s: Settings) -> Check:
     grants hyn's system connection needs to make tenant databases and users."""
     from provisioner import secrets as names
     from provisioner.app.connection import AppError, Server
-    from provisioner.app.schema_check import describe, missing, system_needs
+    from provisioner.app.schema_check import SYSTEM_NEEDS, describe, missing
 
     name = "app-database"
     if s.reseller is None:
@@ -300,7 +300,7 @@ def app_database(s: Settings) -> Check:
             tls = str(row.get("Value") or "") or "no TLS"
             cur.execute("SHOW GRANTS")
             grants = [str(next(iter(r.values()))) for r in cur.fetchall()]
-        gaps = missing(conn, system_needs(app.start_billing_cycle == "creation_date"))
+        gaps = missing(conn, SYSTEM_NEEDS)
     except Exception as exc:
         from provisioner.app.connection import error_reason
 

@@ -157,14 +157,14 @@ class Onboarding:
     def _preflight(self, conn, steps: Sequence[str] = (*STEPS, "sync")) -> dict[str, Any]:
         """Every refusal, before the first write: the schema, the plan, accounts that are not
         ours, and what later steps will need (their commands, the admin's password)."""
-        from provisioner.app.schema_check import require_schema, system_needs
+        from provisioner.app.schema_check import SYSTEM_NEEDS, require_schema
 
         d = self.desired
         unknown = sorted(self.redo - set(REDO_STEPS))
         if unknown:
             raise AppError(f"cannot redo {', '.join(unknown)}: only {', '.join(REDO_STEPS)} "
                            "run again safely")
-        require_schema(conn, system_needs(self.start_billing_cycle),
+        require_schema(conn, SYSTEM_NEEDS,
                        f"{self.system.database} (the app's system database)")
         with conn.cursor() as cur:
             try:

@@ -28,7 +28,8 @@ SYSTEM_NEEDS: Final[Needs] = {
                            "updated_at"}),
     "hostnames": frozenset({"id", "fqdn", "website_id", "created_at", "updated_at"}),
     "clients": frozenset({"id", "hostname_id", "token", "email", "name", "number", "plan_id",
-                          "locked_emission", "locked_tenant", "locked_users", "smtp_host",
+                          "locked_emission", "locked_tenant", "locked_users",
+                          "start_billing_cycle", "smtp_host",
                           "smtp_port", "smtp_user", "smtp_password", "smtp_encryption",
                           "created_at", "updated_at"}),
     "plans": frozenset({"id", "name", "limit_users", "limit_documents", "plan_documents"}),
@@ -36,7 +37,6 @@ SYSTEM_NEEDS: Final[Needs] = {
     "modules": frozenset({"id", "value"}),
     "module_levels": frozenset({"id", "value"}),
 }
-BILLING_CYCLE_COLUMN: Final = ("clients", "start_billing_cycle")  # newer versions only
 
 _INSERT: Final = re.compile(r"INSERT\s+(?:IGNORE\s+)?INTO\s+`?(\w+)`?\s*\(([^)]*)\)", re.I)
 
@@ -79,13 +79,6 @@ def _sample_account() -> Any:
     return desired_account(spec, ResellerSpec(base_domain="x.pe"), DEFAULT_CATALOG,
                            sol_password=None, smtp_password="x", certificate_name=None,
                            system_soap=(None, None), silo=False)
-
-
-def system_needs(start_billing_cycle: bool = False) -> Needs:
-    if not start_billing_cycle:
-        return SYSTEM_NEEDS
-    table, column = BILLING_CYCLE_COLUMN
-    return {**SYSTEM_NEEDS, table: SYSTEM_NEEDS[table] | {column}}
 
 
 def missing(conn: Any, needs: Needs, schema: str | None = None) -> list[str]:

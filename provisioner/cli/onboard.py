@@ -153,7 +153,7 @@ def _apply(args, spec, reseller, catalog) -> int:
     from provisioner.app.certificate import load_certificate
     from provisioner.app.connection import AppError, Server
     from provisioner.app.onboarding import Onboarding, StepFailed, new_token
-    from provisioner.app.schema_check import require_schema, system_needs
+    from provisioner.app.schema_check import SYSTEM_NEEDS, require_schema
 
     app = reseller.app
     db = app.system_database
@@ -168,7 +168,7 @@ def _apply(args, spec, reseller, catalog) -> int:
     try:
         conn = system.connect()
         try:  # the schema first: the configuration read below names one of its tables
-            require_schema(conn, system_needs(billing),
+            require_schema(conn, SYSTEM_NEEDS,
                            f"{db.database} (the app's system database)")
         finally:
             conn.close()
