@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Final
 
 _INTEGER: Final = re.compile(r"-?[0-9]+")
+_DECIMAL: Final = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 PORT_RANGE: Final = (1, 65535)
 
 
@@ -35,6 +36,14 @@ def parse_int(text: str, minimum: int | None = None, maximum: int | None = None)
     if maximum is not None and value > maximum:
         raise ValueError(f"{text} is above {maximum}")
     return value
+
+
+def parse_decimal(text: str) -> float:
+    """`text` as a decimal number in ASCII digits (`1`, `0.5`, `.5`); `float()` alone also
+    takes Unicode digits, `1_0`, `inf`, `nan` and exponents."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
+        raise ValueError(f"{text!r} is not a number in ASCII digits (0-9, one '.')")
+    return float(text)
 
 
 def parse_port(text: str) -> int:

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from provisioner.numbers import address_type, int_type, parse_address, parse_int, parse_port
+from provisioner.numbers import (
+    address_type,
+    int_type,
+    parse_address,
+    parse_decimal,
+    parse_int,
+    parse_port,
+)
 
 Run = Callable[..., tuple[int, str, str]]
 UNICODE_DIGITS = st.characters(whitelist_categories=("Nd",)).filter(lambda c: not c.isascii())
@@ -25,7 +32,8 @@ UNICODE_DIGITS = st.characters(whitelist_categories=("Nd",)).filter(lambda c: no
 def test_one_unicode_digit_anywhere_is_refused(digits: str, foreign: str, at: int) -> None:
     text = digits[:at] + foreign + digits[at:]
     assert int(text) >= 0  # what Python alone would accept
-    for parse in (parse_int, parse_port, lambda t: parse_address(f"db.local:{t}")):
+    for parse in (parse_int, parse_port, parse_decimal,
+                  lambda t: parse_address(f"db.local:{t}")):
         with pytest.raises(ValueError, match="ASCII digits"):
             parse(text)
     with pytest.raises(argparse.ArgumentTypeError):
@@ -63,6 +71,8 @@ def test_ports_keep_their_bounds() -> None:
     ("--repo", "{repo}", "new", "--no-input", "--smtp-port", "５８７"),
     ("--repo", "{repo}", "doctor", "--mysql-via", "127.0.0.1:３３０６"),
     ("--repo", "{repo}", "plan", "--parallel", "８"),
+    ("--repo", "{repo}", "check-sol", "nandu", "--retries", "３"),
+    ("--repo", "{repo}", "check-sol", "nandu", "--timeout", "３0"),
 ])
 def test_every_numeric_flag_refuses_unicode_digits(argv: tuple[str, ...], repo: Path,
                                                    tmp_path: Path, run_cli: Run) -> None:
@@ -74,3 +84,18 @@ def test_every_numeric_flag_refuses_unicode_digits(argv: tuple[str, ...], repo: 
     assert "ASCII digits" in err and "Traceback" not in err
     assert not target.exists()
     assert sorted(p.relative_to(repo) for p in repo.rglob("*")) == before
+
+
+@given(st.text(max_size=8))
+@example("1e3")
+@example("inf")
+@example("nan")
+@example("1_0")
+@example("٣.5")
+def test_decimals_are_plain_ascii(text: str) -> None:
+    try:
+        value = parse_decimal(text)
+    except ValueError:
+        return
+    assert text.isascii() and all(c in "0123456789.-" for c in text)
+    assert value == float(text)

@@ -29,11 +29,13 @@ MAX_RETRIES = 100
 
 
 def _number(kind: type, minimum: float, maximum: float) -> Any:
+    from provisioner.numbers import parse_decimal, parse_int
+
     def parse(text: str) -> Any:
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            value = parse_int(text) if kind is int else parse_decimal(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
         if value < minimum or value != value:  # value != value: NaN
             raise argparse.ArgumentTypeError(f"must be at least {minimum}: {text!r}")
         if value > maximum:  # inf or a huge value overflows the socket timeout or the backoff
