@@ -139,3 +139,21 @@ def test_a_nameless_member_from_the_cli_is_a_message(tmp_path: Path, run_cli) ->
     src.write_bytes(buf.getvalue())
     code, _, err = run_cli("ruc", "import", src, "--index", tmp_path / "i.sqlite3")
     assert code == 1 and "internal error" not in err and "no named file" in err
+
+
+@pytest.mark.parametrize(("ci", "derandomized"), [("true", True), (None, False)])
+def test_ci_runs_property_tests_derandomized(ci: str | None, derandomized: bool) -> None:
+    """tests/conftest.py loads the "ci" Hypothesis profile when CI is set (.ci/run sets it):
+    every CI run draws the same examples; found ones are kept as @example."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci else {})
+    code = ("import tests.conftest, hypothesis; s = hypothesis.settings.default; "
+            "print(s.derandomize, s.database is None)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=60, check=True).stdout.split()
+    assert out == [str(derandomized), str(derandomized)]
+    assert 'CI="${CI:-true}"' in (root / ".ci" / "run").read_text(encoding="utf-8")
