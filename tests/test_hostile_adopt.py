@@ -99,3 +99,17 @@ def test_force_replaces_it_and_adopts_own_files_again(app, run_cli) -> None:  # 
     assert "Written by `provisioner adopt`" in mine.read_text(encoding="utf-8"), out + err
     _code, out, _ = run_cli("--repo", app.repo, "adopt", "nandu", "--format", "json")
     assert json.loads(out)["skipped"] == ["nandu"]
+
+
+def test_an_empty_database_password_is_tried_not_refused(app, run_cli, monkeypatch,  # type: ignore[no-untyped-def]
+                                                         mariadb_server) -> None:
+    """As onboard: unset is missing (exit 2), empty is a password the server judges (exit 1
+    here, where root has one)."""
+    before = snapshot(mariadb_server, app.repo)
+    monkeypatch.setenv("PROVISIONER_APP_DB_PASSWORD", "")
+    code, _out, err = run_cli("--repo", app.repo, "adopt", "--all")
+    assert code == 1 and "cannot connect" in err
+    monkeypatch.delenv("PROVISIONER_APP_DB_PASSWORD")
+    code, _out, err = run_cli("--repo", app.repo, "adopt", "--all")
+    assert code == 2 and "PROVISIONER_APP_DB_PASSWORD is not set" in err
+    assert snapshot(mariadb_server, app.repo) == before

@@ -41,11 +41,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _env(name: str, what: str) -> str:
+    """A platform secret from the environment; unset is missing, an empty value is a value
+    (the database server may allow an empty password), as `onboard` reads it."""
     from provisioner.errors import UsageError
 
     value = os.environ.get(name)
-    if not value:
-        raise UsageError(f"{name} is not set ({what})")
+    if value is None:
+        raise UsageError(f"{name} is not set ({what}); nothing was written")
     return value
 
 
