@@ -99,3 +99,12 @@ def test_decimals_are_plain_ascii(text: str) -> None:
         return
     assert text.isascii() and all(c in "0123456789.-" for c in text)
     assert value == float(text)
+
+
+@given(digit=UNICODE_DIGITS)
+@example(digit="５")
+def test_the_smtp_port_prompt_refuses_unicode_digits(digit: str) -> None:
+    from provisioner.newtenant import _port_problem
+
+    assert _port_problem(f"5{digit}7") is not None
+    assert _port_problem("587") is None
