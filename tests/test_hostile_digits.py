@@ -101,6 +101,7 @@ def test_decimals_are_plain_ascii(text: str) -> None:
     assert value == float(text)
 
 
+@settings(deadline=None)
 @given(digit=UNICODE_DIGITS)
 @example(digit="５")
 def test_the_smtp_port_prompt_refuses_unicode_digits(digit: str) -> None:
