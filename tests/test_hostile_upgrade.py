@@ -123,3 +123,12 @@ def test_exactly_the_untouched_tool_files_are_rewritten(tmp_path_factory, run_cl
             assert text == f"# ours\n{rel}\n" and f"kept {rel}" in err
         else:
             assert text == generated[rel], rel
+
+
+def test_doctor_reads_a_broken_pulumi_yaml_as_no_backend(made: Path, run_cli: Run,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    (made / "Pulumi.yaml").write_text("name: x\nbackend: [unclosed\n")
+    code, out, err = run_cli("--repo", made, "doctor")
+    assert code == 1 and "internal error" not in err
+    assert "no state backend named" in out

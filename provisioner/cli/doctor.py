@@ -49,7 +49,10 @@ def settings_from(args: argparse.Namespace) -> object:
             problem = f"{path.name} is invalid: {errors[0] if errors else 'see validate'}"
     backend = args.backend_url or os.environ.get("PULUMI_BACKEND_URL")
     if not backend and (root / "Pulumi.yaml").is_file():
-        backend = scaffold.backend_of((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+        try:
+            backend = scaffold.backend_of((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+        except (ValueError, OSError):  # unreadable: the backend check says none is named
+            backend = None
     return Settings(root=root, reseller=reseller, reseller_problem=problem,
                     backend_url=backend,
                     secrets_provider=args.secrets_provider
