@@ -27,6 +27,7 @@ from provisioner.model.models import Soap, TenantSpec
 from provisioner.model.repository import Repository, parse_tenant_keyed
 from provisioner.model.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
 from provisioner.model.yaml_source import Source
+from provisioner.numbers import is_ascii_digits, parse_port
 from provisioner.ruc import Taxpayer
 
 SCHEMA_COMMENT: Final = "# yaml-language-server: $schema=../../schema/tenant.schema.json"
@@ -424,6 +425,14 @@ def _plan_line(name: str, plan: Any) -> str:
     return f"    {name}: {plan.label or name}, {plan.pricing:g}/month, {docs}"
 
 
+def _port_problem(value: str) -> str | None:
+    try:
+        parse_port(value)
+    except ValueError:
+        return "a port number, 1 to 65535, in digits 0-9"
+    return None
+
+
 def ask_missing(a: TenantAnswers, repo: Repository, p: Prompter,
                 lookup: Callable[[str], Taxpayer | None]) -> None:
     """Ask, in the form's order, for every value the flags did not give."""
@@ -433,8 +442,8 @@ def ask_missing(a: TenantAnswers, repo: Repository, p: Prompter,
     def ruc_check(value: str) -> str | None:
         from provisioner.model.rules import ruc_problem
 
-        if len(value) != 11 or not value.isdigit():
-            return "a RUC has 11 digits"
+        if not is_ascii_digits(value, 11):
+            return "a RUC has 11 digits (0-9)"
         used = ruc_used_by(value, repo)
         if used:
             return f"RUC already used by {used}"
@@ -495,8 +504,7 @@ def ask_missing(a: TenantAnswers, repo: Repository, p: Prompter,
         a.certificate = p.confirm("Signing certificate (PEM, given as a stack secret)", True)
     if not a.has_smtp and p.confirm("Own SMTP server (no: the platform's mailer)", False):
         a.smtp_host = p.ask("SMTP host", "smtp.gmail.com")
-        a.smtp_port = int(p.ask("SMTP port", "465", check=lambda v: None if (
-            v.isdigit() and 1 <= int(v) <= 65535) else "a port number, 1 to 65535"))
+        a.smtp_port = parse_port(p.ask("SMTP port", "465", check=_port_problem))
         a.smtp_username = p.ask("SMTP username")
         a.smtp_encryption = p.ask("SMTP encryption", "ssl", ("ssl", "tls", "none"))
         a.smtp_from_address = p.ask("SMTP from address (empty: none)", required=False,

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlparse
 
 from provisioner.model.models import ResellerSpec
+from provisioner.safe_text import command_line
 
 Status = Literal["ok", "fail", "skip"]
 TIMEOUT: Final = 5.0  # seconds, per network call
@@ -125,7 +126,8 @@ def backend(s: Settings) -> Check:
         if path.is_dir() and os.access(path, os.W_OK):
             return Check(name, "ok", f"{url}: writable directory")
         return Check(name, "fail", f"{url}: not a writable directory",
-                     f"mkdir -p {path} (or point PULUMI_BACKEND_URL at the real state)")
+                     f"{command_line('mkdir', '-p', str(path))} (or point PULUMI_BACKEND_URL "
+                     "at the real state)")
     if parsed.scheme in {"http", "https"}:
         import requests
 
@@ -263,10 +265,85 @@ def shared_mysql_tls(s: Settings) -> Check:
 
 
 def app_database(s: Settings) -> Check:
-    """HOOK for the app's system database (reseller.yaml `app:`, defined by issue 9): once the
-    section exists, check that its server is reachable with TLS like shared_mysql_tls."""
-    return Check("app-database", "skip",
-                 "not checked yet: reseller.yaml has no app database settings")
+    """The app's system database (reseller.yaml `app.system_database`) as onboard and adopt
+    will use it: reachable with the password onboard reads, its TLS state, the tables and
+    columns onboard needs (`app.schema_check`, the same check onboard runs first), and the
+    grants hyn's system connection needs to make tenant databases and users."""
+    from provisioner import secrets as names
+    from provisioner.app.connection import AppError, Server
+    from provisioner.app.schema_check import SYSTEM_NEEDS, describe, missing
+
+    name = "app-database"
+    if s.reseller is None:
+        return Check(name, "fail", s.reseller_problem or "no reseller.yaml",
+                     "run doctor in the tenant repository (or --repo DIR)")
+    app = s.reseller.app
+    if app is None:
+        return Check(name, "skip", "reseller.yaml has no app: section (tenants are not "
+                                   "onboarded into the app's databases)")
+    db = app.system_database
+    where = f"{db.host}:{db.port}/{db.database} as {db.user}"
+    password = s.env.get(names.APP_DATABASE_PASSWORD.env)
+    if password is None:
+        return Check(name, "skip", f"skipped: no credentials ({names.APP_DATABASE_PASSWORD.env} "
+                                   f"is not set) for {where}")
+    server = Server(db.host, db.port, db.user, password, db.database)
+    try:
+        conn = server.connect()
+    except AppError as exc:
+        return Check(name, "fail", str(exc), "check app.system_database in reseller.yaml, "
+                     f"{names.APP_DATABASE_PASSWORD.env} and the network path to the server")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+            row = cur.fetchone() or {}
+            tls = str(row.get("Value") or "") or "no TLS"
+            cur.execute("SHOW GRANTS")
+            grants = [str(next(iter(r.values()))) for r in cur.fetchall()]
+        gaps = missing(conn, SYSTEM_NEEDS)
+    except Exception as exc:
+        from provisioner.app.connection import error_reason
+
+        return Check(name, "fail", f"{where}: {error_reason(exc)}",
+                     "give the user SELECT on the app's database")
+    finally:
+        conn.close()
+    if gaps:
+        return Check(name, "fail", f"{where} ({tls}): missing {describe(gaps)}",
+                     "point app.system_database.database at the app's DB_DATABASE, and run "
+                     "the app's migrations there")
+    problem = grants_problem(grants)
+    if problem:
+        return Check(name, "fail", f"{where} ({tls}): {problem}",
+                     "onboard creates each tenant's database and user as hyn does: give this "
+                     "user CREATE, CREATE USER and GRANT OPTION on *.* (or use the app's own "
+                     "DB_USERNAME)")
+    return Check(name, "ok", f"{where} ({tls}): the app's tables onboard needs, and grants to "
+                             "create tenant databases and users")
+
+
+_GLOBAL_GRANT: Final = re.compile(r"^GRANT (.+) ON \*\.\* TO ", re.I)
+
+
+def grants_problem(grants: list[str]) -> str | None:
+    """What `SHOW GRANTS` lacks for hyn's statements (CREATE DATABASE, CREATE USER, GRANT ALL
+    ON `<uuid>`.*): None when the user has them on *.*."""
+    privileges: set[str] = set()
+    grant_option = False
+    for line in grants:
+        match = _GLOBAL_GRANT.match(line)
+        if not match:
+            continue
+        privileges |= {p.strip().upper() for p in match.group(1).split(",")}
+        grant_option |= "WITH GRANT OPTION" in line.upper()
+    if "ALL PRIVILEGES" in privileges:
+        privileges |= {"CREATE", "CREATE USER"}
+    lacking = [p for p in ("CREATE", "CREATE USER") if p not in privileges]
+    if not grant_option:
+        lacking.append("GRANT OPTION")
+    if lacking:
+        return f"the user lacks {', '.join(lacking)} on *.*"
+    return None
 
 
 def sunat_endpoints(s: Settings) -> Check:

@@ -11,6 +11,9 @@ One rule each, used everywhere:
 - `shorten`: a foreign message is redacted FIRST, then escaped, whitespace-normalised and cut:
   normalising or cutting first can turn a secret into a form the redactor no longer finds.
 - `redact_userinfo`: `scheme://user:password@host` loses its `user:password@`.
+- `shell_quote`, `command_line`: a command printed for the user to paste, each word quoted
+  (`shlex.quote`; a word with a newline or another unprintable character as bash's `$'...'`,
+  so the line stays one line and pastes as the same word).
 
 Stdlib only: imported by `provisioner.errors`, which the CLI loads at start-up.
 """
@@ -18,6 +21,7 @@ Stdlib only: imported by `provisioner.errors`, which the CLI loads at start-up.
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
 from collections.abc import Callable
 from typing import Final
@@ -96,3 +100,27 @@ def shorten(text: str | None, limit: int = 200,
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
+
+
+def shell_quote(word: str) -> str:
+    """`word` as one shell word: `shlex.quote`, or `$'...'` with backslash escapes when it holds
+    a character a terminal would not show as itself (a newline would end the pasted command)."""
+    if word.isprintable():
+        return shlex.quote(word)
+    body = "".join("\\\\" if c == "\\" else "\\'" if c == "'" else
+                   (c if c.isprintable() else _bash_escape(c)) for c in word)
+    return f"$'{body}'"
+
+
+def _bash_escape(c: str) -> str:
+    """bash's `$'...'` escapes: `\\xHH` is a byte, so only below 0x80; above, `\\u`/`\\U`
+    (bash 4.2+, written in the locale's encoding: the character itself in UTF-8)."""
+    code = ord(c)
+    if code < 0x80:
+        return _NAMED_ESCAPES.get(c) or f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def command_line(*words: str) -> str:
+    """A command to print for pasting: each word quoted, URLs in it without credentials."""
+    return " ".join(shell_quote(redact_userinfo(w)) for w in words)

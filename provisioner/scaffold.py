@@ -5,6 +5,10 @@ that runs the installed tool, the pinned dependency, the CI workflows, the pre-c
 JSON Schemas; `init --upgrade` rewrites them for the running version. The reseller's (written
 once, never rewritten): reseller.yaml, tenants/, README.md, .gitignore and editor settings.
 Everything here is pure (answers in, {path: text} out), so the CLI can check before it writes.
+
+What init wrote is recorded in MANIFEST (each tool file's sha256): `--upgrade` rewrites a file
+only while it is as init wrote it, or carries GENERATED_NOTE; a file made or changed by hand
+(a reseller's own Pulumi project) is kept and named.
 """
 
 from __future__ import annotations
@@ -154,12 +158,17 @@ def pulumi_yaml(backend_url: str | None) -> str:
 
 
 def backend_of(pulumi_yaml_text: str) -> str | None:
-    """The backend URL a Pulumi.yaml names (kept by --upgrade), if any."""
+    """The backend URL a Pulumi.yaml names (kept by --upgrade), if any; ValueError when the
+    file does not parse (rewriting it then would drop its backend)."""
     try:
         doc = yaml.safe_load(pulumi_yaml_text)
-    except yaml.YAMLError:
-        return None
-    backend = doc.get("backend") if isinstance(doc, dict) else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ValueError(f"does not parse as YAML{where}") from None
+    if not isinstance(doc, dict):
+        raise ValueError("is not a mapping")
+    backend = doc.get("backend")
     url = backend.get("url") if isinstance(backend, dict) else None
     return url if isinstance(url, str) else None
 
@@ -202,6 +211,47 @@ def generated_files(requirement: str, backend_url: str | None) -> dict[str, str]
     files.update({f".github/workflows/{name}": text
                   for name, text in package_data.workflow_files().items()})
     return files
+
+
+MANIFEST: Final = ".provisioner/init-manifest.json"
+# JSON and the workflows carry no note; a repository from before the manifest has them only
+# because init wrote them (paths only the tool uses)
+UNMARKED_TOOL_DIRS: Final = ("schema/", ".github/workflows/")
+
+
+def digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def manifest_text(requirement: str, files: dict[str, str]) -> str:
+    """The record of the tool's files init wrote: path -> sha256 of the text written."""
+    doc = {"generated_by": requirement,
+           "note": "Written by `provisioner init`; --upgrade rewrites only files still "
+                   "matching these hashes (or carrying its note).",
+           "files": {rel: digest(text) for rel, text in sorted(files.items())}}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def read_manifest(text: str) -> dict[str, str]:
+    """The manifest's {path: sha256}; ValueError when it does not parse."""
+    doc = json.loads(text)
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ValueError("no files mapping")
+    return files
+
+
+def is_generated(rel: str, text: str, manifest: dict[str, str] | None) -> bool:
+    """Whether init wrote the file `rel` as it is now: its hash is the manifest's, or it
+    carries init's note; without a manifest (an older init), a file of the tool's own dirs."""
+    if manifest is not None and manifest.get(rel) == digest(text):
+        return True
+    if GENERATED_NOTE.split(" (", 1)[0] in "\n".join(text.splitlines()[:3]):
+        return True
+    return manifest is None and rel.startswith(UNMARKED_TOOL_DIRS)
 
 
 def reseller_yaml(answers: InitAnswers) -> str:
@@ -296,8 +346,9 @@ def _home() -> str | None:
 
 
 def initial_files(answers: InitAnswers, requirement: str) -> dict[str, str]:
-    """Every file of a new repository: the tool's and the reseller's."""
+    """Every file of a new repository: the tool's, their manifest and the reseller's."""
     files = generated_files(requirement, answers.backend_url)
+    files[MANIFEST] = manifest_text(requirement, files)
     files.update({
         "reseller.yaml": reseller_yaml(answers),
         "tenants/.gitkeep": "",

@@ -30,11 +30,13 @@ class StackSecret:
     from_file: bool = False  # set from a file's content (`... --secret KEY < file`)
 
     def command(self, stack: str) -> str:
-        stack = shlex.quote(stack)
+        """The command that sets it, every word shell-quoted."""
+        from provisioner.safe_text import command_line
+
+        setter = command_line("pulumi", "config", "set", "--secret", "--stack", stack, self.key)
         if self.from_file:
-            return (f"base64 -w0 {self.key}.pfx | "
-                    f"pulumi config set --secret --stack {stack} {self.key}")
-        return f"pulumi config set --secret --stack {stack} {self.key}"
+            return f"{command_line('base64', '-w0', f'{self.key}.pfx')} | {setter}"
+        return setter
 
 
 def stack_init_command(stack: str, provider: str | None) -> str:

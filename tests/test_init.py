@@ -3,6 +3,7 @@ renders and explains its first tenant; `--upgrade` rewrites only the tool's file
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import subprocess
@@ -172,11 +173,16 @@ def test_upgrade_is_idempotent_and_touches_only_the_tools_files(tmp_path: Path,
     assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
     assert run_cli("init", target, "--upgrade", "--check")[0] == 0
 
-    # an older tool wrote these; the reseller edited their own files
+    # an older tool wrote these (and recorded them in its manifest); the reseller edited
+    # their own files
     requirements = target / "requirements.txt"
     requirements.write_text(requirements.read_text().replace(__version__, "0.0.9"))
     workflow = next((target / ".github" / "workflows").iterdir())
     workflow.write_text(workflow.read_text() + "# stale\n")
+    manifest = json.loads((target / scaffold.MANIFEST).read_text())
+    rel = workflow.relative_to(target).as_posix()
+    manifest["files"][rel] = scaffold.digest(workflow.read_text())
+    (target / scaffold.MANIFEST).write_text(json.dumps(manifest))
     (target / "README.md").write_text("our own notes\n")
     reseller = (target / "reseller.yaml").read_text() + "max_accounts: 7\n"
     (target / "reseller.yaml").write_text(reseller)

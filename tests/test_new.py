@@ -210,7 +210,7 @@ def test_rules_of_validate_apply(repo: Path, run_cli: Run, flags: tuple[str, ...
 
 @pytest.mark.parametrize(("flags", "message"), [
     (("--modules", "documents", "--preset", "hotel"), "--modules lists every module"),
-    (("--smtp-port", "abc"), "invalid int value"),
+    (("--smtp-port", "abc"), "is not a whole number in ASCII digits"),
     (("--send", "email"), "invalid choice"),
 ])
 def test_usage_errors_exit_2(repo: Path, run_cli: Run, flags: tuple[str, ...],

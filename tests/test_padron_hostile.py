@@ -107,3 +107,53 @@ def test_damaged_member_from_the_cli_is_a_message(tmp_path: Path, run_cli) -> No
 def test_a_utf8_line_with_a_bidi_override_is_skipped() -> None:
     line = "20131312955|SUNAT \u202eCAS\u202c".encode() + ROW
     assert parse_line(line) == "invisible or format characters (e.g. bidi overrides)"
+
+
+@pytest.mark.parametrize("names", [[""], ["", "otro.csv"], ["", "padron_reducido_ruc.txt"],
+                                   ["dir/", ""]])
+def test_a_member_without_a_name_is_skipped_never_an_index_error(tmp_path: Path,
+                                                                 names: list[str]) -> None:
+    """What the property test above once found: a damaged central directory whose member name
+    is empty (ZipInfo.is_dir() then raised IndexError)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in names:
+            zf.writestr(zipfile.ZipInfo(name), padron(b"SUNAT") if name.endswith(".txt") or
+                        not name else b"")
+    src = tmp_path / "p.zip"
+    src.write_bytes(buf.getvalue())
+    index = tmp_path / "i.sqlite3"
+    if "padron_reducido_ruc.txt" in names:
+        assert import_padron(src, index).rows == 1
+    else:
+        with pytest.raises(PadronError, match=r"holds no padron_reducido_ruc\.txt"):
+            import_padron(src, index)
+        assert not index.exists()
+
+
+def test_a_nameless_member_from_the_cli_is_a_message(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo(""), padron(b"SUNAT"))
+    src = tmp_path / "p.zip"
+    src.write_bytes(buf.getvalue())
+    code, _, err = run_cli("ruc", "import", src, "--index", tmp_path / "i.sqlite3")
+    assert code == 1 and "internal error" not in err and "no named file" in err
+
+
+@pytest.mark.parametrize(("ci", "derandomized"), [("true", True), (None, False)])
+def test_ci_runs_property_tests_derandomized(ci: str | None, derandomized: bool) -> None:
+    """tests/conftest.py loads the "ci" Hypothesis profile when CI is set (.ci/run sets it):
+    every CI run draws the same examples; found ones are kept as @example."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci else {})
+    code = ("import tests.conftest, hypothesis; s = hypothesis.settings.default; "
+            "print(s.derandomize, s.database is None)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=60, check=True).stdout.split()
+    assert out == [str(derandomized), str(derandomized)]
+    assert 'CI="${CI:-true}"' in (root / ".ci" / "run").read_text(encoding="utf-8")

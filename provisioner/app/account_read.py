@@ -76,12 +76,26 @@ class Account:
     schema: tuple[str, str] | None = None  # the tenant database's charset and collation
 
 
+# the system tables list_accounts reads (their columns: schema_check.SYSTEM_NEEDS)
+ADOPT_READS = ("websites", "hostnames", "clients", "plans", "configurations")
+
+
+class NoSuchAccount(AppError):
+    """An account named on the command line that the app does not have: a usage error."""
+
+    exit_code = 2
+
+
 def list_accounts(system: Server, prefix: str, subdomains: Sequence[str] | None = None,
                   ) -> list[Account]:
     """The app's websites under the reseller's database prefix (all, or those named), with their
     hostname, client and plan rows: four SELECTs whatever the number of accounts."""
+    from provisioner.app.schema_check import SYSTEM_NEEDS, require_schema
+
     conn = system.connect()
     try:
+        require_schema(conn, {t: SYSTEM_NEEDS[t] for t in ADOPT_READS},
+                       f"{system.database} (the app's system database)")
         with conn.cursor() as cur:
             cur.execute("SELECT * FROM websites WHERE uuid LIKE %s ORDER BY id",
                         (_like_prefix(prefix),))
@@ -119,7 +133,7 @@ def list_accounts(system: Server, prefix: str, subdomains: Sequence[str] | None 
         found = {a.subdomain for a in out}
         missing = sorted(wanted - found)
         if missing:
-            raise AppError(f"no website {prefix}_{missing[0]} in the app's system database "
+            raise NoSuchAccount(f"no website {prefix}_{missing[0]} in the app's system database "
                            f"({', '.join(missing)})")
     return out
 

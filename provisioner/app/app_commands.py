@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 
 from provisioner.app.connection import AppError
+from provisioner.model.models import template_problem
 
 Runner = Callable[[Sequence[str], bytes | None], None]
 
@@ -24,5 +25,18 @@ def run_command(args: Sequence[str], stdin: bytes | None) -> None:
 
 
 def expand(template: Sequence[str], values: dict[str, str]) -> list[str]:
-    """Fill `{website_id}`-style placeholders argument by argument (no shell, no splitting)."""
-    return [arg.format_map(values) for arg in template]
+    """Fill `{website_id}`-style placeholders argument by argument (no shell, no splitting).
+
+    Only bare names are substituted (the model refuses anything else,
+    `provisioner.model.models.template_problem`); a template that reached here unchecked is
+    refused rather than handed to `str.format` (a format spec can exhaust memory)."""
+    import string
+
+    out = []
+    for arg in template:
+        problem = template_problem(arg)
+        if problem:
+            raise AppError(f"app command argument {arg[:80]!r}: {problem}")
+        out.append("".join(literal + (values[name] if name is not None else "")
+                           for literal, name, _spec, _conv in string.Formatter().parse(arg)))
+    return out

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 JOURNAL = "provisioner_accounts"
+# the steps `onboard --redo` may run again although the journal records them done: each is
+# idempotent (hyn's CREATE ... IF NOT EXISTS, the app's own migrate and seed, a file put
+# again); the website, client and tenant rows are written once and day-2 sync corrects them.
+# Here, not in onboarding: the CLI's parser reads it without loading the database code.
+REDO_STEPS = ("database", "migrate", "seed", "certificate")
 
 
 def ensure_journal(cur) -> None:

@@ -37,7 +37,7 @@ from provisioner.app.app_commands import Runner, expand, run_command
 from provisioner.app.connection import AppError, Server, error_reason
 from provisioner.app.creation_only import account_warnings
 from provisioner.app.day2_sync import smtp_password_after, sync_client, sync_tenant
-from provisioner.app.journal import JOURNAL, ensure_journal, journal_exists
+from provisioner.app.journal import JOURNAL, REDO_STEPS, ensure_journal, journal_exists
 from provisioner.app.tenant_database import (
     TENANT_CHARSET,
     TENANT_COLLATION,
@@ -107,6 +107,7 @@ class Onboarding:
     user_host: str | None = None  # an adopted account's `<uuid>` user host (else hyn's rule)
     fail_after: str | None = None
     today: Callable[[], dt.date] = dt.date.today
+    redo: frozenset[str] = frozenset()  # steps to run again although recorded done
 
     # --- the whole run ---------------------------------------------------------------------
 
@@ -115,11 +116,11 @@ class Onboarding:
         result = Result(d.uuid)
         conn = self.system.connect()
         try:
-            plan = self._preflight(conn)
+            plan = self._preflight(conn, steps)
             website_id = self._step_website(conn, result) if "website" in steps else \
                 self._website_id(conn)
             result.website_id = website_id
-            done = self._done(conn)
+            done = self._done(conn) - self.redo
             for step in ("database", "migrate", "seed", "certificate"):
                 if step in steps:
                     self._guard(step, lambda s=step: getattr(self, f"_step_{s}")(
@@ -156,8 +157,18 @@ class Onboarding:
 
     # --- checks before any write -------------------------------------------------------------
 
-    def _preflight(self, conn) -> dict[str, Any]:
+    def _preflight(self, conn, steps: Sequence[str] = (*STEPS, "sync")) -> dict[str, Any]:
+        """Every refusal, before the first write: the schema, the plan, accounts that are not
+        ours, and what later steps will need (their commands, the admin's password)."""
+        from provisioner.app.schema_check import SYSTEM_NEEDS, require_schema
+
         d = self.desired
+        unknown = sorted(self.redo - set(REDO_STEPS))
+        if unknown:
+            raise AppError(f"cannot redo {', '.join(unknown)}: only {', '.join(REDO_STEPS)} "
+                           "run again safely")
+        require_schema(conn, SYSTEM_NEEDS,
+                       f"{self.system.database} (the app's system database)")
         with conn.cursor() as cur:
             try:
                 cur.execute("SELECT * FROM plans WHERE name = %s ORDER BY id LIMIT 1",
@@ -190,8 +201,27 @@ class Onboarding:
                     raise AppError(f"the app already has a client with RUC "
                                    f"{d.client['number']} or name {d.client['name']!r} on "
                                    "another subdomain; RUC and name are unique in the app")
+            done = set(filter(None, (ours or {}).get("steps", "").split(","))) - self.redo
         conn.rollback()
+        self._check_needs(steps, done)
         return plan
+
+    def _check_needs(self, steps: Sequence[str], done: set[str]) -> None:
+        """What the steps still to run will need, known before the first of them writes."""
+        needs = []
+        for step, template in (("migrate", self.migrate), ("seed", self.seed)):
+            if step in steps and step not in done and not template:
+                needs.append(f"app.commands.{step} in reseller.yaml")
+        if ("certificate" in steps and self.certificate_pem is not None
+                and not self.put_certificate):
+            needs.append("app.commands.put_certificate in reseller.yaml (the tenant has a "
+                         "certificate)")
+        if "tenant" in steps and "tenant" not in done and not self.password_hash:
+            needs.append("the admin user's password (PROVISIONER_ADMIN_PASSWORD, or the "
+                         "stack's adminPassword)")
+        if needs:
+            raise AppError("cannot onboard without " + "; ".join(needs) + "; nothing was "
+                           "written")
 
     def _journal_row(self, cur) -> dict[str, Any] | None:
         if not journal_exists(cur):
@@ -329,7 +359,7 @@ class Onboarding:
                         (self.desired.uuid,))
             row = cur.fetchone()
         conn.commit()
-        if row and row["s"] == sha:
+        if row and row["s"] == sha and "certificate" not in self.redo:
             return
         if not self.put_certificate:
             raise AppError("a certificate needs app.commands.put_certificate in reseller.yaml")
@@ -380,9 +410,13 @@ class Onboarding:
                         (str(s.password), client_id))
 
     def _step_tenant(self, conn, website_id: int, plan: dict[str, Any], result: Result) -> None:
+        from provisioner.app.schema_check import require_schema, tenant_needs
+
         d = self.desired
         tenant = self._tenant(website_id)
         try:
+            # the tenant database is the app's migrate's work: checked before its first row
+            require_schema(tenant, tenant_needs(d, plan), f"tenant database {d.uuid}")
             with tenant.cursor() as cur:
                 cur.execute("SELECT COUNT(*) AS n FROM companies")
                 if cur.fetchone()["n"]:

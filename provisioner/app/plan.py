@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.app.account import DesiredAccount, Secret
+from provisioner.app.app_commands import expand
 from provisioner.app.day2_sync import first_sync_plan
 from provisioner.app.journal import JOURNAL
 from provisioner.app.tenant_database import tenant_user_host
 from provisioner.app.tenant_rows import tenant_inserts
+from provisioner.safe_text import command_line
 from provisioner.secrets import MASK
 
 
@@ -83,12 +85,12 @@ def plan_onboarding(d: DesiredAccount, *, database_host: str, migrate: list[str]
             f"CREATE DATABASE IF NOT EXISTS `{d.uuid}` DEFAULT CHARACTER SET utf8mb4"
             " DEFAULT COLLATE utf8mb4_unicode_ci",
             f"GRANT ALL ON `{d.uuid}`.* TO `{d.uuid}`@'{host}'")),
-        PlannedStep("migrate", "command", (" ".join(_shown(migrate, d)),)),
-        PlannedStep("seed", "command", (" ".join(_shown(seed, d)),)),
+        PlannedStep("migrate", "command", (command_line(*_shown(migrate, d)),)),
+        PlannedStep("seed", "command", (command_line(*_shown(seed, d)),)),
     ]
     if certificate:
         steps.append(PlannedStep("certificate", "command", (
-            " ".join(_shown(put_certificate or ["<app.commands.put_certificate missing>"], d))
+            command_line(*_shown(put_certificate or ["<app.commands.put_certificate missing>"], d))
             + f"  < {MASK} (the PEM)",)))
     c = d.client
     steps.append(PlannedStep("client", "system", (inline(
@@ -127,4 +129,4 @@ def _mask_tenant(sql: str, row: tuple[Any, ...]) -> list[Any]:
 def _shown(template: list[str], d: DesiredAccount) -> list[str]:
     values = {"website_id": "<website_id>", "uuid": d.uuid, "fqdn": d.fqdn,
               "subdomain": d.subdomain, "filename": d.company.get("certificate") or ""}
-    return [a.format_map(values) for a in template]
+    return expand(template, values)

@@ -6,9 +6,11 @@ reports per tenant what the first apply would change. Secrets found in the app (
 passwords) go to the tenant's stack with `--set-secrets` (Automation API, `secret=True`),
 else they are listed as still to set; they are never written to a file or printed.
 
-Exit codes: 0 every account adopted and the first apply changes nothing; 1 some account differs
-from what its spec renders (or could not be adopted): see the report; 2 usage or a missing
-platform secret. Re-running skips tenants already adopted (`--force` rewrites them).
+Re-running skips tenants already adopted (`--force` rewrites them). A tenant file adopt did
+not write (made by `new` or by hand; adopt's own files start with its HEADER) is never replaced
+without `--force`: the account is reported as skipped. Everything that can refuse (the platform
+secret, the app's schema, the Pulumi CLI and secrets provider for `--set-secrets`) is checked
+before the first file or journal row is written. Exit codes: `provisioner.cli.exit_codes`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provisioner.cli import add_format
+from provisioner.cli import add_format, exit_codes
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +37,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="put the SOL and SMTP passwords found in the app into each "
                              "tenant's stack config as secrets (needs the Pulumi CLI)")
     add_format(parser)
+    parser.epilog = exit_codes.epilog("adopt")
 
 
 def _env(name: str, what: str) -> str:
+    """A platform secret from the environment; unset is missing, an empty value is a value
+    (the database server may allow an empty password), as `onboard` reads it."""
     from provisioner.errors import UsageError
 
     value = os.environ.get(name)
-    if not value:
-        raise UsageError(f"{name} is not set ({what})")
+    if value is None:
+        raise UsageError(f"{name} is not set ({what}); nothing was written")
     return value
 
 
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.app.account_read import list_accounts, read_tenants
     from provisioner.app.adopt_first_apply import mark_adopted
     from provisioner.app.adopt_spec import adopt_account
-    from provisioner.app.connection import AppError, Server
+    from provisioner.app.connection import Server
     from provisioner.errors import SpecErrors, UsageError
     from provisioner.model.layout import TENANTS_DIRNAME, find_root
     from provisioner.model.repository import load_reseller
@@ -73,15 +78,19 @@ def run(args: argparse.Namespace) -> int:
                     db.database)
     tenants_dir = root / TENANTS_DIRNAME
     started = time.perf_counter()
-    try:
-        accounts = list_accounts(system, reseller.database_prefix, args.subdomains or None)
-    except AppError as exc:
-        raise UsageError(str(exc)) from None
-    todo, skipped = [], []
+    # the stacks' runner first: no Pulumi CLI or secrets provider is found out after files
+    # and journal rows were written
+    runner = _secrets_runner(root) if args.set_secrets else None
+    # an unreachable server, a wrong password, missing tables: exit 1, as onboard (AppError);
+    # an account the app does not have: exit 2 (NoSuchAccount)
+    accounts = list_accounts(system, reseller.database_prefix, args.subdomains or None)
+    todo, skipped, not_ours = [], [], []
     for account in accounts:
-        if not args.force and _already_adopted(tenants_dir / f"{account.subdomain}.yaml",
-                                               int(account.website["id"])):
+        path = tenants_dir / f"{account.subdomain}.yaml"
+        if not args.force and _already_adopted(path, int(account.website["id"])):
             skipped.append(account.subdomain)
+        elif not args.force and _not_written_by_adopt(tenants_dir, account.subdomain):
+            not_ours.append(account.subdomain)
         else:
             todo.append(account)
     reporter = _progress(args, len(todo))
@@ -101,13 +110,14 @@ def run(args: argparse.Namespace) -> int:
         mark_adopted(system, batch)
     finally:
         reporter(None)
-    secrets_set = _set_secrets(root, adoptions) if args.set_secrets else {}
+    secrets_set = _set_secrets(runner, adoptions) if runner is not None else {}
     for adoption in adoptions:
         adoption.missing_secrets = sorted({*adoption.missing_secrets,
                                            *(k for k in adoption.secrets
                                              if k not in secrets_set.get(adoption.subdomain, ()))})
-    _report(args, adoptions, skipped, secrets_set, time.perf_counter() - started)
-    return 0 if all(a.clean for a in adoptions) else 1
+    _report(args, adoptions, skipped, secrets_set, time.perf_counter() - started, not_ours)
+    return exit_codes.OK if all(a.clean for a in adoptions) and not not_ours \
+        else exit_codes.FAILED
 
 
 def _already_adopted(path: Path, website_id: int) -> bool:
@@ -123,8 +133,26 @@ def _already_adopted(path: Path, website_id: int) -> bool:
     return isinstance(adopted, dict) and adopted.get("website_id") == website_id
 
 
+MARKER = "# Written by `provisioner adopt` from the app's databases"
 HEADER = ("# yaml-language-server: $schema=../schema/tenant.schema.json\n"
-          "# Written by `provisioner adopt` from the app's databases; secrets are stack config.\n")
+          f"{MARKER}; secrets are stack config.\n")
+
+
+def _not_written_by_adopt(tenants_dir: Path, subdomain: str) -> bool:
+    """A tenant file for this subdomain (either YAML suffix) whose first lines lack adopt's
+    marker: made by `new` or by hand, so adopt leaves it alone."""
+    for suffix in (".yaml", ".yml"):
+        path = tenants_dir / f"{subdomain}{suffix}"
+        if not path.exists():
+            continue
+        try:
+            with path.open(encoding="utf-8", errors="replace") as f:
+                head = [f.readline() for _ in range(3)]
+        except OSError:
+            return True  # unreadable: certainly not ours to replace
+        if not any(line.startswith(MARKER) for line in head):
+            return True
+    return False
 
 
 def _write_spec(tenants_dir: Path, adoption: Any) -> None:
@@ -166,19 +194,20 @@ def _console():
     return Console(stderr=True)
 
 
-def _set_secrets(root: Path, adoptions: list[Any]) -> dict[str, list[str]]:
+def _secrets_runner(root: Path) -> Any:
+    """The Automation API runner `--set-secrets` uses, made (and so checked: the Pulumi CLI,
+    the project, the secrets provider) before anything is written."""
+    from provisioner.orchestrate import automation
+
+    automation.require_pulumi_cli()
+    return automation.AutomationRunner(automation.find_project_dir(root), plugins={})
+
+
+def _set_secrets(runner: Any, adoptions: list[Any]) -> dict[str, list[str]]:
     """Each tenant's secrets into its stack's config, `secret=True` (encrypted by the stack's
     secrets provider, as `pulumi config set --secret` does)."""
     from pulumi import automation as auto
 
-    from provisioner.orchestrate.automation import (
-        AutomationRunner,
-        find_project_dir,
-        require_pulumi_cli,
-    )
-
-    require_pulumi_cli()
-    runner = AutomationRunner(find_project_dir(root), plugins={})
     done: dict[str, list[str]] = {}
     for adoption in adoptions:
         if adoption.spec is None or not adoption.secrets:
@@ -193,7 +222,8 @@ def _set_secrets(root: Path, adoptions: list[Any]) -> dict[str, list[str]]:
     return done
 
 
-def _report(args, adoptions, skipped, secrets_set, seconds: float) -> None:
+def _report(args, adoptions, skipped, secrets_set, seconds: float,
+            not_ours: list[str] | None = None) -> None:
     import os
 
     from provisioner.secrets import (
@@ -212,7 +242,8 @@ def _report(args, adoptions, skipped, secrets_set, seconds: float) -> None:
                 "error": a.error, "differences": [d.as_dict() for d in a.differences],
                 "secrets_set": secrets_set.get(a.subdomain, []),
                 "secrets_to_set": a.missing_secrets} for a in adoptions],
-            "skipped": skipped, "seconds": round(seconds, 3)},
+            "skipped": skipped, "not_written_by_adopt": not_ours or [],
+            "seconds": round(seconds, 3)},
             ensure_ascii=False, indent=2, default=str))
         return
     for a in adoptions:
@@ -236,6 +267,9 @@ def _report(args, adoptions, skipped, secrets_set, seconds: float) -> None:
             print(f"  # {stack_file_note(a.subdomain)}")
     if skipped:
         print(f"{len(skipped)} already adopted, skipped (--force rewrites them)")
+    for name in not_ours or []:
+        print(f"{name}: SKIPPED: tenants/{name}.yaml exists and was not written by adopt "
+              "(made by `new` or by hand); --force replaces it")
     bad = sum(1 for a in adoptions if not a.clean)
     print(f"{len(adoptions)} account(s) read in {seconds:.1f}s; "
           f"{bad} need attention", file=sys.stderr)

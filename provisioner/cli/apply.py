@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -18,8 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="destroy the stacks of removed production tenants")
     add_format(parser)
     add_local(parser)
-    parser.epilog = ("exit codes: 0 all succeeded, 1 a tenant failed or was refused "
-                     "(later waves not run), 2 usage (or no Pulumi CLI)")
+    parser.epilog = exit_codes.epilog("apply")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,18 +13,14 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from provisioner.cli import exit_codes
+
 if TYPE_CHECKING:  # annotations only: the real imports happen in run(), keeping --help fast
     from provisioner.model.models import ResellerSpec, TenantSpec
     from provisioner.sunat.credentials import SolPassword
     from provisioner.sunat.profile import SoapProfile
 
-EPILOG = """\
-exit codes: 0 accepted (0125-0127; or nothing to check: internal environment), 1 invalid
-specs, 2 usage error, 3 wrong SOL user or password (0101-0106), 4 user cannot send
-documents (0111-0113), 5 SUNAT unavailable after retries (0100, 0109, 0110, 0130-0138,
-0200, 'Internal Error' faults, HTTP 401 and 5xx), 6 rejected without a reason (HTTP 200,
-empty body), 7 unreachable (DNS,
-connection, timeout, TLS), 8 malformed answer, 9 unexpected answer, 10 no SOL password found.
+PASSWORD_SOURCES = """\
 Password, in order: $PROVISIONER_SOL_PASSWORD, `pulumi config get solPassword --stack
 <subdomain>` (if pulumi is on PATH), Secrets Manager <prefix>/tenants/<subdomain>/sol."""
 
@@ -33,11 +29,13 @@ MAX_RETRIES = 100
 
 
 def _number(kind: type, minimum: float, maximum: float) -> Any:
+    from provisioner.numbers import parse_decimal, parse_int
+
     def parse(text: str) -> Any:
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            value = parse_int(text) if kind is int else parse_decimal(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
         if value < minimum or value != value:  # value != value: NaN
             raise argparse.ArgumentTypeError(f"must be at least {minimum}: {text!r}")
         if value > maximum:  # inf or a huge value overflows the socket timeout or the backoff
@@ -66,7 +64,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alternate-server", action="store_true",
                         help="SUNAT production: use the alternate server (www.sunat.gob.pe)")
     add_format(parser)
-    parser.epilog = EPILOG
+    import textwrap
+
+    parser.epilog = (textwrap.fill(exit_codes.epilog("check-sol"), 92) + "\n"
+                     + PASSWORD_SOURCES)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 

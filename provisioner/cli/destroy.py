@@ -7,6 +7,8 @@ import argparse
 import re
 from pathlib import Path
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -17,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="required when the tenant is (or was last) production")
     add_format(parser)
     add_local(parser)
-    parser.epilog = "exit codes: 0 destroyed, 1 failed or refused, 2 usage (or no Pulumi CLI)"
+    parser.epilog = exit_codes.epilog("destroy")
 
 
 def last_spec_text(root: Path, tenant: str) -> str | None:

@@ -7,7 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
-from provisioner.cli import add_format
+from provisioner.cli import add_format, exit_codes
+from provisioner.numbers import address_type
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,20 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mysql-ca", metavar="FILE",
                         help="CA bundle for the shared MySQL server's certificate (RDS: "
                              "global-bundle.pem; default: the system's CAs)")
-    parser.add_argument("--mysql-via", metavar="HOST:PORT", type=_address,
+    parser.add_argument("--mysql-via", metavar="HOST:PORT", type=address_type,
                         help="reach the shared MySQL server through this address (an SSH or "
                              "SSM tunnel); TLS still checks the server's own name")
     parser.add_argument("--network", action="store_true",
                         help="also resolve SUNAT's endpoint host names")
     add_format(parser)
-    parser.epilog = "exit codes: 0 every check passed or was skipped, 1 a check failed"
-
-
-def _address(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host, int(port)
+    parser.epilog = exit_codes.epilog("doctor")
 
 
 def settings_from(args: argparse.Namespace) -> object:
@@ -55,7 +49,10 @@ def settings_from(args: argparse.Namespace) -> object:
             problem = f"{path.name} is invalid: {errors[0] if errors else 'see validate'}"
     backend = args.backend_url or os.environ.get("PULUMI_BACKEND_URL")
     if not backend and (root / "Pulumi.yaml").is_file():
-        backend = scaffold.backend_of((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+        try:
+            backend = scaffold.backend_of((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+        except (ValueError, OSError):  # unreadable: the backend check says none is named
+            backend = None
     return Settings(root=root, reseller=reseller, reseller_problem=problem,
                     backend_url=backend,
                     secrets_provider=args.secrets_provider
@@ -69,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from provisioner.cli.output import print_json
-    from provisioner.readiness import run_checks
+    from provisioner.readiness import Check, run_checks
+    from provisioner.safe_text import redact_userinfo
 
-    checks = run_checks(settings_from(args))  # type: ignore[arg-type]
+    # a backend URL or DSN may carry user:password@: never printed (text and JSON alike)
+    checks = [Check(c.name, c.status, redact_userinfo(c.detail), redact_userinfo(c.fix))
+              for c in run_checks(settings_from(args))]  # type: ignore[arg-type]
     failed = [c for c in checks if c.status == "fail"]
     if args.format == "json":
         print_json({"ok": not failed, "checks": [asdict(c) for c in checks]})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -14,8 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_parallel(parser)
     add_format(parser)
     add_local(parser)
-    parser.epilog = ("exit codes: 0 no drift, 1 a check failed (results incomplete), "
-                     "2 usage (or no Pulumi CLI), 3 drift found")
+    parser.epilog = exit_codes.epilog("drift")
 
 
 def run(args: argparse.Namespace) -> int:

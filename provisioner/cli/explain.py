@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -19,8 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true",
                         help="every tenant in one run (json: one JSON document per line)")
     add_format(parser, "markdown")
-    parser.epilog = ("exit codes: 0 declared, 1 the program fails for this tenant (the message "
-                     "says why), 2 usage error")
+    parser.epilog = exit_codes.epilog("explain")
 
 
 def spec_dir_for(repo_arg: Path | None) -> Path | None:

@@ -2,7 +2,8 @@
 
 Values come from flags, or from prompts when stdin is a terminal (never with `--no-input`).
 reseller.yaml is checked like `validate` before anything is written. `--upgrade` rewrites only
-the tool's files (provisioner/scaffold.py: GENERATED) for the running version and shows the diff.
+the tool's files init generated and nobody changed since (scaffold.MANIFEST, scaffold.is_generated)
+for the running version and shows the diff; it keeps and names the others.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from provisioner.cli import exit_codes
+from provisioner.numbers import int_type
 
 if TYPE_CHECKING:
     from provisioner.errors import Finding
@@ -41,12 +45,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-domain", help="the app's APP_URL_BASE, e.g. facturador.example.pe")
     parser.add_argument("--database-prefix", help="the app's PREFIX_DATABASE (default: tenancy)")
     parser.add_argument("--region", help="AWS region of the platform (default: us-east-1)")
-    parser.add_argument("--max-accounts", type=int, help="the app's LIMITE_RESELLER")
+    parser.add_argument("--max-accounts", type=int_type(), help="the app's LIMITE_RESELLER")
     parser.add_argument("--stack-reference", metavar="ORG/PROJECT/STACK",
                         help="a platform stack whose outputs give the platform's values")
     for attr, flag, prompt, _, _ in PLATFORM_QUESTIONS:
         parser.add_argument(flag, dest=attr, help=prompt)
-    parser.add_argument("--shared-database-port", type=int, help="(default: 3306)")
+    parser.add_argument("--shared-database-port", type=int_type(),  # range: the model's
+                        help="(default: 3306)")
     parser.add_argument("--shared-database-admin-user", help="(default: admin)")
     parser.add_argument("--db-subnet-group", help="RDS subnet group for silo tenants")
     parser.add_argument("--security-group-id", action="append", default=[], metavar="SG",
@@ -64,8 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "version and show what changed")
     parser.add_argument("--check", action="store_true",
                         help="with --upgrade: write nothing, exit 1 if a file would change")
-    parser.epilog = ("exit codes: 0 written (or up to date), 1 invalid values, a non-empty "
-                     "directory or stale files (--check), 2 usage error")
+    parser.epilog = exit_codes.epilog("init")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,14 +152,18 @@ def create(target: Path, args: argparse.Namespace) -> int:
     print(f"wrote {len(files) + len(links)} files to {target} ({requirement})")
     for gap in answers.platform_gaps():
         print(f"  to do: the platform's {gap} (reseller.yaml `platform:`), or a stack reference")
+    from provisioner.safe_text import command_line
+
     print("next steps:")
-    print(f"  cd {target}")
+    print(f"  {command_line('cd', str(target))}")
     print("  git init && git add -A && git commit -m 'tenant repository'   # if not a clone yet")
     print("  provisioner new                 # the first tenant")
     if answers.backend_url:
-        print(f"  gh variable set PULUMI_BACKEND_URL --body '{answers.backend_url}'")
+        print("  " + command_line("gh", "variable", "set", "PULUMI_BACKEND_URL", "--body",
+                                  answers.backend_url))
     if answers.secrets_provider:
-        print(f"  gh variable set PULUMI_SECRETS_PROVIDER --body '{answers.secrets_provider}'")
+        print("  " + command_line("gh", "variable", "set", "PULUMI_SECRETS_PROVIDER", "--body",
+                                  answers.secrets_provider))
     return 0
 
 
@@ -294,6 +302,9 @@ def _link_differs(path: Path, to: str) -> bool:
 # ---- --upgrade ------------------------------------------------------------------------------
 
 def upgrade(target: Path, check: bool) -> int:
+    """Rewrite the tool's files init wrote and nobody changed since (scaffold.is_generated);
+    keep and name the others; refuse, before writing anything, a file it cannot read or a
+    Pulumi.yaml it must keep the backend of and cannot parse."""
     import difflib
 
     from provisioner import scaffold
@@ -307,15 +318,34 @@ def upgrade(target: Path, check: bool) -> int:
         raise ProvisionerError(f"{target} holds the tool's own source "
                                "(provisioner/infra/program.py); "
                                "--upgrade is for a repository `provisioner init` made")
-    backend = scaffold.backend_of(pulumi_yaml.read_text(encoding="utf-8"))
+    manifest_path = target / scaffold.MANIFEST
+    manifest = None
+    if manifest_path.exists():
+        try:
+            manifest = scaffold.read_manifest(_read(manifest_path, scaffold.MANIFEST))
+        except ValueError as exc:
+            raise ProvisionerError(f"{scaffold.MANIFEST}: cannot be read ({exc}); restore it "
+                                   "from git, nothing was written") from None
     requirement = scaffold.requirement_line()
+    current = {rel: _read(target / rel, rel) if (target / rel).exists() else None
+               for rel in scaffold.generated_files(requirement, None)}
+    kept = sorted(rel for rel, old in current.items()
+                  if old is not None and not scaffold.is_generated(rel, old, manifest))
+    backend = None
+    if "Pulumi.yaml" not in kept:
+        try:
+            backend = scaffold.backend_of(current["Pulumi.yaml"] or "")
+        except ValueError as exc:
+            raise ProvisionerError(f"{pulumi_yaml}: {exc}; --upgrade keeps its backend: and "
+                                   "must read it: fix the file, nothing was written") from None
+    wanted = scaffold.generated_files(requirement, backend)
     changed: list[tuple[str, str]] = []
-    for rel, text in scaffold.generated_files(requirement, backend).items():
-        path = target / rel
-        old = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if old == text:
+    for rel, text in wanted.items():
+        old = current.get(rel)
+        if rel in kept or old == text:
             continue
-        diff = difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
+        diff = difflib.unified_diff((old or "").splitlines(keepends=True),
+                                    text.splitlines(keepends=True),
                                     f"a/{rel}" if old else "/dev/null", f"b/{rel}")
         sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
         changed.append((rel, text))
@@ -327,7 +357,15 @@ def upgrade(target: Path, check: bool) -> int:
                                    f"link there to {links[rel]} (move it away, then --upgrade)")
     for rel, to in links.items():
         print(f"link b/{rel} -> {to}")
+    for rel in kept:
+        print(f"kept {rel}: not as `provisioner init` wrote it (made or changed by hand); "
+              "--upgrade leaves it alone", file=sys.stderr)
+    ours = {rel: text for rel, text in wanted.items() if rel not in kept}
+    manifest_new = scaffold.manifest_text(requirement, ours)
+    stale_manifest = manifest is None or manifest != scaffold.read_manifest(manifest_new)
     if not changed and not links:
+        if stale_manifest and not check:
+            write_file(manifest_path, manifest_new)
         print(f"up to date: the tool's files are those of {requirement}")
         return 0
     if check:
@@ -338,6 +376,19 @@ def upgrade(target: Path, check: bool) -> int:
         write_file(target / rel, text)
     for rel, to in links.items():
         write_link(target / rel, to)
+    write_file(manifest_path, manifest_new)
     print(f"updated {len(changed) + len(links)} file(s) for {requirement}: "
           + ", ".join([rel for rel, _ in changed] + list(links)))
     return 0
+
+
+def _read(path: Path, rel: str) -> str:
+    """A file --upgrade must judge, as text; refused (nothing written) when it cannot be."""
+    from provisioner.errors import ProvisionerError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ProvisionerError(f"{rel}: cannot be read ({reason}); --upgrade judges every "
+                               "file before it writes one: nothing was written") from None

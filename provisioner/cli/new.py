@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provisioner.cli import exit_codes
+from provisioner.numbers import int_type
+
 if TYPE_CHECKING:
     from provisioner.newtenant import TenantAnswers
     from provisioner.ruc import Taxpayer
@@ -45,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ose-url", help="the OSE's billService URL (https)")
     parser.add_argument("--ose-username-format", choices=["ruc_user", "ruc"])
     parser.add_argument("--smtp-host")
-    parser.add_argument("--smtp-port", type=int)
+    parser.add_argument("--smtp-port", type=int_type())  # range: the model's
     parser.add_argument("--smtp-username")
     parser.add_argument("--smtp-encryption", choices=["ssl", "tls", "none"])
     parser.add_argument("--smtp-from-address")
@@ -63,8 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="never prompt, even in a terminal")
     parser.add_argument("--dry-run", action="store_true",
                         help="check and print the file instead of writing it")
-    parser.epilog = ("exit codes: 0 created, 1 invalid values, an existing tenant or the "
-                     "account cap, 2 usage error")
+    parser.epilog = exit_codes.epilog("new")
 
 
 def answers_from_args(args: argparse.Namespace) -> TenantAnswers:
@@ -89,6 +91,17 @@ def answers_from_args(args: argparse.Namespace) -> TenantAnswers:
         allow_production_switch=args.allow_production_switch)
 
 
+def _check_subdomain_flag(subdomain: str | None) -> None:
+    """The subdomain is also the file name: judge it as a subdomain first, so a trailing space
+    or a slash gets a message about the subdomain, not about a file name."""
+    from provisioner.errors import ProvisionerError
+    from provisioner.model.rules import subdomain_syntax_problem
+    from provisioner.safe_text import escape_controls
+
+    if subdomain is not None and (problem := subdomain_syntax_problem(subdomain)):
+        raise ProvisionerError(f"--subdomain {escape_controls(repr(subdomain))}: {problem}")
+
+
 def run(args: argparse.Namespace) -> int:
     from provisioner import newtenant as nt
     from provisioner.cli.output import print_findings
@@ -98,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.secrets import SECRETS_PROVIDER_ENV
 
     answers = answers_from_args(args)
+    _check_subdomain_flag(answers.subdomain)
     repo = load_repository(args.repo)
     if repo.reseller is None or repo.catalog is None:
         raise SpecErrors(sorted(repo.errors))

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provisioner.cli import exit_codes
+
 if TYPE_CHECKING:
     from provisioner.orchestrate.changes import ChangeSet
 
@@ -28,8 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="cap the comment's size (one shard's part of a shared comment)")
     add_parallel(parser)
     add_local(parser)
-    parser.epilog = ("exit codes: 0 planned, 1 invalid specs or a tenant's preview failed or "
-                     "was refused, 2 usage (or no Pulumi CLI)")
+    parser.epilog = exit_codes.epilog("plan")
 
 
 def run(args: argparse.Namespace) -> int:

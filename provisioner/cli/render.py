@@ -6,8 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = exit_codes.epilog("render")
     parser.add_argument("tenant", metavar="TENANT", nargs="?", help="subdomain or tenant file")
     parser.add_argument("--all", action="store_true",
                         help="every tenant, into --out DIR/<subdomain>/ (secrets masked)")

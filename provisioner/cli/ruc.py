@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -25,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", type=Path, metavar="FILE",
                      help="padron_reducido_ruc.zip as SUNAT publishes it, or the .txt inside")
     imp.add_argument("--index", type=Path, default=None, metavar="PATH", help=index_help)
-    imp.epilog = "exit codes: 0 imported (bad lines are skipped and reported), 1 failed"
+    imp.epilog = exit_codes.epilog("ruc import")
 
     look = sub.add_parser(
         "lookup", help="show a RUC's name, state, condition and address",
@@ -35,8 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     look.add_argument("ruc", metavar="RUC", help="11 digits")
     look.add_argument("--index", type=Path, default=None, metavar="PATH", help=index_help)
     add_format(look)
-    look.epilog = ("exit codes: 0 found (a warning on stderr when not ACTIVO and HABIDO), "
-                   "1 not found or lookup failed, 2 invalid RUC")
+    look.epilog = exit_codes.epilog("ruc lookup")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = exit_codes.epilog("schema")
     parser.add_argument("--out", type=Path, default=Path("schema"), metavar="DIR",
                         help="directory to write tenant.schema.json and reseller.schema.json "
                              "(default: ./schema)")

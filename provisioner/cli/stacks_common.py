@@ -24,13 +24,12 @@ DEFAULT_PARALLEL = 8
 
 
 def positive_int(text: str) -> int:
+    from provisioner.numbers import parse_int
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+        return parse_int(text, minimum=1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parallel(parser: argparse.ArgumentParser) -> None:

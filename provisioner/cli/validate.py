@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -16,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(ruc, company_name, admin_email, ...) that a tenant file changed "
                              "since this git revision (plan always compares with its BASE)")
     add_format(parser)
-    parser.epilog = "exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage error"
+    parser.epilog = exit_codes.epilog("validate")
 
 
 def _check_arguments(repo: Path | None, paths: list[Path]) -> None:

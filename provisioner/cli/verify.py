@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from provisioner.cli import exit_codes
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from provisioner.cli import add_format
@@ -16,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the hosted zone to look in (default: reseller.yaml's, or the "
                              "zone named like base_domain)")
     add_format(parser)
-    parser.epilog = "exit codes: 0 all checks passed, 1 mismatches found, 2 usage"
+    parser.epilog = exit_codes.epilog("verify")
 
 
 def run(args: argparse.Namespace) -> int:

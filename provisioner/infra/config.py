@@ -70,11 +70,14 @@ class StackConfig:
 
 
 def _parse_endpoint(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise StackError(f"config {SHARED_DATABASE_ENDPOINT}: expected HOST:PORT, got {value!r} "
-                         f"(pulumi config set {SHARED_DATABASE_ENDPOINT} 127.0.0.1:3306)")
-    return host, int(port)
+    from provisioner.numbers import parse_address
+
+    try:
+        return parse_address(value)
+    except ValueError as exc:
+        raise StackError(f"config {SHARED_DATABASE_ENDPOINT}: {exc} "
+                         f"(pulumi config set {SHARED_DATABASE_ENDPOINT} 127.0.0.1:3306)"
+                         ) from None
 
 
 def read_platform_override(config: pulumi.Config) -> PlatformOverride:

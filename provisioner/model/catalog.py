@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=64)]
 
@@ -45,7 +45,7 @@ class Plan(BaseModel):
     documents: list[DocumentFamily] = Field(default_factory=lambda: list(DocumentFamily))
     establishments_limit: int = Field(0, ge=0, description="0 means unlimited.")
     sales_limit: float = Field(0, ge=0, description="Amount; 0 means unlimited.")
-    locked: bool = False
+    locked: StrictBool = False
     tier: DatabaseTier = DatabaseTier.POOL
 
     def app_json(self) -> dict[str, Any]:

@@ -25,11 +25,18 @@ def has_cap(max_accounts: int | None) -> bool:
 
 
 def same_name_key(name: str) -> str:
-    """Two spellings of one company name compare equal: Unicode compatibility forms (NFKC:
-    full-width letters, composed and decomposed accents), letter case and runs of spaces."""
-    if not name.isascii():  # NFKC leaves ASCII as it is; most names skip its cost
-        name = unicodedata.normalize("NFKC", name)
-    return " ".join(name.casefold().split())
+    """Two names compare equal here when the app's database holds them as one: its columns are
+    utf8mb4_unicode_ci (the tenant database's collation, `tenant_database.TENANT_COLLATION`),
+    which ignores letter case, accents and other diacritics (Perú = PERU, Ñandú = nandu) and
+    trailing spaces, and reads compatibility forms (full-width letters) as their letters. Runs
+    of spaces also compare equal here (stricter than the collation: a name differing only there
+    is one the admin could not tell apart). Used for company names by `validate` and `new`
+    (through `keys_of_spec`/`keys_of_data`) and for plan labels in reseller.yaml."""
+    name = name.casefold()  # first: casefolding can itself decompose (İ → i + U+0307)
+    if not name.isascii():  # NFKD leaves ASCII as it is; most names skip its cost
+        name = "".join(c for c in unicodedata.normalize("NFKD", name)
+                       if not unicodedata.combining(c))
+    return " ".join(name.split())
 
 
 # The values two client accounts may not share: (spec field, finding's name for it).

@@ -54,7 +54,7 @@ from provisioner.model.repository import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-INDEX_FORMAT: Final = 1
+INDEX_FORMAT: Final = 2  # 2: company names keyed accent-insensitively
 RACY_WINDOW_NS: Final = 3_000_000_000
 
 _SEP: Final = "\0"  # never in a file name, subdomain, RUC or printable company name

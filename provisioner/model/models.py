@@ -183,6 +183,21 @@ class Smtp(Strict):
     from_address: EmailAddress | None = None
     from_name: Name | None = None
 
+    @model_validator(mode="after")
+    def _has_a_sender(self) -> Smtp:
+        """The app sets only the SMTP host, port, user, password and encryption per client
+        (pro9 `ClientController::applyMailConfiguration`); the sender is ours to give, and
+        without `from_address` it is the username (render/context.py): then it must be an
+        e-mail address, or every message leaves with an invalid From."""
+        if self.from_address is None:
+            try:
+                validate_email_address(self.username)
+            except ValueError:
+                raise ValueError(
+                    f"username {self.username[:80]!r} is not an e-mail address, so it cannot "
+                    "be the sender: give smtp.from_address") from None
+        return self
+
 
 ModuleName = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -215,7 +230,7 @@ class Adopted(Strict):
     database_user_host: str = Field(
         "%", pattern=r"^[A-Za-z0-9_.%:\-]{1,255}$",
         description="The host of the `<uuid>` database user hyn created")
-    dns_record: bool = Field(
+    dns_record: StrictBool = Field(
         False, description="A Route53 record for the subdomain exists and is imported "
                            "(false: the app is reached through a wildcard record)")
 
@@ -342,7 +357,42 @@ class AppDatabase(Strict):
                                   "connection); password: appDatabasePassword")
 
 
-ArgTemplate = Annotated[str, Field(min_length=1, max_length=4096)]
+# The placeholders an app command may hold; `provisioner.app.app_commands.expand` fills them
+APP_COMMAND_PLACEHOLDERS: frozenset[str] = frozenset(
+    {"website_id", "uuid", "fqdn", "subdomain", "filename"})
+
+
+def template_problem(arg: str) -> str | None:
+    """Why `arg` is not an app-command template: every `{...}` must be a bare known name.
+    A format spec (`{uuid:>999999999}` would build a gigabyte string), a conversion (`!r`) or
+    an attribute/index (`{uuid.__class__}`, `{uuid[0]}`) is refused, not only an unknown name."""
+    import string
+
+    try:
+        parts = list(string.Formatter().parse(arg))
+    except ValueError as exc:
+        return f"{exc} (write {{{{ and }}}} for literal braces)"
+    known = ", ".join(sorted(APP_COMMAND_PLACEHOLDERS))
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in APP_COMMAND_PLACEHOLDERS:
+            shown = name if name.isidentifier() else repr(name)
+            return f"unknown placeholder {{{shown}}}; known: {known}"
+        if spec or conversion is not None:
+            return (f"placeholder {{{name}}} has a format spec or conversion; only a bare "
+                    f"name is allowed ({{{name}}})")
+    return None
+
+
+def _template(arg: str) -> str:
+    problem = template_problem(arg)
+    if problem:
+        raise ValueError(problem)
+    return arg
+
+
+ArgTemplate = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_template)]
 
 
 class AppCommands(Strict):
@@ -357,37 +407,20 @@ class AppCommands(Strict):
         "writes stdin to storage/app/certificates/{filename}, e.g. "
         "[docker, exec, -i, app, sh, -c, 'cat > storage/app/certificates/\"$1\"', sh, {filename}]"))
 
-    @field_validator("migrate", "seed", "put_certificate")
-    @classmethod
-    def _placeholders(cls, value: list[str] | None) -> list[str] | None:
-        import string
-
-        allowed = {"website_id", "uuid", "fqdn", "subdomain", "filename"}
-        for arg in value or []:
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(arg) if f is not None}
-            except ValueError as exc:
-                raise ValueError(f"{arg!r}: {exc} (write {{{{ and }}}} for braces)") from None
-            unknown = names - allowed
-            if unknown:
-                raise ValueError(f"{arg!r}: unknown placeholder {{{sorted(unknown)[0]}}}; "
-                                 f"known: {', '.join(sorted(allowed))}")
-        return value
-
 
 class AppSection(Strict):
     """How tenants become accounts of the app: its databases, its commands, its settings."""
 
     system_database: AppDatabase
     commands: AppCommands
-    force_https: bool = Field(False, description="The app's FORCE_HTTPS (login image URL)")
+    force_https: StrictBool = Field(False, description="The app's FORCE_HTTPS (login image URL)")
     start_billing_cycle: Literal["none", "creation_date"] = Field(
         "none", description="none: pro5's store(); creation_date: newer versions set "
                             "clients.start_billing_cycle to the day of creation")
-    delete_tenant_database: bool = Field(
+    delete_tenant_database: StrictBool = Field(
         False, description="Removing a non-production tenant drops its database "
                            "(the app's TENANCY_DATABASE_AUTO_DELETE)")
-    delete_tenant_database_user: bool = Field(
+    delete_tenant_database_user: StrictBool = Field(
         False, description="... and its database user (TENANCY_DATABASE_AUTO_DELETE_USER)")
 
 

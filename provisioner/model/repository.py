@@ -111,6 +111,7 @@ def _load_reseller(path: Path) -> tuple[
         return None, None, _capped(source, found), source
     findings = source.ambiguity_findings(reseller, findings)
     findings += _defined_twice(source, reseller)
+    findings += _shared_in_the_app(source, reseller)
     known = {m.value for m in [*DEFAULT_MODULES, *reseller.modules]}
     for preset, values in reseller.presets.items():
         for i, value in enumerate(values):
@@ -141,6 +142,46 @@ def _defined_twice(source: Source, reseller: ResellerSpec) -> list[Finding]:
                     "give each one definition")))
             else:
                 first[name] = i
+    return out
+
+
+def _shared_in_the_app(source: Source, reseller: ResellerSpec) -> list[Finding]:
+    """Two modules with one app id (`modules.id`: "Guardar" would give the tenant's users the
+    other module), or two plans with one label (onboarding finds the plan in the app's `plans`
+    table by its label, compared as the app's collation compares: `same_name_key`), among the
+    catalog the reseller's entries make with the defaults."""
+    from provisioner.model.catalog import DEFAULT_PLANS
+
+    out: list[Finding] = []
+    reseller_modules = {m.value: i for i, m in enumerate(reseller.modules)}
+    merged_modules = {m.value: m for m in [*DEFAULT_MODULES, *reseller.modules]}
+    owner: dict[int, str] = {}
+    for value, module in merged_modules.items():
+        if module.app_id is None:
+            continue
+        first = owner.setdefault(module.app_id, value)
+        if first != value:
+            clash = value if value in reseller_modules else first
+            if clash in reseller_modules:
+                other = first if clash == value else value
+                out.append(source.finding(("modules", reseller_modules[clash], "app_id"), (
+                    f"app id {module.app_id} is also module {short(other)}'s; each module "
+                    "has its own row in the app's modules table")))
+    reseller_plans = {p.name: i for i, p in enumerate(reseller.plans)}
+    merged_plans = {p.name: p for p in [*DEFAULT_PLANS, *reseller.plans]}
+    labels: dict[str, str] = {}
+    for name, plan in merged_plans.items():
+        key = crossfile.same_name_key(plan.label or plan.name)
+        first = labels.setdefault(key, name)
+        if first != name:
+            clash = name if name in reseller_plans else first
+            if clash in reseller_plans:
+                other = first if clash == name else name
+                field = "label" if merged_plans[clash].label else "name"
+                out.append(source.finding(("plans", reseller_plans[clash], field), (
+                    f"plan {short(clash)} has the label of plan {short(other)} "
+                    f"({short(plan.label or plan.name)}); the app finds a plan by its label, "
+                    "so each needs its own")))
     return out
 
 

@@ -6,6 +6,8 @@ import difflib
 import re
 from typing import Final
 
+from provisioner.numbers import is_ascii_digits
+
 # the app's rule: no accents, ñ, dots or hyphens
 SUBDOMAIN_PATTERN: Final = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -35,11 +37,6 @@ RUC_PREFIXES: Final = ("10", "15", "16", "17", "20")
 RUC_LENGTH: Final = 11
 
 
-def is_ascii_digits(text: str, length: int | None = None) -> bool:
-    """Only 0-9. `str.isdigit` also takes full-width (１), Arabic-Indic (٣) and superscript
-    digits, which `int()` then reads as numbers: a RUC, a port or a code is ASCII or nothing."""
-    return (text.isascii() and text.isdigit()
-            and (length is None or len(text) == length))
 
 
 def _calc_check_digit(body: str) -> str:

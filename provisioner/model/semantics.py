@@ -176,6 +176,11 @@ def _check_modules(sel: Modules, catalog: Catalog) -> list[PathIssue]:
     for key, values in (("include", sel.include), ("add", sel.add), ("remove", sel.remove)):
         out += [_unknown_module(("modules", key, i), value, known)
                 for i, value in enumerate(values or []) if value not in known]
+    added = set(sel.add)
+    for i, value in enumerate(sel.remove):
+        if value in added:  # which one wins would be the order of two set operations
+            out.append(PathIssue(("modules", "remove", i),
+                                 f"{value!r} is both added and removed; keep it in one list"))
     if sel.remove and sel.preset in catalog.presets:
         base = set(catalog.presets[sel.preset])
         for i, value in enumerate(sel.remove):

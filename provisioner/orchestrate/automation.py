@@ -42,6 +42,7 @@ from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import PROJECT_FILES, find_project_dir  # noqa: F401  (re-exported)
 from provisioner.orchestrate.results import StackResult, Step, StepCallback, empty_counts
 from provisioner.redaction import Redactor
+from provisioner.safe_text import command_line
 from provisioner.secrets import FALLBACK_ENV, SECRETS_PROVIDER_ENV
 
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
@@ -147,15 +148,17 @@ def check_stack_secrets(work_dir: Path, stack: str, provider: str) -> None:
         if not _same_provider(own, provider):
             raise SecretsSettingsError(
                 f"{path.name} uses the secrets provider {own}, not {provider} "
-                f"({SECRETS_PROVIDER_ENV}): migrate it with `pulumi stack "
-                f"change-secrets-provider --stack {stack}` or fix the variable.")
+                f"({SECRETS_PROVIDER_ENV}): migrate it with "
+                f"`{command_line('pulumi', 'stack', 'change-secrets-provider', '--stack', stack)}`"
+                " or fix the variable.")
         return
     if salted or own == "passphrase":
+        migrate = command_line("pulumi", "stack", "change-secrets-provider", provider,
+                               "--stack", stack)
         raise SecretsSettingsError(
             f"{path.name} was made with the passphrase provider (encryptionsalt), but "
             f"{SECRETS_PROVIDER_ENV} is {provider}: the stack's secrets would be read with a "
-            f"passphrase. Run `pulumi stack change-secrets-provider \"{provider}\" --stack "
-            f"{stack}` and commit the file.")
+            f"passphrase. Run `{migrate}` and commit the file.")
 
 
 class PulumiCliMissing(UsageError):

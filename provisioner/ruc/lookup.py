@@ -54,7 +54,7 @@ class PadronIndex:
         self._select = f"SELECT {', '.join(COLUMNS)} FROM taxpayer WHERE ruc = ?"
 
     def get(self, ruc: str) -> Taxpayer | None:
-        if len(ruc) != 11 or not ruc.isdigit():
+        if not (len(ruc) == 11 and ruc.isascii() and ruc.isdigit()):
             return None
         try:
             row = self._con.execute(self._select, (int(ruc),)).fetchone()

@@ -28,7 +28,7 @@ from typing import IO, Final
 
 from provisioner.errors import ProvisionerError
 from provisioner.ruc import COLUMNS
-from provisioner.safe_text import unprintable_chars
+from provisioner.safe_text import escape_controls, unprintable_chars
 
 MEMBER_NAME: Final = "padron_reducido_ruc.txt"
 INDEX_FORMAT: Final = "provisioner-padron-1"
@@ -176,14 +176,16 @@ def open_padron(path: Path) -> Iterator[tuple[IO[bytes], int]]:
 
 
 def _pick_member(zf: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
-    infos = [i for i in zf.infolist() if not i.is_dir()]
+    # not ZipInfo.is_dir(): it reads filename[-1], an IndexError for the empty name a damaged
+    # central directory can hold (CPython Lib/zipfile.py); a nameless member is never the file
+    infos = [i for i in zf.infolist() if i.filename and not i.filename.endswith("/")]
     for info in infos:
         if Path(info.filename).name.lower() == MEMBER_NAME:
             return info
     texts = [i for i in infos if i.filename.lower().endswith(".txt")]
     if len(texts) == 1:
         return texts[0]
-    names = ", ".join(i.filename for i in infos[:5]) or "nothing"
+    names = ", ".join(escape_controls(i.filename) for i in infos[:5]) or "no named file"
     raise PadronError(f"{path}: the zip holds no {MEMBER_NAME} (it holds {names})")
 
 
