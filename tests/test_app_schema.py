@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests import app_schema
-
-REFERENCE = Path("/work/shared/reference/app/pro5/database/migrations")
+from tests.reference_files import APP_MIGRATIONS, require
 
 
 def test_every_table_builds_with_its_catalog_rows(mariadb_server) -> None:
@@ -43,10 +40,7 @@ NOT_INVOLVED = {"2014_10_12_000000_create_users_table", "2020_03_31_151819_add_p
 
 
 def test_each_table_names_migrations_that_exist_and_every_migration_is_folded() -> None:
-    import pytest
-
-    if not REFERENCE.is_dir():
-        pytest.skip("the app's reference source is not on this machine")
+    REFERENCE = require(APP_MIGRATIONS, "the app's migrations")
     named = {m for t in (*app_schema.SYSTEM_TABLES, *app_schema.TENANT_TABLES)
              for m in t.migrations}
     present = {f.stem for f in [*REFERENCE.glob("*.php"), *(REFERENCE / "tenant").glob("*.php")]}

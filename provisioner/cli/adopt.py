@@ -94,11 +94,11 @@ def run(args: argparse.Namespace) -> int:
                 _write_spec(tenants_dir, adoption)
                 batch.append(adoption)
             if len(batch) >= 200:  # journal rows in batches: an interrupted run keeps them
-                mark_adopted(system, batch)
+                mark_adopted(system, batch, reseller.app.timezone)
                 batch = []
             adoptions.append(adoption)
             reporter(adoption.subdomain)
-        mark_adopted(system, batch)
+        mark_adopted(system, batch, reseller.app.timezone)
     finally:
         reporter(None)
     secrets_set = _set_secrets(root, adoptions) if args.set_secrets else {}

@@ -32,6 +32,7 @@ from provisioner.model.rules import (
     tag_key_problem,
     validate_email_address,
 )
+from provisioner.model.store_defaults import APP_TIMEZONE
 from provisioner.safe_text import printable_problem
 
 SCHEMA_BASE = "https://provisioner.invalid/schema"
@@ -369,11 +370,27 @@ class AppSection(Strict):
     start_billing_cycle: Literal["none", "creation_date"] = Field(
         "none", description="none: pro5's store(); creation_date: newer versions set "
                             "clients.start_billing_cycle to the day of creation")
+    timezone: str = Field(
+        APP_TIMEZONE, min_length=1, max_length=64,
+        description="The app's config/app.php `timezone`: every timestamp written into the "
+                    "app's databases is wall-clock time in this zone, as the app writes them")
     delete_tenant_database: bool = Field(
         False, description="Removing a non-production tenant drops its database "
                            "(the app's TENANCY_DATABASE_AUTO_DELETE)")
     delete_tenant_database_user: bool = Field(
         False, description="... and its database user (TENANCY_DATABASE_AUTO_DELETE_USER)")
+
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r}: not an IANA time zone (e.g. America/Lima)") from None
+        return value
 
 
 class ResellerSpec(Strict):
