@@ -83,6 +83,27 @@ def test_init_from_flags_writes_a_ready_repository(tmp_path: Path, run_cli: Run)
         assert topic in readme
 
 
+def test_explain_before_the_platform_exists_shows_placeholders(
+        tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing but a base domain: explain declares the stack with the values still to set shown
+    as `<platform.field>` (as render shows the database host), and says so on stderr."""
+    target = tmp_path / "acme"
+    assert run_cli("init", target, "--no-input", "--base-domain", "facturador.acme.pe")[0] == 0
+    monkeypatch.chdir(target)
+    assert run_cli("new", *FIRST_TENANT)[0] == 0
+    code, out, err = run_cli("explain", "aduanas")
+    assert code == 0, err
+    assert "zoneId=<platform.hosted_zone_id>" in out
+    assert "kmsKeyId=<platform.kms_key_id>" in out
+    assert "endpoint=<platform.shared_database.host>:3306" in out
+    assert "platform value(s) not set yet" in err and len(err.strip().splitlines()) == 1
+    (target / "reseller.yaml").write_text(
+        (target / "reseller.yaml").read_text(encoding="utf-8")
+        + "platform:\n  hosted_zone_id: Z0123456789ACME\n", encoding="utf-8")
+    code, out, err = run_cli("explain", "aduanas")
+    assert code == 0 and "zoneId=Z0123456789ACME" in out, err  # a value set is used
+
+
 def test_the_first_tenant_validates_renders_and_explains(tmp_path: Path, run_cli: Run,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "acme"

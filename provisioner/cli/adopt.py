@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if reseller is None or catalog is None or errors:
         raise SpecErrors(errors or findings)
     if reseller.app is None:
-        raise UsageError("reseller.yaml has no app: section (the app's system database)")
+        from provisioner.doc_links import doc_url
+
+        raise UsageError("reseller.yaml has no app: section (the app's system database): add "
+                         f"it as {doc_url('docs/adopt.md')} shows, then rerun")
     db = reseller.app.system_database
     system = Server(db.host, db.port, db.user,
                     _env(names.APP_DATABASE_PASSWORD.env, names.APP_DATABASE_PASSWORD.what),

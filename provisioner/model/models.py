@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from provisioner.doc_links import doc_url
 from provisioner.model.catalog import ModuleDef, Plan
 from provisioner.model.rules import (
     AWS_MAX_TAGS,
@@ -247,7 +248,7 @@ class TenantSpec(Strict):
         description="Confirms a change that gives this tenant a new, empty database (plan tier "
                     "pool<->silo, database_prefix, subdomain): the new database as "
                     "`provisioner plan` names it, e.g. 'silo:tenancy_hotelsol'. The old one is "
-                    "kept, not copied (docs/data-safety.md)")
+                    f"kept, not copied ({doc_url('docs/data-safety.md')})")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     sunat_alternate_server: StrictBool | None = Field(
         None, description="Send production documents to SUNAT's alternate server (the app's "
@@ -256,7 +257,7 @@ class TenantSpec(Strict):
     adopted: Adopted | None = Field(
         None, description="Set by `provisioner adopt`: the account existed in the app "
                           "(its website id, database user host, DNS record); see "
-                          "docs/adopt.md")
+                          f"{doc_url('docs/adopt.md')}")
 
     @field_validator("subdomain", mode="after")
     @classmethod
