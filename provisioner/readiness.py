@@ -281,7 +281,7 @@ def shared_mysql_tls(s: Settings) -> Check:
 
 
 def app_database(s: Settings) -> Check:
-    """HOOK for the app's system database (reseller.yaml `app:`, defined by issue 9): once the
+    """HOOK for the app's system database (reseller.yaml `app:`): once the
     section exists, check that its server is reachable with TLS like shared_mysql_tls."""
     return Check("app-database", "skip",
                  "not checked yet: reseller.yaml has no app database settings")

@@ -267,7 +267,7 @@ def test_a_ready_platform_passes_every_check(run_cli: Run, repo: Path, moto: str
     assert checks["pulumi-cli"]["detail"].endswith("v3.190.0")
     assert "TLS" in checks["shared-mysql-tls"]["detail"]
     assert "MariaDB" in checks["shared-mysql-tls"]["detail"]
-    assert checks["app-database"]["status"] == "skip"  # hook: issue 9's settings
+    assert checks["app-database"]["status"] == "skip"  # a hook: not checked yet
     assert checks["sunat-endpoints"]["status"] == "skip"  # without --network
     assert {c["status"] for c in checks.values()} <= {"ok", "skip"}
 

@@ -1,4 +1,4 @@
-"""Issue 11: hostile and careless input. Each class of defect is tested as a class (hypothesis
+"""Hostile and careless input. Each class of defect is tested as a class (hypothesis
 over Unicode categories, control characters and YAML scalars), not only by its first example.
 """
 
