@@ -53,8 +53,8 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption],
 #   provider.go Read: the importer runs only `if !isRefresh && res.TF.Importer() != nil`):
 #   ReadUser looks up `User=''` and ReadGrant fails with "user with host or a role is required",
 #   so `import_` on them can only fail. The `user@host` and `user@host@database@*` formats of
-#   petoju/terraform-provider-mysql
-#   (github.com/petoju/terraform-provider-mysql/issues/194 and /237) belong to a fork pulumi-mysql does not use.
+#   petoju/terraform-provider-mysql (github.com/petoju/terraform-provider-mysql/issues/194
+#   and /237) belong to a fork pulumi-mysql does not use.
 #   An adopted pooled tenant therefore declares no mysql.User / mysql.Grant: hyn's user and grant
 #   are kept by the onboarding `database` step (CREATE USER IF NOT EXISTS / GRANT, as hyn does),
 #   which writes nothing while hyn's password logs in.
