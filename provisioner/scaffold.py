@@ -116,10 +116,6 @@ class Pin:
     problem: str | None = None
 
 
-def requirement_line(dist: str = DIST_NAME) -> str:
-    return current_pin(dist).requirement
-
-
 def current_pin(dist: str = DIST_NAME) -> Pin:
     """The requirement exactly as the running tool was installed: PEP 610's direct_url.json
     (written by pip for a VCS URL, a local directory or an archive), else `==version` (from an

@@ -390,7 +390,9 @@ class AppSection(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r}: not an IANA time zone (e.g. America/Lima)") from None
+            raise ValueError(f"{value!r}: not a time zone of the IANA database this machine has "
+                             "(e.g. America/Lima; without /usr/share/zoneinfo, pip install "
+                             "tzdata)") from None
         return value
 
 
