@@ -1,6 +1,6 @@
 """`provisioner adopt --all` against a real local MariaDB server (started here, private data dir).
 
-Target (issue 14): 1,000 accounts adopted in one run in <= 60 s against a local server (the
+Target: 1,000 accounts adopted in one run in <= 60 s against a local server (the
 app's commands excluded: adopt runs none). The accounts are made the way store() makes them
 (websites, hostnames, clients rows in the system database; companies, configurations, users,
 module_user, module_level_user rows in each tenant database; hyn's `<uuid>`@'%' user), seeded

@@ -12,7 +12,7 @@ Three figures, each project / floor / ratio (paired runs):
   for the same tenants; the cost per tenant must not grow with the repository.
 * `explain --all --format json` as the command runs it in one process (load and validate
   once, every tenant), against read + parse + `model_validate` of every file plus the floor
-  program per tenant, at `--all-sizes`. Target (issue 12): ratio <= 1.3.
+  program per tenant, at `--all-sizes`. Target: ratio <= 1.3.
 
     .venv/bin/python bench/explain_bench.py [--sizes 1000,10000,50000] [--sample 50]
                                            [--all-sizes 1000] [--repeat 3]

@@ -1,6 +1,6 @@
 """Onboarding speed against a real local MariaDB server (started here, on a private data dir).
 
-Targets (issue 9): one tenant <= 1 s and 100 tenants in one process <= 30 s, the app's own
+Targets: one tenant <= 1 s and 100 tenants in one process <= 30 s, the app's own
 commands excluded: each tenant database is migrated (the schema fixture applied) before the
 clock starts and the command hook does nothing. The admin's bcrypt hash is computed once.
 

@@ -1,7 +1,7 @@
 """One-tenant commands at 10 tenants and at N: `render`, `explain` and the Pulumi program's
 start (to its tenant loaded), each a fresh process as a user or `pulumi up` runs it.
 
-Issue 12's target: the same cost at 10 and at 50,000 tenants (<= 1.2x), keeping the rules
+The target: the same cost at 10 and at 50,000 tenants (<= 1.2x), keeping the rules
 between accounts (unique subdomain, RUC, company name; max_accounts). The floor is the same
 command on a repository of 10 tenants: all it needs is the reseller file and the tenant's own
 file, and at 10 files the index of the others costs nothing. The project figure is the same

@@ -9,7 +9,7 @@ Two edits, each its own commit on top of `base`:
 
 Project is `detect_changes` (what `plan --list` calls), in the same process; then the whole
 `provisioner plan --list` process against a process doing the floor's work (interpreter and
-libyaml included), for the catalog edit. Issue 12's target: catalog edit at 10k <= 1.5x.
+libyaml included), for the catalog edit. The target: catalog edit at 10k <= 1.5x.
 
     .venv/bin/python bench/plan_bench.py [--sizes 1000,10000,50000] [--repeat 5]
 """

@@ -4,8 +4,8 @@ The floor is the least work giving the same result: the project's own read and p
 (`read_source` + `parse_mapping`, libyaml with the fast constructor) and pydantic's
 `model_validate` for each file, with the cyclic collector paused as the loader pauses it.
 What validate adds on top is the semantic and cross-file rules, positions and findings.
-Issue 12's target: validate <= 1.15x that floor at 1k, 10k and 50k tenants, memory linear.
-It also times the loader with the collector left running (the behaviour before issue 12),
+The target: validate <= 1.15x that floor at 1k, 10k and 50k tenants, memory linear.
+It also times the loader with the collector left running (as it was before the loader paused it),
 to show what pausing it buys, and `provisioner --help` start-up (target < 0.3 s).
 
     .venv/bin/python bench/validate_bench.py [--sizes 1000,10000,50000] [--repeat 5]
@@ -155,7 +155,7 @@ def validate(root: Path) -> int:
 
 
 def validate_gc_running(root: Path) -> int:
-    """The loader as before issue 12: the cyclic collector left running."""
+    """The loader as it was before: the cyclic collector left running."""
     saved = repository.collector_paused
     repository.collector_paused = contextlib.nullcontext  # type: ignore[assignment]
     try:

@@ -23,7 +23,7 @@ from provisioner import naming
 from provisioner.errors import Finding, ProvisionerError
 from provisioner.model import crossfile
 from provisioner.model.layout import TENANTS_DIRNAME
-from provisioner.model.models import Soap, TenantSpec
+from provisioner.model.models import ResellerSpec, Soap, TenantSpec
 from provisioner.model.repository import Repository, parse_tenant_keyed
 from provisioner.model.rules import RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN
 from provisioner.model.yaml_source import Source
@@ -149,8 +149,7 @@ def tenant_document(a: TenantAnswers) -> dict[str, Any]:
         doc["smtp"] = smtp
     if a.certificate:
         doc["certificate"] = True
-    doc["allow_production_switch"] = (True if a.allow_production_switch is None
-                                      else a.allow_production_switch)
+    doc["allow_production_switch"] = bool(a.allow_production_switch)  # not asked: the safe no
     return doc
 
 
@@ -256,11 +255,18 @@ def suggest_subdomain(name: str, prefix: str) -> str:
     return "".join(kept)[: naming.max_subdomain_length(prefix)]
 
 
+def subdomain_form_problem(value: str) -> str | None:
+    """Why `value` is not a subdomain at all (before the repository's own rules)."""
+    if not SUBDOMAIN_PATTERN.fullmatch(value):
+        return "letters and digits only (no accents, ñ, dots, hyphens or spaces)"
+    return None
+
+
 def subdomain_problem(value: str, repo: Repository) -> str | None:
     """Why the subdomain cannot be used, checked as the operator types it."""
     assert repo.reseller is not None
-    if not SUBDOMAIN_PATTERN.fullmatch(value):
-        return "letters and digits only (no accents, ñ, dots, hyphens or spaces)"
+    if (problem := subdomain_form_problem(value)):
+        return problem
     value = value.lower()
     reserved = RESERVED_SUBDOMAINS | {s.lower() for s in repo.reseller.reserved_subdomains}
     if value in reserved:
@@ -292,24 +298,34 @@ read_line: Callable[[str], str] = input  # replaced in tests
 
 
 class Prompter:
-    """Plain `input()` prompts: work in any terminal, and over a pty in tests."""
+    """Plain `input()` prompts: a terminal, or answers piped in one a line (each echoed, and at
+    the end of the input the rest take their defaults; a required one without a default
+    cancels). Work over a pty in tests too."""
 
-    def __init__(self, out: Callable[[str], None] = print) -> None:
+    def __init__(self, out: Callable[[str], None] = print, piped: bool = False) -> None:
         self.out = out
+        self.piped = piped
 
-    def _read(self, prompt: str) -> str:
+    def _read(self, prompt: str, fallback: str | None = None) -> str:
         try:
-            return read_line(prompt).strip()
+            answer = read_line(prompt).strip()
         except EOFError:
+            if self.piped and fallback is not None:
+                self.out(fallback)
+                return fallback
             raise ProvisionerError("cancelled: input ended; no file was written") from None
+        if self.piped:
+            self.out(answer)
+        return answer
 
     def ask(self, label: str, default: str | None = None, choices: Sequence[str] = (),
             required: bool = True, check: Callable[[str], str | None] | None = None) -> str:
         """An answer; empty takes the default; re-asks until `check` and `choices` pass."""
         hint = f" ({'/'.join(choices)})" if choices and len(choices) <= 6 else ""
         shown = f" [{default}]" if default else ""
+        fallback = default if default else ("" if not required else None)
         while True:
-            answer = self._read(f"{label}{hint}{shown}: ") or (default or "")
+            answer = self._read(f"{label}{hint}{shown}: ", fallback) or (default or "")
             if not answer:
                 if not required:
                     return ""
@@ -321,12 +337,15 @@ class Prompter:
             problem = check(answer) if check else None
             if problem:
                 self.out(f"  {problem}")
+                if self.piped and fallback is not None and answer == fallback:
+                    raise ProvisionerError(f"cancelled: {label}: {problem}")
                 continue
             return answer
 
     def confirm(self, label: str, default: bool) -> bool:
         while True:
-            answer = self._read(f"{label} [{'Y/n' if default else 'y/N'}]: ").lower()
+            answer = self._read(f"{label} [{'Y/n' if default else 'y/N'}]: ",
+                                "y" if default else "n").lower()
             if not answer:
                 return default
             if answer in {"y", "yes", "s", "si", "sí"}:
@@ -349,6 +368,28 @@ def stdin_is_terminal() -> bool:
     import sys
 
     return bool(sys.stdin is not None and sys.stdin.isatty())
+
+
+def stdin_gives_answers() -> bool:
+    """Answers come from stdin when it is a terminal, a pipe or a file (`printf ... | provisioner
+    init`); not from /dev/null, a closed stdin or a test's captured one (flags only)."""
+    import stat
+    import sys
+
+    if stdin_is_terminal():
+        return True
+    if sys.stdin is None:
+        return False
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
+def prompter() -> Prompter:
+    """Prompts for this process's stdin: a terminal's, or a pipe's (answers echoed)."""
+    return Prompter(piped=not stdin_is_terminal())
 
 
 def email_problem(value: str) -> str | None:
@@ -381,16 +422,16 @@ def needs_sol_user(a: TenantAnswers) -> bool:
     return soap is not None and soap.needs_sol_user
 
 
-def next_steps(spec: TenantSpec, secrets_provider: str | None,
+def next_steps(spec: TenantSpec, reseller: ResellerSpec | None, secrets_provider: str | None,
                git_add: str | None = None) -> list[tuple[str, str]]:
     """What is still to run once the file is in the repository, as (comment, command): the
     stack with the reseller's secrets provider, each stack secret the tenant needs, then the
     stack file to commit (shell-quoted; never a secret's value)."""
-    from provisioner.secrets import required_stack_secrets, stack_file_note, stack_init_command
+    from provisioner.secrets import secrets_to_set, stack_file_note, stack_init_command
 
     stack = spec.subdomain
     steps = [("", stack_init_command(stack, secrets_provider))]
-    steps += [(s.what, s.command(stack)) for s in required_stack_secrets(spec)]
+    steps += [(s.what, s.command(stack)) for s in secrets_to_set(spec, reseller)]
     if git_add is not None:
         steps.append((stack_file_note(stack), git_add))
     return steps
@@ -512,4 +553,4 @@ def ask_missing(a: TenantAnswers, repo: Repository, p: Prompter,
         a.smtp_from_name = p.ask("SMTP from name (empty: none)", required=False) or None
     if a.allow_production_switch is None:
         a.allow_production_switch = p.confirm(
-            "Allow the client to switch itself from demo to production", True)
+            "Allow the client to switch itself from demo to production", False)

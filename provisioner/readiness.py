@@ -189,12 +189,26 @@ def aws_identity(s: Settings) -> Check:
     return Check(name, "ok", f"{me.get('Arn')} (account {me.get('Account')})")
 
 
+def _no_credentials(s: Settings, name: str) -> Check | None:
+    """A platform check that needs AWS, skipped (not blamed on reseller.yaml) when there are no
+    credentials: the aws-credentials check says what to do about those."""
+    try:
+        found = s.aws_session().get_credentials()
+    except Exception:  # a broken profile: aws-credentials reports it
+        found = None
+    if found is None:
+        return Check(name, "skip", "skipped: no AWS credentials (see aws-credentials)")
+    return None
+
+
 def _from_stack(s: Settings) -> bool:
     return bool(s.reseller and s.reseller.platform.stack_reference)
 
 
 def hosted_zone(s: Settings) -> Check:
     name = "hosted-zone"
+    if s.reseller is not None and not _from_stack(s) and (skipped := _no_credentials(s, name)):
+        return skipped
     zone = s.reseller.platform.hosted_zone_id if s.reseller else None
     if not zone:
         return _absent(s, name, "platform.hosted_zone_id")
@@ -214,6 +228,8 @@ def hosted_zone(s: Settings) -> Check:
 
 def kms_key(s: Settings) -> Check:
     name = "kms-key"
+    if s.reseller is not None and not _from_stack(s) and (skipped := _no_credentials(s, name)):
+        return skipped
     key = s.reseller.platform.kms_key_id if s.reseller else None
     if not key:
         return _absent(s, name, "platform.kms_key_id")
@@ -229,6 +245,8 @@ def kms_key(s: Settings) -> Check:
 
 def shared_database_secret(s: Settings) -> Check:
     name = "shared-database-secret"
+    if s.reseller is not None and not _from_stack(s) and (skipped := _no_credentials(s, name)):
+        return skipped
     db = s.reseller.platform.shared_database if s.reseller else None
     if db is None:
         return _absent(s, name, "platform.shared_database.admin_secret_arn")

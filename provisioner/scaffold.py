@@ -54,6 +54,11 @@ class InitAnswers:
     security_group_ids: list[str] = field(default_factory=list)
     backend_url: str | None = None
     secrets_provider: str | None = None
+    app_db_host: str | None = None
+    app_db_port: int | None = None
+    app_db_name: str | None = None
+    app_db_user: str | None = None
+    app_command: str | None = None  # the command line that runs the app's artisan
 
     def platform(self) -> dict[str, Any]:
         platform: dict[str, Any] = {}
@@ -88,31 +93,67 @@ class InitAnswers:
 
 
 def app_section(answers: InitAnswers) -> dict[str, Any] | None:
-    """HOOK for the app's own databases (issue 9 defines reseller.yaml's `app:` section and its
-    names): return that section from the answers once it exists. Until then init writes none."""
-    return None
+    """reseller.yaml's `app:` section (provisioner/model/models.py AppSection) from the answers:
+    the system database and the command that runs the app's artisan, which `tenancy:migrate`
+    and `tenancy:db:seed` follow. None until a system database host is given."""
+    if not answers.app_db_host:
+        return None
+    import shlex
+
+    prefix = shlex.split(answers.app_command or "")
+    return {
+        "system_database": {"host": answers.app_db_host, "port": answers.app_db_port or 3306,
+                            "database": answers.app_db_name, "user": answers.app_db_user},
+        "commands": {"migrate": [*prefix, "tenancy:migrate", "--website_id={website_id}"],
+                     "seed": [*prefix, "tenancy:db:seed", "--website_id={website_id}"]},
+    }
 
 
 # ---- the pinned dependency ----------------------------------------------------------------
 
-def requirement_line(dist: str = DIST_NAME) -> str:
-    """The running tool as a pip requirement: from the git tag or commit it was installed from
-    (PEP 610 direct_url.json), else `==version` from an index. A local path or an editable
-    checkout cannot be installed on a CI runner, so those pin the version too."""
+@dataclass(frozen=True)
+class Pin:
+    """The running tool as a pip requirement, and why a CI runner could not install it (None:
+    it can)."""
+
+    requirement: str
+    problem: str | None = None
+
+
+def current_pin(dist: str = DIST_NAME) -> Pin:
+    """The requirement exactly as the running tool was installed: PEP 610's direct_url.json
+    (written by pip for a VCS URL, a local directory or an archive), else `==version` (from an
+    index: no direct_url.json)."""
     try:
         raw = metadata.distribution(dist).read_text("direct_url.json")
     except metadata.PackageNotFoundError:
         raw = None
-    return requirement_from_direct_url(json.loads(raw) if raw else None, dist, __version__)
+    return pin_from_direct_url(json.loads(raw) if raw else None, dist, __version__)
 
 
-def requirement_from_direct_url(direct: dict[str, Any] | None, dist: str, version: str) -> str:
-    vcs = (direct or {}).get("vcs_info")
-    url = (direct or {}).get("url", "")
-    if vcs and vcs.get("vcs") == "git" and not url.startswith("file:"):
-        revision = vcs.get("requested_revision") or vcs.get("commit_id")
-        return f"{dist} @ git+{url}@{revision}"
-    return f"{dist}=={version}"
+def pin_from_direct_url(direct: dict[str, Any] | None, dist: str, version: str) -> Pin:
+    """PEP 610 (packaging.python.org, "Recording the Direct URL Origin of installed
+    distributions"): `url` plus one of `vcs_info` (vcs, commit_id, requested_revision),
+    `dir_info` (editable) or `archive_info` (hashes)."""
+    if not direct or not direct.get("url"):
+        return Pin(f"{dist}=={version}")
+    url = str(direct["url"])
+    local = url.startswith("file:")
+    vcs = direct.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs"):
+        revision = vcs.get("commit_id") or vcs.get("requested_revision")
+        requirement = f"{dist} @ {vcs['vcs']}+{url}" + (f"@{revision}" if revision else "")
+        return Pin(requirement, "installed from a clone on this machine; push it and install "
+                                "from its git+https:// URL so CI can install the same commit"
+                   if local else None)
+    dir_info = direct.get("dir_info")
+    if isinstance(dir_info, dict):
+        how = "an editable checkout" if dir_info.get("editable") else "a local directory"
+        return Pin(f"{dist} @ {url}", f"installed from {how} on this machine, which CI cannot "
+                                       "install; install the tool from a git URL or an index")
+    return Pin(f"{dist} @ {url}", "installed from a file on this machine, which CI cannot "
+                                  "install; install the tool from a git URL or an index"
+               if local else None)
 
 
 # ---- the files ------------------------------------------------------------------------------
@@ -290,8 +331,8 @@ VSCODE_SETTINGS: Final = json.dumps({
 
 
 def readme(answers: InitAnswers, requirement: str) -> str:
-    backend = answers.backend_url or "(not set: `pulumi login` decides)"
-    provider = answers.secrets_provider or "(not set: the backend's default)"
+    backend = answers.backend_url or "(not set yet: s3://BUCKET, file://DIR or https://...)"
+    provider = answers.secrets_provider or "(not set yet: awskms://alias/NAME or passphrase)"
     home = _home()
     tool = f"[tenant-provisioner]({home})" if home else "tenant-provisioner"
     return f"""# Tenants of {answers.base_domain}

@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Final
 
-from provisioner.model.models import TenantSpec
+from provisioner.model.models import ResellerSpec, TenantSpec
 
 MASK: Final = "********"
 # Where a reseller names the tenant stacks' secrets provider locally (CI: the repository variable
@@ -98,3 +98,13 @@ def required_stack_secrets(spec: TenantSpec, silo: bool = False) -> list[StackSe
     if silo and spec.adopted is not None:
         needed.append(SILO_MASTER_PASSWORD)
     return needed
+
+
+APP_SECRETS: Final = (APP_KEY, APP_DATABASE_PASSWORD)
+
+
+def secrets_to_set(spec: TenantSpec, reseller: ResellerSpec | None) -> list[StackSecret]:
+    """Every secret the tenant's stack reads: its own, and with reseller.yaml's `app:` the app's
+    APP_KEY and system database password (provisioner/infra/onboarding.py requires them)."""
+    app = list(APP_SECRETS) if reseller is not None and reseller.app is not None else []
+    return [*required_stack_secrets(spec), *app]

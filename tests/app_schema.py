@@ -637,3 +637,47 @@ def create_system_database(server, name: str = "facturador_system", plans=()) ->
         conn.commit()
     finally:
         conn.close()
+
+
+def _sql_value(value: object) -> str:
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def script(part: str, plans: list[tuple] = ()) -> str:
+    """The SQL of one part ("system" or "tenant") for the `mariadb` client: what the tests
+    apply, with the seeded plan and `plans` for the system part."""
+    tables = SYSTEM_TABLES if part == "system" else TENANT_TABLES
+    out = [f"{sql};" for sql in statements(tables)]
+    if part == "system":
+        for row in (SEEDED_PLAN, *plans):
+            out.append("INSERT INTO plans (name, pricing, limit_users, limit_documents,"
+                       " plan_documents, locked, created_at, updated_at) VALUES ("
+                       + ", ".join(_sql_value(v) for v in row) + ", NOW(), NOW());")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.app_schema system|tenant [--plan NAME:PRICE:USERS:DOCUMENTS ...]`:
+    the SQL on stdout (scripts/app-schema.sh pipes it into `mariadb`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.app_schema",
+                                     description=main.__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["system", "tenant"])
+    parser.add_argument("--plan", action="append", default=[], metavar="NAME:PRICE:USERS:DOCS",
+                        help="a plan the reseller made in the admin panel (repeatable)")
+    args = parser.parse_args(argv)
+    plans = []
+    for spec in args.plan:
+        name, price, users, docs = spec.split(":")
+        plans.append((name, float(price), int(users), int(docs), "[1]", 0))
+    print(script(args.part, plans), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

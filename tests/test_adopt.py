@@ -1,6 +1,6 @@
 """Adopting accounts the app made itself, on a real MariaDB server with the app's schema.
 
-The accounts are made the way store() makes them (issue 9's onboarding, then our journal row is
+The accounts are made the way store() makes them (the onboarding, then our journal row is
 removed: the app's form keeps no journal), in every shape the examples cover: admin and
 integrator, SUNAT and OSE, demo and production, presets and chosen levels, SMTP, a silo plan;
 one more with every lock on. Then `provisioner adopt` writes the specs from the databases.

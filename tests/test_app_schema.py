@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests import app_schema
-
-REFERENCE = Path("/work/shared/reference/app/pro5/database/migrations")
+from tests.reference_files import APP_MIGRATIONS, require
 
 
 def test_every_table_builds_with_its_catalog_rows(mariadb_server) -> None:
@@ -43,10 +40,7 @@ NOT_INVOLVED = {"2014_10_12_000000_create_users_table", "2020_03_31_151819_add_p
 
 
 def test_each_table_names_migrations_that_exist_and_every_migration_is_folded() -> None:
-    import pytest
-
-    if not REFERENCE.is_dir():
-        pytest.skip("the app's reference source is not on this machine")
+    REFERENCE = require(APP_MIGRATIONS, "the app's migrations")
     named = {m for t in (*app_schema.SYSTEM_TABLES, *app_schema.TENANT_TABLES)
              for m in t.migrations}
     present = {f.stem for f in [*REFERENCE.glob("*.php"), *(REFERENCE / "tenant").glob("*.php")]}
@@ -55,3 +49,35 @@ def test_each_table_names_migrations_that_exist_and_every_migration_is_folded() 
         folder = REFERENCE if table.database == "system" else REFERENCE / "tenant"
         for name in table.migrations:
             assert (folder / f"{name}.php").is_file(), (table.name, name)
+
+
+def test_the_script_for_a_local_server_loads_the_same_schema(mariadb_server) -> None:
+    """`python -m tests.app_schema system|tenant` (scripts/app-schema.sh, docs/try-locally.md)
+    prints what the tests apply, as statements the `mariadb` client runs."""
+    import subprocess
+    import sys
+
+    from tests.reference_files import ROOT
+
+    for part, tables in (("system", app_schema.SYSTEM_TABLES),
+                         ("tenant", app_schema.TENANT_TABLES)):
+        sql = subprocess.run([sys.executable, "-m", "tests.app_schema", part, "--plan",
+                              "Pyme:59:5:1500"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+        db = f"script_{part}"
+        mariadb_server.execute(f"DROP DATABASE IF EXISTS {db}")
+        mariadb_server.execute(f"CREATE DATABASE {db}")
+        conn = mariadb_server.connect(db, autocommit=False)
+        try:
+            with conn.cursor() as cur:
+                for statement in filter(str.strip, sql.split(";\n")):
+                    cur.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+        made = {name for (name,) in mariadb_server.execute("SHOW TABLES", database=db)}
+        assert made == {t.name for t in tables}
+        if part == "system":
+            assert mariadb_server.execute("SELECT name, pricing FROM plans ORDER BY id",
+                                          database=db) == [("Ilimitado", 99.0), ("Pyme", 59.0)]
+        mariadb_server.execute(f"DROP DATABASE {db}")

@@ -89,7 +89,8 @@ def test_guardar_pushes_one_file_on_a_new_branch_and_opens_the_pull_request(
 def test_the_committed_file_is_what_validate_accepts_and_holds_no_secret(
         repos: GitRepos, github: GitHubStandIn, tmp_path: Path) -> None:
     hostile = dict(PAYLOAD, sol_password="Real-Password-Typed", smtp=True,
-                   smtp_host="smtp.gmail.com", smtp_port="465", smtp_username="ti@aduanas.example.pe",
+                   smtp_host="smtp.gmail.com", smtp_port="465",
+                   smtp_username="ti@aduanas.example.pe",
                    smtp_password="Another-Secret")  # values, not "given": never used
     result = saved_by(repos, github, hostile)
     clone = tmp_path / "review"

@@ -63,13 +63,14 @@ def test_init_from_flags_writes_a_ready_repository(tmp_path: Path, run_cli: Run)
     assert "from provisioner.infra.head_start import run_program" in program
     assert len([line for line in program.splitlines() if not line.startswith(("#", '"'))
                 and line.strip() and not line.startswith("stack,")]) <= 3
-    # pinned at the running version (an editable checkout cannot be installed elsewhere)
+    # pinned as the running tool was installed (tests/test_wheel.py: from a git URL)
+    pin = scaffold.current_pin().requirement
     requirements = (target / "requirements.txt").read_text(encoding="utf-8")
-    assert f"tenant-provisioner=={__version__}\n" in requirements
+    assert f"\n{pin}\n" in requirements
     hooks = yaml.safe_load((target / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     hook = hooks["repos"][0]["hooks"][0]
     assert hook["entry"] == "provisioner validate"
-    assert hook["additional_dependencies"] == [f"tenant-provisioner=={__version__}"]
+    assert hook["additional_dependencies"] == [pin]
     # this repository's workflows, copied from the one source
     copied = {p.name: p.read_text(encoding="utf-8")
               for p in (target / ".github" / "workflows").iterdir()}
@@ -83,6 +84,27 @@ def test_init_from_flags_writes_a_ready_repository(tmp_path: Path, run_cli: Run)
     for topic in ("provisioner new", "--secret", "What CI does", "init --upgrade",
                   "s3://acme-pulumi-state"):
         assert topic in readme
+
+
+def test_explain_before_the_platform_exists_shows_placeholders(
+        tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing but a base domain: explain declares the stack with the values still to set shown
+    as `<platform.field>` (as render shows the database host), and says so on stderr."""
+    target = tmp_path / "acme"
+    assert run_cli("init", target, "--no-input", "--base-domain", "facturador.acme.pe")[0] == 0
+    monkeypatch.chdir(target)
+    assert run_cli("new", *FIRST_TENANT)[0] == 0
+    code, out, err = run_cli("explain", "aduanas")
+    assert code == 0, err
+    assert "zoneId=<platform.hosted_zone_id>" in out
+    assert "kmsKeyId=<platform.kms_key_id>" in out
+    assert "endpoint=<platform.shared_database.host>:3306" in out
+    assert "platform value(s) not set yet" in err and len(err.strip().splitlines()) == 1
+    (target / "reseller.yaml").write_text(
+        (target / "reseller.yaml").read_text(encoding="utf-8")
+        + "platform:\n  hosted_zone_id: Z0123456789ACME\n", encoding="utf-8")
+    code, out, err = run_cli("explain", "aduanas")
+    assert code == 0 and "zoneId=Z0123456789ACME" in out, err  # a value set is used
 
 
 def test_the_first_tenant_validates_renders_and_explains(tmp_path: Path, run_cli: Run,
@@ -216,23 +238,34 @@ def test_upgrade_never_rewrites_the_tools_own_checkout(run_cli: Run) -> None:
     assert (ROOT / "infra" / "__main__.py").read_bytes() == before
 
 
-@pytest.mark.parametrize(("direct", "expected"), [
+@pytest.mark.parametrize(("direct", "expected", "portable"), [
     ({"url": "https://github.com/acme/tenant-provisioner",
       "vcs_info": {"vcs": "git", "requested_revision": "v0.2.0", "commit_id": "a" * 40}},
-     "tenant-provisioner @ git+https://github.com/acme/tenant-provisioner@v0.2.0"),
+     f"tenant-provisioner @ git+https://github.com/acme/tenant-provisioner@{'a' * 40}", True),
     ({"url": "https://github.com/acme/tenant-provisioner",
       "vcs_info": {"vcs": "git", "commit_id": "b" * 40}},
-     f"tenant-provisioner @ git+https://github.com/acme/tenant-provisioner@{'b' * 40}"),
+     f"tenant-provisioner @ git+https://github.com/acme/tenant-provisioner@{'b' * 40}", True),
+    ({"url": "file:///home/me/clone", "vcs_info": {"vcs": "git", "commit_id": "c" * 40}},
+     f"tenant-provisioner @ git+file:///home/me/clone@{'c' * 40}", False),
+    ({"url": "https://example.pe/tenant_provisioner-0.2.0-py3-none-any.whl",
+      "archive_info": {}},
+     "tenant-provisioner @ https://example.pe/tenant_provisioner-0.2.0-py3-none-any.whl", True),
     ({"url": "file:///home/me/dist/tenant_provisioner-0.2.0-py3-none-any.whl",
-      "archive_info": {}}, "tenant-provisioner==0.2.0"),
+      "archive_info": {}},
+     "tenant-provisioner @ file:///home/me/dist/tenant_provisioner-0.2.0-py3-none-any.whl",
+     False),
     ({"url": "file:///home/me/src", "dir_info": {"editable": True}},
-     "tenant-provisioner==0.2.0"),
-    (None, "tenant-provisioner==0.2.0"),
+     "tenant-provisioner @ file:///home/me/src", False),
+    (None, "tenant-provisioner==0.2.0", True),
 ])
-def test_the_pin_is_what_was_installed(direct: dict[str, Any] | None, expected: str) -> None:
-    """From a git tag: that tag (what `pip install git+...@TAG` asked for); from an index or
-    a local file: the version, which a CI runner can install from the reseller's index."""
-    assert scaffold.requirement_from_direct_url(direct, "tenant-provisioner", "0.2.0") == expected
+def test_the_pin_is_what_was_installed(direct: dict[str, Any] | None, expected: str,
+                                       portable: bool) -> None:
+    """Exactly what pip installed (PEP 610's direct_url.json): a VCS URL at its commit, an
+    archive's URL, a directory; `==version` only from an index (no direct_url.json). What a CI
+    runner cannot install (a path of this machine) carries the reason, which init prints."""
+    pin = scaffold.pin_from_direct_url(direct, "tenant-provisioner", "0.2.0")
+    assert pin.requirement == expected
+    assert (pin.problem is None) == portable
 
 
 # ---- prompts over a real terminal ----------------------------------------------------------
@@ -251,13 +284,17 @@ def test_prompts_on_a_terminal(tmp_path: Path) -> None:
         ("Platform stack reference", "acme/platform/prod"),
         ("Pulumi state backend URL", "ftp://nope"),
         ("Pulumi state backend URL", "s3://acme-state"),
-        ("Secrets provider", ""),
+        ("Secrets provider", ""),  # no default the tool would refuse later: asked again
+        ("Secrets provider", "default"),  # the Pulumi Cloud's, refused for an s3 backend
+        ("Secrets provider", "awskms://alias/pulumi"),
+        ("system database host", ""),  # later
     ]:
         term.expect(prompt)
         term.send(answer)
     term.expect("provisioner new")
     assert term.close() == 0, term.seen
-    assert "a Pulumi backend URL" in term.seen
+    assert "a Pulumi backend URL" in term.seen and "a value is required" in term.seen
+    assert "a self-managed backend needs" in term.seen
     repo = load_repository(target)
     assert repo.reseller is not None and repo.reseller.base_domain == "facturador.acme.pe"
     assert repo.reseller.platform.stack_reference == "acme/platform/prod"
@@ -265,6 +302,56 @@ def test_prompts_on_a_terminal(tmp_path: Path) -> None:
     assert "Hosted zone" not in term.seen  # the stack reference gives the platform's values
     assert yaml.safe_load((target / "Pulumi.yaml").read_text())["backend"]["url"] == (
         "s3://acme-state")
+
+
+def test_answers_piped_in_are_taken_as_from_a_terminal(tmp_path: Path) -> None:
+    """One answer a line on a pipe, each echoed; the app section from its answers."""
+    target = tmp_path / "acme"
+    answers = ["facturador.acme.pe", "acme", "", "acme/platform/prod", "s3://acme-state",
+               "passphrase", "app-db.internal", "", "facturador", "tenancy_admin",
+               "ssh deploy@app.acme.pe php /var/www/facturador/artisan"]
+    result = subprocess.run([sys.executable, "-m", "provisioner", "init", str(target)],
+                            input="\n".join(answers) + "\n", capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Base domain (the app's APP_URL_BASE): facturador.acme.pe" in result.stdout
+    repo = load_repository(target)
+    assert repo.reseller is not None and repo.reseller.base_domain == "facturador.acme.pe"
+    app = repo.reseller.app
+    assert app is not None and app.system_database.host == "app-db.internal"
+    assert (app.system_database.port, app.system_database.database,
+            app.system_database.user) == (3306, "facturador", "tenancy_admin")
+    assert app.commands.migrate == ["ssh", "deploy@app.acme.pe", "php",
+                                    "/var/www/facturador/artisan", "tenancy:migrate",
+                                    "--website_id={website_id}"]
+    assert app.commands.seed[-2:] == ["tenancy:db:seed", "--website_id={website_id}"]
+    assert app.timezone == "America/Lima"
+
+
+def test_piped_input_that_ends_early_cancels_a_required_answer(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "provisioner", "init", str(tmp_path / "x")],
+                            input="facturador.acme.pe\n", capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and "input ended" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_default_provider_with_a_self_managed_backend_is_refused_up_front(
+        run_cli: Run, tmp_path: Path) -> None:
+    code, _, err = run_cli("init", tmp_path / "x", "--no-input", "--base-domain", "a.pe",
+                           "--backend-url", "s3://bucket", "--secrets-provider", "default")
+    assert code == 2 and "a self-managed backend needs" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_app_flags_are_all_or_nothing(run_cli: Run, tmp_path: Path) -> None:
+    code, _, err = run_cli("init", tmp_path / "x", "--no-input", "--base-domain", "a.pe",
+                           "--app-db-host", "db.internal")
+    assert code == 2 and "--app-db-name, --app-db-user, --app-command" in err
+    code, _, err = run_cli("init", tmp_path / "x", "--no-input", "--base-domain", "a.pe",
+                           "--app-command", "php artisan")
+    assert code == 2 and "without --app-db-host" in err
+    assert not (tmp_path / "x").exists()
 
 
 def test_no_input_never_prompts_even_on_a_terminal(tmp_path: Path) -> None:

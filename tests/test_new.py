@@ -288,6 +288,8 @@ def test_prompts_fill_what_the_flags_did_not_give(
     assert any(p.startswith("Company name (razón social) [SUPERINTENDENCIA") for p in prompts)
     assert "Subdomain [aduanasperu]: " in prompts
     assert "Environment (demo/production/internal) [demo]: " in prompts
+    # the safe answer is the default: Enter keeps the client in demo
+    assert "Allow the client to switch itself from demo to production [y/N]: " in prompts
     spec = load_repository(repo).tenant("aduanasperu").spec
     assert spec.company_name.startswith("SUPERINTENDENCIA NACIONAL")
     assert (spec.trade_name, spec.plan, spec.limit_emission) == ("Aduanas Perú", "emprendedor",
@@ -493,3 +495,52 @@ def test_stack_init_command_passes_any_provider_verbatim(provider: str) -> None:
 
     assert shlex.split(stack_init_command("aduanas", provider)) == [
         "pulumi", "stack", "init", "--secrets-provider", provider, "aduanas"]
+
+
+def test_every_secret_the_stack_reads_is_printed(repo: Path, run_cli: Run) -> None:
+    """With reseller.yaml's `app:` (the examples have it) the app's APP_KEY and system database
+    password are stack secrets too; without it they are not asked for."""
+    from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY
+
+    code, out, err = run_cli("--repo", repo, "new", *BASE_FLAGS)
+    assert code == 0, err
+    for secret in (APP_KEY, APP_DATABASE_PASSWORD):
+        assert f"  {secret.command('aduanas')}" in out.splitlines()
+    reseller = repo / "reseller.yaml"
+    text = reseller.read_text(encoding="utf-8")
+    reseller.write_text(text[:text.index("\napp:")] + "\n", encoding="utf-8")
+    flags = [f if f != "aduanas" else "aduanas2" for f in BASE_FLAGS]
+    flags[1], flags[3] = "20100070970", "Otra Empresa S.A.C."
+    code, out, err = run_cli("--repo", repo, "new", *flags)
+    assert code == 0, err
+    assert "appKey" not in out and "appDatabasePassword" not in out
+
+
+def test_a_subdomain_in_capitals_is_said_and_one_with_a_hyphen_refused(repo: Path,
+                                                                      run_cli: Run) -> None:
+    flags = list(BASE_FLAGS)
+    flags[flags.index("aduanas")] = "Tercera-x"
+    code, _, err = run_cli("--repo", repo, "new", *flags)
+    assert code == 2 and err.strip().endswith(
+        "--subdomain 'Tercera-x': letters and digits only (no accents, ñ, dots, hyphens or "
+        "spaces)"), err
+    assert not (repo / "tenants" / "tercera-x.yaml").exists()
+    flags[flags.index("Tercera-x")] = "Tercera"
+    code, _, err = run_cli("--repo", repo, "new", *flags)
+    assert code == 0, err
+    assert "subdomain 'Tercera' is written as 'tercera'" in err
+    spec = load_repository(repo).tenant("tercera").spec
+    assert spec.allow_production_switch is False  # not asked: the safe answer
+
+
+def test_every_flag_of_new_has_help() -> None:
+    import argparse
+
+    from provisioner.cli import new
+
+    parser = argparse.ArgumentParser()
+    new.configure(parser)
+    missing = [a.option_strings[0] for a in parser._actions
+               if a.option_strings and a.option_strings[0] != "-h"
+               and (not a.help or a.help == argparse.SUPPRESS)]
+    assert missing == []

@@ -1,4 +1,4 @@
-"""Issue 11: the padrón as it really is (Windows-1252 bytes in an ISO-8859-1 file) and as it
+"""The padrón as it really is (Windows-1252 bytes in an ISO-8859-1 file) and as it
 arrives damaged (truncated downloads, corrupt zip members): every outcome is an import or a
 one-line message, never an internal error, and the previous index is kept."""
 

@@ -327,7 +327,8 @@ def test_recursive_alias_is_refused(spec_repo: Path) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.emails())
 def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
-    """The fast path must accept and normalize exactly as pydantic's EmailStr does."""
+    """The fast path accepts exactly what pydantic's EmailStr accepts, and keeps the typed form
+    (the app writes the e-mail as typed into users.email and establishments.email)."""
     from pydantic import TypeAdapter, ValidationError
     from pydantic.networks import EmailStr
 
@@ -339,7 +340,7 @@ def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
         got: str | None = validate_email_address(address)
     except ValueError:
         got = None
-    assert got == expected
+    assert got == (address if expected is not None else None)
 
 
 OSE_DEMO_URL = "https://demo-ose.nubefact.com/ol-ti-itcpe/billService"

@@ -30,9 +30,8 @@ from provisioner.sunat.client import (
     check_credentials,
     redacted_logging,
 )
+from tests.reference_files import SUNAT_WSDL, require
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_WSDL = ROOT.parent / "shared" / "reference" / "sunat-wsdl"
 USER, PASSWORD = "20000000001MODDATOS", "moddatos"
 FAST = Timeouts(connect=2.0, read=0.5)
 
@@ -264,10 +263,7 @@ def _request(wsdl: Path, operation: str, **kwargs: object) -> str:
 ])
 def test_our_wsdl_matches_sunats(ours: Path, reference: str,
                                  sample: tuple[str, dict[str, object]]) -> None:
-    ref = REFERENCE_WSDL / reference
-    if not ref.is_file():
-        pytest.skip(f"SUNAT's reference WSDL is not at {ref} (../shared/reference/sunat-wsdl "
-                    "relative to the repository, present in CI)")
+    ref = require(SUNAT_WSDL / reference, "SUNAT's reference WSDL")
     assert _operations(ours) == _operations(ref)
     operation, kwargs = sample
     assert _request(ours, operation, **kwargs) == _request(ref, operation, **kwargs)

@@ -1,4 +1,4 @@
-"""Issue 11: SUNAT's real answers, as public captures and the app's source show them, served by
+"""SUNAT's real answers, as public captures and the app's source show them, served by
 the emulator over real HTTP and read through zeep's request and our lenient answer parser."""
 
 from __future__ import annotations

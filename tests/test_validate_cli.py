@@ -23,7 +23,7 @@ def cwd_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_examples_valid_with_warning_exit_0(cwd_repo: Path, run_cli: Run) -> None:
     code, out, err = run_cli("validate")
     assert code == 0
-    assert "valid: 7 files, 6 valid tenants, 0 errors, 1 warnings" in out
+    assert "valid: 7 files, 6 valid tenants, 0 errors, 1 warning" in out
     assert ("tenants/pruebademo.yaml:4:6: warning: ruc: invalid check digit (expected 6)"
             in err)
 
@@ -45,7 +45,7 @@ def test_all_errors_in_one_run_text(cwd_repo: Path, run_cli: Run) -> None:
                for x in lines)
     assert any(x.startswith("reseller.yaml:5:15: max_accounts: Ha alcanzado el límite de "
                             "clientes permitidos: 6 tenants for a cap of 4") for x in lines)
-    assert "invalid: 7 files, 4 valid tenants, 3 errors, 1 warnings" in out
+    assert "invalid: 7 files, 4 valid tenants, 3 errors, 1 warning" in out
 
 
 def test_json_output(cwd_repo: Path, run_cli: Run) -> None:
@@ -85,7 +85,7 @@ def test_usage_errors_exit_2(cwd_repo: Path, run_cli: Run, args: tuple[str, ...]
 def test_named_file_only(cwd_repo: Path, run_cli: Run) -> None:
     code, out, err = run_cli("validate", "tenants/nandu.yaml")
     assert (code, err) == (0, "")
-    assert "valid: 2 files, 1 valid tenants, 0 errors, 0 warnings" in out
+    assert "valid: 2 files, 1 valid tenant, 0 errors, 0 warnings" in out
 
 
 def test_repo_directory_as_path(repo: Path, run_cli: Run) -> None:
@@ -149,7 +149,7 @@ def test_repository_without_tenants_is_valid(cwd_repo: Path, run_cli: Run) -> No
         f.unlink()
     code, out, err = run_cli("validate")
     assert code == 0, err
-    assert "valid: 1 files, 0 valid tenants, 0 errors" in out
+    assert "valid: 1 file, 0 valid tenants, 0 errors" in out
     (cwd_repo / "tenants").rmdir()
     code, out, err = run_cli("validate")
     assert code == 0, err
@@ -234,3 +234,33 @@ def test_base_warns_for_each_field_the_app_keeps_from_creation(cwd_repo: Path,
     assert "3 warnings" in out
     code, _, err = run_cli("validate", "--base", "no-such-rev")
     assert code == 2 and "unknown git revision" in err
+
+
+BAD_TYPES = {  # a value of the wrong type at this line
+    6: "limit_emission: 7\nmodules:\n  preset: nope\nsoap:\n  send: sunat\n",
+    9: "limit_emission: false\nmodules:\n  preset: nope\nsoap: 5\n",
+}
+
+
+@pytest.mark.parametrize("line", sorted(BAD_TYPES))
+def test_type_errors_and_catalog_errors_in_one_run(cwd_repo: Path, run_cli: Run,
+                                                   line: int) -> None:
+    """Every problem of every file in one run: a value of the wrong type does not hide an
+    unknown plan or preset elsewhere in the same file."""
+    (cwd_repo / "tenants" / "bad.yaml").write_text(
+        "ruc: '20100070970'\ncompany_name: Bad SAC\nsubdomain: bad\nadmin_email: a@b.pe\n"
+        "plan: pymes\n" + BAD_TYPES[line], encoding="utf-8")
+    code, _, err = run_cli("validate")
+    assert code == 1
+    assert f"tenants/bad.yaml:{line}:" in err  # the type error
+    assert "tenants/bad.yaml:5:7: plan: unknown plan 'pymes' (did you mean: pyme?)" in err
+    assert "tenants/bad.yaml:8:11: modules.preset: unknown preset 'nope'" in err
+
+
+def test_one_tenant_and_one_warning_in_the_singular(cwd_repo: Path, run_cli: Run) -> None:
+    for path in (cwd_repo / "tenants").glob("*.yaml"):
+        if path.stem != "pruebademo":
+            path.unlink()
+    code, out, _ = run_cli("validate")
+    assert code == 0 and out.strip().endswith(
+        "valid: 2 files, 1 valid tenant, 0 errors, 1 warning"), out

@@ -9,6 +9,7 @@ with them. Where this departs from a literal reading of store(), the comment say
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,21 +17,13 @@ from provisioner import naming
 from provisioner.model.catalog import Catalog
 from provisioner.model.models import ResellerSpec, SoapEnvironment, SoapSend, TenantSpec
 from provisioner.model.semantics import resolve_modules
+from provisioner.model.store_defaults import ADMIN_NAME, APP_TIMEZONE
 
 INTEGRATOR_MODULES = (1, 3, 5)  # store(): an integrator gets Ventas, Avanzados, Configuración
-ESTABLISHMENT = {  # store(): the main establishment
-    "description": "Oficina Principal", "country_id": "PE", "department_id": "15",
-    "province_id": "1501", "district_id": "150101", "address": "-", "telephone": "-",
-    "code": "0000"}
-WAREHOUSE_DESCRIPTION = "Almacén Oficina Principal"
-SERIES = (("01", "F001"), ("03", "B001"), ("07", "FC01"), ("07", "BC01"), ("08", "FD01"),
-          ("08", "BD01"), ("20", "R001"), ("09", "T001"), ("40", "P001"), ("80", "NV01"),
-          ("04", "L001"))
 VISUAL = {"bg": "white", "header": "light", "navbar": "fixed", "sidebars": "light",
           "sidebar_theme": "white"}
 TOP_MENUS = (1, 15, 76)  # top_menu_a_id, _b_id, _c_id
 SKIN_ID = 2
-ADMIN_NAME = "Administrador"
 ADMIN_USER_ID = 1  # store() keeps insert()'s `true` as the user id: 1
 
 
@@ -41,8 +34,56 @@ class Secret(str):
 
 
 def php_json(value: Any) -> str:
-    """`json_encode` as PHP writes it: compact, `/` escaped, non-ASCII as \\uXXXX."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/")
+    """`json_encode` as PHP writes it: compact, `/` escaped, non-ASCII as \\uXXXX, floats as
+    `php_number` writes them."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return json.dumps(value, ensure_ascii=True).replace("/", "\\/")
+    if isinstance(value, float):
+        return php_number(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{php_json(str(k))}:{php_json(v)}"
+                              for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(php_json(v) for v in value) + "]"
+    raise TypeError(f"json_encode of {type(value).__name__}")
+
+
+def php_number(value: float) -> str:
+    """A float as PHP's json_encode writes it: serialize_precision -1 (the shortest digits that
+    read back as the same double, which Python's repr also gives), no JSON_PRESERVE_ZERO_FRACTION
+    (`99.0` is `99`), and php_gcvt's layout with 17 digits (main/snprintf.c): an exponent when
+    the decimal point is more than 17 digits right or more than 3 zeros left (`1.0e+25`,
+    `1.0e-5`), else plain digits (`1.0e16` is `10000000000000000`)."""
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"{value}: json_encode cannot write it")
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0") or "0"
+    # decpt: where the decimal point falls after the first significant digit string
+    decpt = len(whole) + int(exponent or 0) if whole != "0" else (
+        int(exponent or 0) - (len(fraction) - len(fraction.lstrip("0"))))
+    digits = digits.rstrip("0") or "0"
+    if digits == "0":
+        return f"{sign}0"
+    if (decpt < -3) if decpt < 0 else (decpt > 17):
+        exp = decpt - 1
+        rest = digits[1:] or "0"
+        return f"{sign}{digits[0]}.{rest}e{'-' if exp < 0 else '+'}{abs(exp)}"
+    if decpt <= 0:
+        return f"{sign}0.{'0' * -decpt}{digits}"
+    if len(digits) <= decpt:
+        return f"{sign}{digits}{'0' * (decpt - len(digits))}"
+    return f"{sign}{digits[:decpt]}.{digits[decpt:]}"
+
+
+def php_strtolower(text: str) -> str:
+    """PHP's strtolower: ASCII letters only (PHP 8.2; before it, the "C" locale's), byte by
+    byte, so `Ñ` or `É` stay as typed where Python's str.lower() would change them."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
 def login_json(fqdn: str, force_https: bool) -> str:
@@ -111,6 +152,7 @@ class DesiredAccount:
     level_ids: tuple[int, ...]
     level_values: tuple[str, ...] = field(default=())  # for update()'s value mapping
     module_values: tuple[str, ...] = field(default=())
+    timezone: str = APP_TIMEZONE  # app.timezone: the zone of every timestamp written
     # what the edit dialog posts on day 2 when it differs from what store() writes: an
     # integrator's chosen modules (store() forces 1, 3, 5; update() writes what is posted)
     edit_module_ids: tuple[int, ...] | None = None
@@ -173,7 +215,7 @@ def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, 
         managed_by_database_connection=naming.database_connection(spec.subdomain) if silo
         else None,
         plan_name=plan.label or plan.name,
-        client={"email": spec.admin_email.lower(), "name": spec.company_name,
+        client={"email": php_strtolower(spec.admin_email), "name": spec.company_name,
                 "number": spec.ruc, "locked_emission": int(spec.limit_emission),
                 "locked_tenant": int(spec.suspended), "locked_users": int(spec.lock_users)},
         company={
@@ -200,7 +242,8 @@ def desired_account(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, 
         user={"name": ADMIN_NAME, "email": spec.admin_email, "type": spec.user_type,
               "locked": 1, "permission_edit_cpe": 1},
         module_ids=module_ids, level_ids=level_ids, module_values=module_values,
-        level_values=level_values, edit_module_ids=edit_modules, edit_level_ids=edit_levels,
+        level_values=level_values, timezone=app.timezone if app else APP_TIMEZONE,
+        edit_module_ids=edit_modules, edit_level_ids=edit_levels,
         soap_user_shown=soap.environment is SoapEnvironment.PRODUCTION or (
             soap.environment is SoapEnvironment.DEMO and soap.enters_user))
 

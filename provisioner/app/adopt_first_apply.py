@@ -9,19 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provisioner.app.adopt_spec import Adoption
+from provisioner.app.clock import app_now
 from provisioner.app.connection import Server
 from provisioner.app.journal import JOURNAL, ensure_journal
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import TenantSpec
+from provisioner.model.store_defaults import APP_TIMEZONE
 
 # the steps an account made by the app's form has done, in our journal's words
 ADOPTED_STEPS = ("website", "database", "migrate", "seed", "client", "tenant")
 
 
-def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
+def mark_adopted(system: Server, adoptions: Sequence[Adoption],
+                 timezone: str = APP_TIMEZONE) -> None:
     """Journal rows saying every onboarding step is done for these accounts (one transaction);
-    a row already there is left as it is (re-running adopt is safe)."""
-    rows = [(a.uuid, a.website_id, a.subdomain, ",".join(ADOPTED_STEPS))
+    a row already there is left as it is (re-running adopt is safe). Timestamps in the app's
+    zone, like every row we write into its databases."""
+    now = app_now(timezone)
+    rows = [(a.uuid, a.website_id, a.subdomain, ",".join(ADOPTED_STEPS), now, now)
             for a in adoptions if a.spec is not None]
     if not rows:
         return
@@ -30,7 +35,7 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
         with conn.cursor() as cur:
             ensure_journal(cur)
             cur.executemany(f"INSERT IGNORE INTO {JOURNAL} (uuid, website_id, stack, steps,"
-                            " created_at, updated_at) VALUES (%s, %s, %s, %s, NOW(), NOW())",
+                            " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s)",
                             rows)
         conn.commit()
     finally:
@@ -48,7 +53,8 @@ def mark_adopted(system: Server, adoptions: Sequence[Adoption]) -> None:
 #   provider.go Read: the importer runs only `if !isRefresh && res.TF.Importer() != nil`):
 #   ReadUser looks up `User=''` and ReadGrant fails with "user with host or a role is required",
 #   so `import_` on them can only fail. The `user@host` and `user@host@database@*` formats of
-#   petoju/terraform-provider-mysql (issues #194, #237) belong to a fork pulumi-mysql does not use.
+#   petoju/terraform-provider-mysql (github.com/petoju/terraform-provider-mysql/issues/194
+#   and /237) belong to a fork pulumi-mysql does not use.
 #   An adopted pooled tenant therefore declares no mysql.User / mysql.Grant: hyn's user and grant
 #   are kept by the onboarding `database` step (CREATE USER IF NOT EXISTS / GRANT, as hyn does),
 #   which writes nothing while hyn's password logs in.

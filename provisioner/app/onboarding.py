@@ -34,6 +34,7 @@ from typing import Any
 
 from provisioner.app.account import DesiredAccount
 from provisioner.app.app_commands import Runner, expand, run_command
+from provisioner.app.clock import app_now
 from provisioner.app.connection import AppError, Server, error_reason
 from provisioner.app.creation_only import account_warnings
 from provisioner.app.day2_sync import smtp_password_after, sync_client, sync_tenant
@@ -106,8 +107,15 @@ class Onboarding:
     stack: str = ""
     user_host: str | None = None  # an adopted account's `<uuid>` user host (else hyn's rule)
     fail_after: str | None = None
-    today: Callable[[], dt.date] = dt.date.today
     redo: frozenset[str] = frozenset()  # steps to run again although recorded done
+    clock: Callable[[], dt.datetime] | None = None  # tests: a fixed instant (aware, any zone)
+
+    def now(self) -> dt.datetime:
+        """The time the app would write now: wall-clock time in `app.timezone`."""
+        return app_now(self.desired.timezone, now=self.clock() if self.clock else None)
+
+    def today(self) -> dt.date:
+        return self.now().date()
 
     # --- the whole run ---------------------------------------------------------------------
 
@@ -237,8 +245,8 @@ class Onboarding:
 
     def _mark(self, cur, step: str) -> None:
         cur.execute(f"UPDATE {JOURNAL} SET steps = CONCAT_WS(',', NULLIF(steps, ''), %s),"
-                    " updated_at = NOW() WHERE uuid = %s AND NOT FIND_IN_SET(%s, steps)",
-                    (step, self.desired.uuid, step))
+                    " updated_at = %s WHERE uuid = %s AND NOT FIND_IN_SET(%s, steps)",
+                    (step, self.now(), self.desired.uuid, step))
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -257,21 +265,22 @@ class Onboarding:
                                    f"this tool; remove its row from {JOURNAL} to recreate it")
                 if current["m"] != d.managed_by_database_connection:
                     cur.execute("UPDATE websites SET managed_by_database_connection = %s,"
-                                " updated_at = NOW() WHERE id = %s",
-                                (d.managed_by_database_connection, website_id))
+                                " updated_at = %s WHERE id = %s",
+                                (d.managed_by_database_connection, self.now(), website_id))
                     result.changes.append(Change("website", "managed_by_database_connection"))
                 conn.commit()
                 return website_id
             # one transaction: the website, its hostname and our journal row, or none of them
+            now = self.now()
             cur.execute("INSERT INTO websites (uuid, managed_by_database_connection, created_at,"
-                        " updated_at) VALUES (%s, %s, NOW(), NOW())",
-                        (d.uuid, d.managed_by_database_connection))
+                        " updated_at) VALUES (%s, %s, %s, %s)",
+                        (d.uuid, d.managed_by_database_connection, now, now))
             website_id = int(cur.lastrowid)
             cur.execute("INSERT INTO hostnames (fqdn, website_id, created_at, updated_at)"
-                        " VALUES (%s, %s, NOW(), NOW())", (d.fqdn, website_id))
+                        " VALUES (%s, %s, %s, %s)", (d.fqdn, website_id, now, now))
             cur.execute(f"INSERT INTO {JOURNAL} (uuid, website_id, stack, steps, created_at,"
-                        " updated_at) VALUES (%s, %s, %s, 'website', NOW(), NOW())",
-                        (d.uuid, website_id, self.stack))
+                        " updated_at) VALUES (%s, %s, %s, 'website', %s, %s)",
+                        (d.uuid, website_id, self.stack, now, now))
         conn.commit()
         result.changes.append(Change("website", f"websites #{website_id} + hostnames {d.fqdn}"))
         if self.fail_after == "website":
@@ -390,10 +399,10 @@ class Onboarding:
                 "INSERT INTO clients (hostname_id, token, email, name, number, plan_id,"
                 " locked_emission, locked_tenant, locked_users, start_billing_cycle,"
                 " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " NOW(), NOW())",
+                " %s, %s)",
                 (hostname["id"], self.token, c["email"], c["name"], c["number"], plan["id"],
                  c["locked_emission"], c["locked_tenant"], c["locked_users"],
-                 self.today() if self.start_billing_cycle else None))
+                 self.today() if self.start_billing_cycle else None, self.now(), self.now()))
             if d.smtp.host is not None:
                 self._write_client_smtp(cur, int(cur.lastrowid))
             self._mark(cur, "client")
@@ -403,8 +412,8 @@ class Onboarding:
     def _write_client_smtp(self, cur, client_id: int) -> None:
         s = self.desired.smtp
         cur.execute("UPDATE clients SET smtp_host = %s, smtp_port = %s, smtp_user = %s,"
-                    " smtp_encryption = %s, updated_at = NOW() WHERE id = %s",
-                    (s.host, s.port, s.user, s.encryption, client_id))
+                    " smtp_encryption = %s, updated_at = %s WHERE id = %s",
+                    (s.host, s.port, s.user, s.encryption, self.now(), client_id))
         if s.password:  # update(): an empty password keeps the stored one
             cur.execute("UPDATE clients SET smtp_password = %s WHERE id = %s",
                         (str(s.password), client_id))
@@ -425,7 +434,8 @@ class Onboarding:
                 if not self.password_hash:
                     raise AppError("the admin user needs a password "
                                    "(PROVISIONER_ADMIN_PASSWORD, or the stack's adminPassword)")
-                for sql, params in tenant_inserts(d, plan, self.password_hash, self.token):
+                for sql, params in tenant_inserts(d, plan, self.password_hash, self.token,
+                                                  now=self.now()):
                     if isinstance(params, list):
                         cur.executemany(sql, params)
                     else:

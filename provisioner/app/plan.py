@@ -12,6 +12,7 @@ from typing import Any
 
 from provisioner.app.account import DesiredAccount, Secret
 from provisioner.app.app_commands import expand
+from provisioner.app.clock import app_now
 from provisioner.app.day2_sync import first_sync_plan
 from provisioner.app.journal import JOURNAL
 from provisioner.app.tenant_database import tenant_user_host
@@ -47,8 +48,10 @@ def literal(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (int, float)):
         return repr(value)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return "NOW()"
+    if isinstance(value, dt.datetime):
+        return f"'{value:%Y-%m-%d %H:%M:%S}'"
+    if isinstance(value, dt.date):
+        return f"'{value:%Y-%m-%d}'"
     return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -64,6 +67,7 @@ def plan_onboarding(d: DesiredAccount, *, database_host: str, migrate: list[str]
                     seed: list[str], put_certificate: list[str] | None, certificate: bool,
                     limits: tuple[int, int], start_billing_cycle: bool) -> list[PlannedStep]:
     website = Sql("<website_id>")
+    now = app_now(d.timezone)  # the app's wall-clock time, as the writer takes it
     plan_id = Sql(f"(SELECT id FROM plans WHERE name = {literal(d.plan_name)} ORDER BY id LIMIT 1)")
     plan_row = {"id": plan_id, "limit_documents": limits[1], "limit_users": limits[0]}
     host = tenant_user_host(database_host)
@@ -71,11 +75,11 @@ def plan_onboarding(d: DesiredAccount, *, database_host: str, migrate: list[str]
         PlannedStep("website", "system", (
             "START TRANSACTION",
             inline("INSERT INTO websites (uuid, managed_by_database_connection, created_at,"
-                   " updated_at) VALUES (%s, %s, NOW(), NOW())",
-                   (d.uuid, d.managed_by_database_connection)),
+                   " updated_at) VALUES (%s, %s, %s, %s)",
+                   (d.uuid, d.managed_by_database_connection, now, now)),
             "-- its id is <website_id> below",
             inline("INSERT INTO hostnames (fqdn, website_id, created_at, updated_at)"
-                   " VALUES (%s, %s, NOW(), NOW())", (d.fqdn, website)),
+                   " VALUES (%s, %s, %s, %s)", (d.fqdn, website, now, now)),
             inline(f"INSERT INTO {JOURNAL} (uuid, website_id, stack, steps) VALUES (%s, %s, %s,"
                    " 'website')", (d.uuid, website, d.subdomain)),
             "COMMIT")),
@@ -99,13 +103,13 @@ def plan_onboarding(d: DesiredAccount, *, database_host: str, migrate: list[str]
         " WHERE fqdn = %s), %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (d.fqdn, Secret(""), c["email"], c["name"], c["number"], plan_id, c["locked_emission"],
          c["locked_tenant"], c["locked_users"],
-         Sql("CURDATE()") if start_billing_cycle else None)),)
+         now.date() if start_billing_cycle else None)),)
         + ((inline("UPDATE clients SET smtp_host = %s, smtp_port = %s, smtp_user = %s,"
                    " smtp_encryption = %s, smtp_password = %s WHERE number = %s",
                    (d.smtp.host, d.smtp.port, d.smtp.user, d.smtp.encryption,
                     d.smtp.password, c["number"])),) if d.smtp.host else ())))
     tenant = ["START TRANSACTION"]
-    for sql, params in tenant_inserts(d, plan_row, "", ""):
+    for sql, params in tenant_inserts(d, plan_row, "", "", now=now):
         rows = params if isinstance(params, list) else [params]
         tenant += [inline(sql, tuple(_mask_tenant(sql, row))) for row in rows]
     tenant.append("COMMIT")

@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from provisioner.app.account import (
-    ADMIN_USER_ID,
-    ESTABLISHMENT,
-    SERIES,
-    WAREHOUSE_DESCRIPTION,
-    DesiredAccount,
-    Secret,
-    plan_json,
-)
+from provisioner.app.account import ADMIN_USER_ID, DesiredAccount, Secret, plan_json
+from provisioner.app.clock import app_now
+from provisioner.model.store_defaults import DOCUMENT_SERIES, ESTABLISHMENT, WAREHOUSE_DESCRIPTION
 
 
 def tenant_inserts(d: DesiredAccount, plan: dict[str, Any], password_hash: str,
-                   token: str) -> list[tuple[str, Any]]:
-    """store()'s tenant inserts, in its order. Values may be `Secret` (masked when printed)."""
-    now = dt.datetime.now().replace(microsecond=0)
+                   token: str, *, now: dt.datetime | None = None) -> list[tuple[str, Any]]:
+    """store()'s tenant inserts, in its order. Values may be `Secret` (masked when printed);
+    `now` is the app's wall-clock time (app.timezone), this instant's by default."""
+    now = now or app_now(d.timezone)
     co, cf, s = d.company, d.configuration, d.smtp
     config = {**cf, "limit_documents": plan["limit_documents"],
               "limit_users": plan["limit_users"], "plan": plan_json(plan),
@@ -40,7 +35,7 @@ def tenant_inserts(d: DesiredAccount, plan: dict[str, Any], password_hash: str,
         _insert("warehouses", {"establishment_id": 1, "description": WAREHOUSE_DESCRIPTION,
                                "created_at": now, "updated_at": now}),
         ("INSERT INTO `series` (`establishment_id`, `document_type_id`, `number`)"
-         " VALUES (%s, %s, %s)", [(1, t, n) for t, n in SERIES]),
+         " VALUES (%s, %s, %s)", [(1, t, n) for t, n in DOCUMENT_SERIES]),
         _insert("users", user),
     ]
     if d.module_ids:

@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
     if reseller is None or catalog is None or errors:
         raise SpecErrors(errors or findings)
     if reseller.app is None:
-        raise UsageError("reseller.yaml has no app: section (the app's system database)")
+        from provisioner.doc_links import doc_url
+
+        raise UsageError("reseller.yaml has no app: section (the app's system database): add "
+                         f"it as {doc_url('docs/adopt.md')} shows, then rerun")
     db = reseller.app.system_database
     system = Server(db.host, db.port, db.user,
                     _env(names.APP_DATABASE_PASSWORD.env, names.APP_DATABASE_PASSWORD.what),
@@ -103,11 +106,11 @@ def run(args: argparse.Namespace) -> int:
                 _write_spec(tenants_dir, adoption)
                 batch.append(adoption)
             if len(batch) >= 200:  # journal rows in batches: an interrupted run keeps them
-                mark_adopted(system, batch)
+                mark_adopted(system, batch, reseller.app.timezone)
                 batch = []
             adoptions.append(adoption)
             reporter(adoption.subdomain)
-        mark_adopted(system, batch)
+        mark_adopted(system, batch, reseller.app.timezone)
     finally:
         reporter(None)
     secrets_set = _set_secrets(runner, adoptions) if runner is not None else {}

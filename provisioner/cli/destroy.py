@@ -50,10 +50,12 @@ def last_spec_text(root: Path, tenant: str) -> str | None:
 def kept_message(tenant: str, production: bool) -> str:
     """What a destroy leaves behind: the runner unprotects, then the engine only drops the
     retained resources from state (provisioner.orchestrate.teardown)."""
+    from provisioner.doc_links import doc_url
+
     kept = ("its database, secrets and generated values" if production else "its database")
     return (f"{tenant}: {kept} are kept (retain_on_delete) and no longer managed by the stack; "
             "its DNS record is removed last. Drop the data by hand when it is no longer "
-            "needed (docs/data-safety.md).")
+            f"needed ({doc_url('docs/data-safety.md')}).")
 
 
 def run(args: argparse.Namespace) -> int:

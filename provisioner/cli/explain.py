@@ -74,7 +74,13 @@ def _close_event_loop() -> None:
 def run(args: argparse.Namespace) -> int:
     from provisioner.cli.output import print_json
     from provisioner.errors import ProvisionerError
-    from provisioner.explain.declared import as_data, declare, format_markdown, format_text
+    from provisioner.explain.declared import (
+        as_data,
+        declare,
+        format_markdown,
+        format_text,
+        placeholder_platform,
+    )
     from provisioner.model.layout import YAML_SUFFIXES, find_root
 
     if args.all or args.tenant is None:
@@ -121,6 +127,13 @@ def run(args: argparse.Namespace) -> int:
         print(format_markdown(data))
     else:
         print(format_text(data))
+    if repository.reseller is not None and (
+            unset := placeholder_platform(repository.reseller.platform)):
+        import sys
+
+        print(f"note: {len(unset)} platform value(s) not set yet are shown as <platform...>; "
+              "`pulumi up` needs them in reseller.yaml `platform:` (or a stack reference)",
+              file=sys.stderr)
     return 0
 
 

@@ -27,8 +27,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=Path, default=None, metavar="PATH",
                         help="padrón index for the RUC lookup (default: "
                              "$PROVISIONER_PADRON_INDEX or ~/.cache/provisioner/padron.sqlite3)")
+    from provisioner.cli import exit_codes
+
     parser.epilog = ("GITHUB_TOKEN: a token that may push and open pull requests; "
-                     "PROVISIONER_GITHUB_API: another API base URL (GitHub Enterprise)")
+                     "PROVISIONER_GITHUB_API: another API base URL (GitHub Enterprise); "
+                     + exit_codes.epilog("form"))
 
 
 def run(args: argparse.Namespace) -> int:

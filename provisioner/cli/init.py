@@ -1,6 +1,7 @@
 """`provisioner init DIR`: a reseller's own repository of tenants, with this tool pinned.
 
-Values come from flags, or from prompts when stdin is a terminal (never with `--no-input`).
+Values come from flags, or from prompts on a terminal or answers piped in (never with
+`--no-input`).
 reseller.yaml is checked like `validate` before anything is written. `--upgrade` rewrites only
 the tool's files init generated and nobody changed since (scaffold.MANIFEST, scaffold.is_generated)
 for the running version and shows the diff; it keeps and names the others.
@@ -59,7 +60,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend-url", help="Pulumi state backend: s3://BUCKET, file://DIR, "
                                               "https://api.pulumi.com ... (Pulumi.yaml backend)")
     parser.add_argument("--secrets-provider",
-                        help="stack secrets provider: awskms://alias/NAME, passphrase, default")
+                        help="stack secrets provider: awskms://alias/NAME or passphrase; "
+                             "`default` only with the Pulumi Cloud backend (https://)")
+    parser.add_argument("--app-db-host", help="the app's system database host (its DB_HOST); "
+                                              "reseller.yaml app.system_database")
+    parser.add_argument("--app-db-port", type=int, help="its port (default: 3306)")
+    parser.add_argument("--app-db-name", help="the app's DB_DATABASE")
+    parser.add_argument("--app-db-user", help="a user that may create databases and users "
+                                              "(password: the appDatabasePassword secret)")
+    parser.add_argument("--app-command", metavar="COMMAND",
+                        help="the command line that runs the app's artisan, e.g. "
+                             "'ssh deploy@app php /var/www/artisan' (tenancy:migrate and "
+                             "tenancy:db:seed follow it)")
     parser.add_argument("--no-input", action="store_true", help="never prompt")
     parser.add_argument("--force", action="store_true",
                         help="write into a non-empty directory (files of the same name are "
@@ -100,7 +112,9 @@ def _answers_from_args(args: argparse.Namespace) -> InitAnswers:
         shared_database_admin_secret_arn=args.shared_database_admin_secret_arn,
         kms_key_id=args.kms_key_id, db_subnet_group=args.db_subnet_group,
         security_group_ids=list(args.security_group_id),
-        backend_url=args.backend_url, secrets_provider=args.secrets_provider)
+        backend_url=args.backend_url, secrets_provider=args.secrets_provider,
+        app_db_host=args.app_db_host, app_db_port=args.app_db_port, app_db_name=args.app_db_name,
+        app_db_user=args.app_db_user, app_command=args.app_command)
 
 
 def _occupied(target: Path) -> list[str]:
@@ -113,6 +127,7 @@ def _occupied(target: Path) -> list[str]:
 
 
 def create(target: Path, args: argparse.Namespace) -> int:
+
     from provisioner import newtenant as nt
     from provisioner import scaffold
     from provisioner.cli.output import print_findings
@@ -127,13 +142,15 @@ def create(target: Path, args: argparse.Namespace) -> int:
                                "it, or --upgrade to update a repository init made")
     answers = _answers_from_args(args)
     _check_flag_values(answers)
-    if not args.no_input and nt.stdin_is_terminal():
+    if not args.no_input and nt.stdin_gives_answers():
         print(f"New tenant repository in {target} (Enter takes the [default]; Ctrl-C cancels)")
-        ask(answers, nt.Prompter())
+        ask(answers, nt.prompter())
     if not answers.base_domain:
-        raise UsageError("missing --base-domain; give it as a flag, or run in a terminal to "
-                         "be asked")
-    requirement = scaffold.requirement_line()
+        raise UsageError("missing --base-domain; give it as a flag, or run in a terminal "
+                         "(or pipe the answers in) to be asked")
+    _check_app_flags(answers)
+    pin = scaffold.current_pin()
+    requirement = pin.requirement
     files = scaffold.initial_files(answers, requirement)
     links = scaffold.generated_links()
     for rel, to in links.items():
@@ -150,8 +167,19 @@ def create(target: Path, args: argparse.Namespace) -> int:
     for rel, to in links.items():
         write_link(target / rel, to)
     print(f"wrote {len(files) + len(links)} files to {target} ({requirement})")
+    if pin.problem:
+        print(f"warning: requirements.txt pins {requirement}: {pin.problem}", file=sys.stderr)
     for gap in answers.platform_gaps():
         print(f"  to do: the platform's {gap} (reseller.yaml `platform:`), or a stack reference")
+    if not answers.backend_url:
+        print("  to do: the Pulumi state backend (Pulumi.yaml backend.url, or "
+              "PULUMI_BACKEND_URL), e.g. s3://BUCKET")
+    if not answers.secrets_provider:
+        print("  to do: the secrets provider (PROVISIONER_SECRETS_PROVIDER), e.g. "
+              "awskms://alias/NAME or passphrase")
+    if not answers.app_db_host:
+        print("  to do: reseller.yaml `app:` (the app's system database and command), "
+              "before `provisioner onboard` or the first apply")
     from provisioner.safe_text import command_line
 
     print("next steps:")
@@ -165,6 +193,22 @@ def create(target: Path, args: argparse.Namespace) -> int:
         print("  " + command_line("gh", "variable", "set", "PULUMI_SECRETS_PROVIDER", "--body",
                                   answers.secrets_provider))
     return 0
+
+
+def _check_app_flags(answers: InitAnswers) -> None:
+    """The `app:` section is all or nothing: a host needs the database, user and command."""
+    from provisioner.errors import UsageError
+
+    given = {"--app-db-port": answers.app_db_port, "--app-db-name": answers.app_db_name,
+             "--app-db-user": answers.app_db_user, "--app-command": answers.app_command}
+    if not answers.app_db_host:
+        extra = [flag for flag, value in given.items() if value]
+        if extra:
+            raise UsageError(f"{', '.join(extra)} without --app-db-host")
+        return
+    missing = [flag for flag, value in given.items() if not value and flag != "--app-db-port"]
+    if missing:
+        raise UsageError(f"--app-db-host needs {', '.join(missing)} (reseller.yaml `app:`)")
 
 
 def field_problem(loc: tuple[str, ...], value: Any) -> str | None:
@@ -201,13 +245,27 @@ def _url_problem(kind: str, value: str) -> str | None:
             "gcpkms:// or hashivault://")
 
 
+def _provider_problem(provider: str, backend_url: str | None) -> str | None:
+    """What `doctor` and `apply` would refuse about this secrets provider with this backend."""
+    if (problem := _url_problem("secrets", provider)):
+        return f"expected {problem}"
+    cloud = bool(backend_url and backend_url.startswith(("https://", "http://")))
+    if provider == "default" and not cloud:
+        return ("`default` is the Pulumi Cloud's own encryption; a self-managed backend needs "
+                "awskms://alias/NAME (or another KMS) or passphrase")
+    return None
+
+
 def _check_flag_values(answers: InitAnswers) -> None:
     from provisioner.errors import UsageError
 
     if answers.backend_url and (problem := _url_problem("backend", answers.backend_url)):
         raise UsageError(f"--backend-url: expected {problem}")
-    if answers.secrets_provider and (
-            problem := _url_problem("secrets", answers.secrets_provider)):
+    if answers.secrets_provider and answers.backend_url and (
+            problem := _provider_problem(answers.secrets_provider, answers.backend_url)):
+        raise UsageError(f"--secrets-provider: {problem}")
+    if answers.secrets_provider and (problem := _url_problem("secrets",
+                                                             answers.secrets_provider)):
         raise UsageError(f"--secrets-provider: expected {problem}")
 
 
@@ -236,13 +294,43 @@ def ask(a: InitAnswers, p: Prompter) -> None:
                 setattr(a, attr, p.ask(f"{prompt} (Enter: later)", default, required=False,
                                        check=checked(loc)) or None)
     if a.backend_url is None:
-        a.backend_url = p.ask("Pulumi state backend URL (s3://..., Enter: `pulumi login`'s)",
-                              required=False,
-                              check=lambda v: _url_problem("backend", v)) or None
+        a.backend_url = p.ask(
+            "Pulumi state backend URL (s3://BUCKET, file://DIR, https://api.pulumi.com)",
+            check=lambda v: _url_problem("backend", v))
     if a.secrets_provider is None:
+        cloud = a.backend_url.startswith(("https://", "http://"))
         a.secrets_provider = p.ask(
-            "Secrets provider (awskms://alias/..., passphrase; Enter: the backend's default)",
-            required=False, check=lambda v: _url_problem("secrets", v)) or None
+            "Secrets provider (awskms://alias/NAME, passphrase"
+            + (", default: the Pulumi Cloud's)" if cloud else ")"),
+            "default" if cloud else None,
+            check=lambda v: _provider_problem(v, a.backend_url))
+    if a.app_db_host is None:
+        a.app_db_host = p.ask(
+            "The app's system database host (its DB_HOST; Enter: later, needed to onboard)",
+            required=False, check=checked(("app", "system_database", "host"))) or None
+    if a.app_db_host:
+        if a.app_db_port is None:
+            a.app_db_port = int(p.ask("Its port", "3306", check=lambda v: None if (
+                v.isdigit() and 1 <= int(v) <= 65535) else "a port number, 1 to 65535"))
+        if a.app_db_name is None:
+            a.app_db_name = p.ask("The app's database (DB_DATABASE)",
+                                  check=checked(("app", "system_database", "database")))
+        if a.app_db_user is None:
+            a.app_db_user = p.ask("A user that creates tenant databases (hyn's system "
+                                  "connection)", check=checked(("app", "system_database",
+                                                               "user")))
+        if a.app_command is None:
+            a.app_command = p.ask("The command that runs the app's artisan (e.g. ssh "
+                                  "deploy@app php /var/www/artisan)", check=_command_problem)
+
+
+def _command_problem(value: str) -> str | None:
+    import shlex
+
+    try:
+        return None if shlex.split(value) else "a command line"
+    except ValueError as exc:
+        return f"not a command line: {exc}"
 
 
 def check_reseller(path: Path, text: str) -> list[Finding]:
@@ -326,7 +414,10 @@ def upgrade(target: Path, check: bool) -> int:
         except ValueError as exc:
             raise ProvisionerError(f"{scaffold.MANIFEST}: cannot be read ({exc}); restore it "
                                    "from git, nothing was written") from None
-    requirement = scaffold.requirement_line()
+    pin = scaffold.current_pin()
+    requirement = pin.requirement
+    if pin.problem:
+        print(f"warning: the pin would be {requirement}: {pin.problem}", file=sys.stderr)
     current = {rel: _read(target / rel, rel) if (target / rel).exists() else None
                for rel in scaffold.generated_files(requirement, None)}
     kept = sorted(rel for rel, old in current.items()

@@ -28,7 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trade-name", help="nombre comercial (default: the company name)")
     parser.add_argument("--subdomain", help="letters and digits; also the file and stack name")
     parser.add_argument("--email", help="the admin's login e-mail")
-    parser.add_argument("--user-type", choices=["admin", "integrator"])
+    parser.add_argument("--user-type", choices=["admin", "integrator"],
+                        help="admin (default) or integrator (API only: Ventas, Avanzados, "
+                             "Configuración)")
     parser.add_argument("--admin-password", choices=["generate", "stack_secret"],
                         help="generate (default) or stack_secret (you set it with Pulumi)")
     parser.add_argument("--plan", help="a plan of the catalog")
@@ -46,18 +48,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="SOAP environment (default: demo)")
     parser.add_argument("--sol-user", help="secondary SOL user, without the RUC")
     parser.add_argument("--ose-url", help="the OSE's billService URL (https)")
-    parser.add_argument("--ose-username-format", choices=["ruc_user", "ruc"])
-    parser.add_argument("--smtp-host")
-    parser.add_argument("--smtp-port", type=int_type())  # range: the model's
-    parser.add_argument("--smtp-username")
-    parser.add_argument("--smtp-encryption", choices=["ssl", "tls", "none"])
-    parser.add_argument("--smtp-from-address")
-    parser.add_argument("--smtp-from-name")
+    parser.add_argument("--ose-username-format", choices=["ruc_user", "ruc"],
+                        help="the OSE's user name: RUC + SOL user (default) or the RUC alone")
+    parser.add_argument("--smtp-host", help="the client's own SMTP server (default: none, the "
+                                             "platform's mailer)")
+    parser.add_argument("--smtp-port", type=int_type(), help="its port (default: 465)")
+    parser.add_argument("--smtp-username", help="its user name (password: the smtpPassword "
+                                                "stack secret)")
+    parser.add_argument("--smtp-encryption", choices=["ssl", "tls", "none"],
+                        help="default: ssl")
+    parser.add_argument("--smtp-from-address", help="the sender address (default: the user "
+                                                    "name)")
+    parser.add_argument("--smtp-from-name", help="the sender name (default: the trade name)")
     parser.add_argument("--certificate", action=bool_flag, default=None,
                         help="a signing certificate comes as a stack secret")
     parser.add_argument("--allow-production-switch", action=bool_flag, default=None,
                         help="the client may switch itself from demo to production "
-                             "(default: yes)")
+                             "(default: no; its demo history would stay)")
     parser.add_argument("--index", type=Path, default=None, metavar="PATH",
                         help="padrón index for the RUC lookup (default: "
                              "$PROVISIONER_PADRON_INDEX or ~/.cache/provisioner/padron.sqlite3)")
@@ -94,12 +101,12 @@ def answers_from_args(args: argparse.Namespace) -> TenantAnswers:
 def _check_subdomain_flag(subdomain: str | None) -> None:
     """The subdomain is also the file name: judge it as a subdomain first, so a trailing space
     or a slash gets a message about the subdomain, not about a file name."""
-    from provisioner.errors import ProvisionerError
+    from provisioner.errors import UsageError
     from provisioner.model.rules import subdomain_syntax_problem
     from provisioner.safe_text import escape_controls
 
     if subdomain is not None and (problem := subdomain_syntax_problem(subdomain)):
-        raise ProvisionerError(f"--subdomain {escape_controls(repr(subdomain))}: {problem}")
+        raise UsageError(f"--subdomain {escape_controls(repr(subdomain))}: {problem}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
             return None
         return nt.lookup_company(ruc, repo, args.index, note)
 
-    interactive = not args.no_input and bool(answers.missing()) and nt.stdin_is_terminal()
-    prompter = nt.Prompter()
+    interactive = not args.no_input and bool(answers.missing()) and nt.stdin_gives_answers()
+    prompter = nt.prompter()
     if interactive:
         print(f"New tenant in {display_path(repo.root)} "
               "(Enter takes the [default]; Ctrl-C cancels)")
@@ -145,6 +152,12 @@ def run(args: argparse.Namespace) -> int:
                          "to be asked")
 
     assert answers.subdomain is not None
+    if (problem := nt.subdomain_form_problem(answers.subdomain)):
+        raise UsageError(f"--subdomain {answers.subdomain!r}: {problem}")
+    if answers.subdomain != answers.subdomain.lower():
+        note(f"note: subdomain {answers.subdomain!r} is written as "
+             f"{answers.subdomain.lower()!r}: subdomains (and file and stack names) are "
+             "lower-case, as the app lower-cases them")
     path = nt.tenant_path(repo, answers.subdomain)
     if existing := nt.existing_file(repo, answers.subdomain):
         raise nt.already_exists(existing)
@@ -167,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     nt.write_new_file(path, text)
     print(f"created {display_path(path)}")
     print("next steps:")
-    for what, command in nt.next_steps(spec, os.environ.get(SECRETS_PROVIDER_ENV),
+    for what, command in nt.next_steps(spec, repo.reseller, os.environ.get(SECRETS_PROVIDER_ENV),
                                        _git_add(repo.root, path, spec.subdomain)):
         if what:
             print(f"  # {what}")

@@ -67,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
     spec = repo.tenant(args.tenant).spec
     app = reseller.app
     if app is None:
+        from provisioner.doc_links import doc_url
+
         raise UsageError("reseller.yaml has no app: section (the app's system database and "
-                         "commands)")
+                         f"commands): add it as {doc_url('docs/app.md')} shows, then rerun")
     plan = catalog.plans[spec.plan]
     silo = plan.tier.value == "silo"
     if args.dry_run:

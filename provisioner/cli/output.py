@@ -23,3 +23,8 @@ def print_findings(findings: Iterable[Finding]) -> None:
 def is_terminal(stream: Any = None) -> bool:
     stream = stream or sys.stdout
     return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 error`, `2 errors`: the noun in the number's grammatical number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

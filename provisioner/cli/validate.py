@@ -33,7 +33,7 @@ def _check_arguments(repo: Path | None, paths: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.cli.output import print_findings, print_json
+    from provisioner.cli.output import count, print_findings, print_json
     from provisioner.model.repository import load_repository
 
     _check_arguments(args.repo, args.paths)
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_findings(repo.findings)
         verdict = "invalid" if errors else "valid"
-        print(f"{verdict}: {repo.files_checked} files, {len(repo.tenants)} valid tenants, "
-              f"{len(errors)} errors, {len(warnings)} warnings")
+        print(f"{verdict}: {count(repo.files_checked, 'file')}, "
+              f"{count(len(repo.tenants), 'valid tenant')}, {count(len(errors), 'error')}, "
+              f"{count(len(warnings), 'warning')}")
     return 1 if errors else 0

@@ -7,11 +7,13 @@ never a diff against what exists.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from provisioner.explain.mock_runtime import RecordedResource, StackRun
+    from provisioner.model.models import Platform
     from provisioner.model.repository import Repository
     from provisioner.redaction import Redactor
 
@@ -58,9 +60,33 @@ def declare(stack: str, spec_dir: Path | None,
     from provisioner.explain import mock_runtime
     from provisioner.infra.program import main
 
-    config = {"specDir": str(spec_dir)} if spec_dir is not None else {}
+    config: dict[str, Any] = {"specDir": str(spec_dir)} if spec_dir is not None else {}
+    if repository is not None and repository.reseller is not None:
+        config.update(placeholder_platform(repository.reseller.platform))
     return mock_runtime.run_stack(stack, lambda: main(repository), config=config,
                      secrets=placeholder_secrets())
+
+
+def placeholder_platform(platform: Platform) -> dict[str, Any]:
+    """Stack config for every platform value reseller.yaml does not give yet (and no platform
+    stack will), shown as `<platform.field>`, as `render` shows the shared database host: a new
+    repository explains its first tenant before the platform exists. `pulumi up` still refuses
+    until they are set (provisioner/infra/platform_refs.py)."""
+    from provisioner.infra.platform_refs import SOURCES
+
+    if platform.stack_reference:
+        return {}
+    out: dict[str, Any] = {}
+    for source in SOURCES.values():
+        if source.read(platform) not in (None, ""):
+            continue
+        if source.output == "sharedDatabasePort":
+            out[source.output] = "3306"  # stack config is text (Config.get_int parses it)
+        elif source.output == "securityGroupIds":
+            out[source.output] = json.dumps([f"<{source.field}>"])
+        else:
+            out[source.output] = f"<{source.field}>"
+    return out
 
 
 def _mask(resource: RecordedResource, key: str, value: Any, redactor: Redactor) -> Any:

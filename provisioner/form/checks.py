@@ -179,5 +179,5 @@ def pending_secrets(ev: Evaluation) -> list[tuple[str, str, bool]]:
     from provisioner.secrets import SECRETS_PROVIDER_ENV
 
     typed = {SECRET_FIELDS[k].what for k in ev.form.secrets_given}
-    steps = nt.next_steps(ev.spec, os.environ.get(SECRETS_PROVIDER_ENV))
+    steps = nt.next_steps(ev.spec, None, os.environ.get(SECRETS_PROVIDER_ENV))
     return [(what, command, what in typed) for what, command in steps]

@@ -27,7 +27,7 @@ from provisioner.app.dynamic import StepsProvider
 from provisioner.app.tenant_database import hyn_password
 from provisioner.model.catalog import Catalog
 from provisioner.model.models import ResellerSpec, TenantSpec
-from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY
+from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY, APP_SECRETS
 
 from .errors import StackError
 
@@ -62,7 +62,7 @@ class AppAccount:
 
 def app_secrets(config: pulumi.Config, stack: str) -> tuple[pulumi.Output[str],
                                                             pulumi.Output[str]]:
-    missing = [s for s in (APP_KEY, APP_DATABASE_PASSWORD) if config.get_secret(s.key) is None]
+    missing = [s for s in APP_SECRETS if config.get_secret(s.key) is None]
     if missing:
         raise StackError(f"stack {stack!r} needs the app's platform secrets; set them with:\n"
                          + "\n".join(f"  {s.what}: {s.command(stack)}" for s in missing))

@@ -13,6 +13,7 @@ import pulumi_random as random
 
 from provisioner import naming
 from provisioner.app.adopt_first_apply import dns_import_id
+from provisioner.doc_links import doc_url
 from provisioner.errors import ProvisionerError
 from provisioner.model.catalog import Catalog, DatabaseTier, Plan
 from provisioner.model.models import ResellerSpec, TenantSpec
@@ -115,7 +116,7 @@ class Tenant(pulumi.ComponentResource):
         if spec.adopted is not None and reseller.app is None:
             raise StackError(f"tenant {spec.subdomain!r} is adopted (adopted: in its spec) but "
                              "reseller.yaml has no app: section; an adopted account is kept "
-                             "through the app's databases (docs/adopt.md)")
+                             f"through the app's databases ({doc_url('docs/adopt.md')})")
         super().__init__(TYPE, name, None, opts)
         plan = plan_of(spec, args.catalog)
         production = spec.is_production

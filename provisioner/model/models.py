@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from provisioner.doc_links import doc_url
 from provisioner.model.catalog import ModuleDef, Plan
 from provisioner.model.rules import (
     AWS_MAX_TAGS,
@@ -32,6 +33,7 @@ from provisioner.model.rules import (
     tag_key_problem,
     validate_email_address,
 )
+from provisioner.model.store_defaults import APP_TIMEZONE
 from provisioner.safe_text import printable_problem
 
 SCHEMA_BASE = "https://provisioner.invalid/schema"
@@ -276,7 +278,7 @@ class TenantSpec(Strict):
         description="Confirms a change that gives this tenant a new, empty database (plan tier "
                     "pool<->silo, database_prefix, subdomain): the new database as "
                     "`provisioner plan` names it, e.g. 'silo:tenancy_hotelsol'. The old one is "
-                    "kept, not copied (docs/data-safety.md)")
+                    f"kept, not copied ({doc_url('docs/data-safety.md')})")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     sunat_alternate_server: StrictBool | None = Field(
         None, description="Send production documents to SUNAT's alternate server (the app's "
@@ -285,7 +287,7 @@ class TenantSpec(Strict):
     adopted: Adopted | None = Field(
         None, description="Set by `provisioner adopt`: the account existed in the app "
                           "(its website id, database user host, DNS record); see "
-                          "docs/adopt.md")
+                          f"{doc_url('docs/adopt.md')}")
 
     @field_validator("subdomain", mode="after")
     @classmethod
@@ -417,11 +419,29 @@ class AppSection(Strict):
     start_billing_cycle: Literal["none", "creation_date"] = Field(
         "none", description="none: pro5's store(); creation_date: newer versions set "
                             "clients.start_billing_cycle to the day of creation")
+    timezone: str = Field(
+        APP_TIMEZONE, min_length=1, max_length=64,
+        description="The app's config/app.php `timezone`: every timestamp written into the "
+                    "app's databases is wall-clock time in this zone, as the app writes them")
     delete_tenant_database: StrictBool = Field(
         False, description="Removing a non-production tenant drops its database "
                            "(the app's TENANCY_DATABASE_AUTO_DELETE)")
     delete_tenant_database_user: StrictBool = Field(
         False, description="... and its database user (TENANCY_DATABASE_AUTO_DELETE_USER)")
+
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r}: not a time zone of the IANA database this machine has "
+                             "(e.g. America/Lima; without /usr/share/zoneinfo, pip install "
+                             "tzdata)") from None
+        return value
 
 
 class ResellerSpec(Strict):

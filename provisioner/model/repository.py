@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provisioner.collector import collector_paused
+from provisioner.doc_links import doc_url
 from provisioner.errors import Finding, SpecErrors, UsageError
 from provisioner.model import crossfile
 from provisioner.model.catalog import DEFAULT_MODULES, Catalog, build_catalog
@@ -20,7 +21,7 @@ from provisioner.model.layout import RESELLER_FILENAMES, TENANTS_DIRNAME, YAML_S
 from provisioner.model.models import ResellerSpec, TenantSpec
 from provisioner.model.pydantic_findings import validation_findings
 from provisioner.model.rules import close_matches
-from provisioner.model.semantics import PathIssue, check_tenant
+from provisioner.model.semantics import PathIssue, check_tenant, check_tenant_parts
 from provisioner.model.yaml_parse import MAX_FINDINGS_PER_FILE
 from provisioner.model.yaml_source import Source, parse_mapping, read_source
 
@@ -260,8 +261,12 @@ def _judge_tenant(source: Source, parsed: _Parsed, reseller: ResellerSpec | None
     findings = source.duplicate_findings() if source.duplicates else []
     if isinstance(parsed, tuple):
         data, exc = parsed
-        found = source.ambiguity_findings(
-            None, findings + validation_findings(source, TenantSpec, exc))
+        findings += validation_findings(source, TenantSpec, exc)
+        if reseller is not None and catalog is not None:  # the rest of the file's problems too
+            failed = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+            findings += issue_findings(source, check_tenant_parts(data, failed, reseller,
+                                                                  catalog))
+        found = source.ambiguity_findings(None, findings)
         member = crossfile.Member(crossfile.keys_of_data(data), source)
         return None, member, _capped(source, found)
     spec = parsed
@@ -446,7 +451,8 @@ def start_repository(root: Path) -> tuple[Repository, Source | None]:
     repo.findings += _reseller_name_findings(root)
     if reseller_path is None:
         repo.findings.append(Finding(display_path(root), 1, 1, "", (
-            "no reseller file: create reseller.yaml (see examples/reseller.yaml)")))
+            "no reseller file: create reseller.yaml (`provisioner init` writes one; an example: "
+            f"{doc_url('examples/reseller.yaml')})")))
     else:
         repo.reseller, repo.catalog, found, reseller_source = _load_reseller(reseller_path)
         repo.findings += found

@@ -124,11 +124,13 @@ _SPECIAL_USE: list[tuple[str, ...]] = []
 
 
 def validate_email_address(value: str) -> str:
-    """The normalized e-mail address, or a pydantic error; same result as pydantic's EmailStr.
+    """The address as typed, once pydantic's EmailStr accepts it (a pydantic error otherwise).
 
-    email-validator costs ~100 us per address, which alone put `validate` over its budget of
-    1.5x the YAML parse time; most addresses are plain ASCII and need no normalization, so a
-    conservative regex accepts those and only the rest take the full path."""
+    The typed form is kept, not EmailStr's normalized one: the app's store() writes the e-mail
+    as typed into `users.email` (the login) and `establishments.email`, and lower-cases it only
+    in `clients.email` (provisioner/app/account.py). email-validator costs ~100 us per address,
+    which alone put `validate` over its budget of 1.5x the YAML parse time; most addresses are
+    plain ASCII, so a conservative regex accepts those and only the rest take the full path."""
     if len(value) <= 254 and _PLAIN_EMAIL.fullmatch(value) and "--" not in value:
         local, _, domain = value.rpartition("@")
         if not _SPECIAL_USE:
@@ -138,4 +140,5 @@ def validate_email_address(value: str) -> str:
             return value
     from pydantic.networks import validate_email
 
-    return validate_email(value)[1]
+    validate_email(value)
+    return value

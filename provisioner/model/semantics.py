@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from provisioner import naming
 from provisioner.model.catalog import Catalog, Plan
@@ -61,10 +62,7 @@ def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> 
     rules = _rules_for(reseller, catalog)
     issues = _check_subdomain(spec, reseller, rules)
     issues += _check_ruc(spec)
-    if spec.plan not in catalog.plans:
-        issues.append(PathIssue(("plan",), f"unknown plan {spec.plan!r}"
-                                f"{close_matches(spec.plan, catalog.plans.keys())}"
-                                f"; plans: {', '.join(sorted(catalog.plans))}"))
+    issues += _plan_issues(spec.plan, catalog)
     issues += rules.module_issues(spec.modules)
     if spec.labels or rules.tags_may_overflow:
         issues += _check_tags(spec, reseller)
@@ -74,6 +72,33 @@ def check_tenant(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog) -> 
         issues.append(PathIssue(("certificate",), "SUNAT production signs documents with the "
                                 "company's own certificate; set certificate: true and provide it "
                                 "as a stack secret", "warning"))
+    return issues
+
+
+def _plan_issues(plan: str, catalog: Catalog) -> list[PathIssue]:
+    if plan in catalog.plans:
+        return []
+    return [PathIssue(("plan",), f"unknown plan {plan!r}{close_matches(plan, catalog.plans.keys())}"
+                                 f"; plans: {', '.join(sorted(catalog.plans))}")]
+
+
+def check_tenant_parts(data: dict[str, Any], failed: set[str], reseller: ResellerSpec,
+                       catalog: Catalog) -> list[PathIssue]:
+    """The catalog's rules on the parts of a tenant file that pass the model when another part
+    does not (`failed`: the top-level fields with model errors), so one run reports every
+    problem of every file: a wrong type and an unknown preset together."""
+    from pydantic import ValidationError
+
+    issues: list[PathIssue] = []
+    plan = data.get("plan")
+    if "plan" not in failed and isinstance(plan, str):
+        issues += _plan_issues(plan, catalog)
+    if "modules" not in failed and "modules" in data:
+        try:
+            modules = Modules.model_validate(data["modules"])
+        except ValidationError:
+            return issues
+        issues += _rules_for(reseller, catalog).module_issues(modules)
     return issues
 
 

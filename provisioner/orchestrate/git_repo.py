@@ -54,9 +54,21 @@ class Git:
             proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
                                   cwd=self.top, capture_output=True, check=False)
             if proc.returncode != 0:
-                raise UsageError(f"unknown git revision {ref!r}: pass --base REF (a branch, tag or "
-                                 "commit; in CI fetch it first, e.g. actions/checkout with "
-                                 "fetch-depth: 0)")
+                raise UsageError(self._unknown(ref))
+
+    def _unknown(self, ref: str) -> str:
+        """Why `ref` names no commit, with what to do next."""
+        head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+                              cwd=self.top, capture_output=True, check=False)
+        if head.returncode != 0:
+            return ("nothing committed yet: change detection compares commits; commit the "
+                    "repository first (git add -A && git commit -m 'tenant repository')")
+        if ref.startswith("origin/"):
+            return (f"unknown git revision {ref!r} (not pushed or not fetched yet): pass --base "
+                    "REF (a branch, tag or commit, e.g. --base HEAD~1), or --all for every "
+                    "tenant; in CI fetch it first, e.g. actions/checkout with fetch-depth: 0")
+        return (f"unknown git revision {ref!r}: pass --base REF (a branch, tag or commit; in CI "
+                "fetch it first, e.g. actions/checkout with fetch-depth: 0)")
 
     def prefix(self, path: Path) -> str:
         """`path` relative to the top level, as git spells it ("" or "dir/")."""

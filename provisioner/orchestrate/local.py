@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import yaml
 
+from provisioner.doc_links import doc_url
 from provisioner.errors import ProvisionerError
 from provisioner.model.models import ResellerSpec
 from provisioner.secrets import APP_DATABASE_PASSWORD, APP_KEY
@@ -44,7 +45,7 @@ DEFAULT_DB_ADMIN_PASSWORD: Final = "provisioner-local"
 LOCAL_DB_TLS: Final = "skip-verify"
 MYSQL_8_HINT: Final = ("run MySQL 8, e.g. `docker run -d --name provisioner-mysql -p "
                        "127.0.0.1:3306:3306 -e MYSQL_ROOT_PASSWORD=provisioner-local mysql:8.4` "
-                       "(docs/data-safety.md, 'Local mode')")
+                       f"({doc_url('docs/data-safety.md', 'Local mode: MySQL 8, not MariaDB')})")
 
 
 class LocalDatabaseError(ProvisionerError):

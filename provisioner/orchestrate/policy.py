@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from provisioner.app.creation_only import spec_warnings
+from provisioner.doc_links import doc_url
 from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.results import StackResult
 from provisioner.orchestrate.scheduler import Job, Wave
 from provisioner.orchestrate.spec_blobs import acknowledges_demo_history, environment_of, parsed
+
+MOVING_A_DATABASE: Final = doc_url(
+    "docs/data-safety.md", "Moving a tenant's database (tier, prefix or subdomain change)")
 
 PRODUCTION = "production"
 ACK_FIELD: Final = "acknowledge_new_database"
@@ -73,14 +77,14 @@ class DatabaseMove:
                 f"{where} is created EMPTY and the published config points the app at it; the "
                 f"old database is not dropped ({kept}, retain_on_delete) and nothing is copied. "
                 "Copy the data across right after the apply, before the tenant is used "
-                "(scripts/copy-tenant-database.sh; docs/data-safety.md, 'Moving a tenant's "
-                "database').")
+                f"({doc_url('scripts/copy-tenant-database.sh')}; "
+                f"{MOVING_A_DATABASE}).")
 
     def blocked_message(self) -> str:
         return (f"{self.stack}: this change would give the tenant a new, empty database "
                 f"({self.why}: {self.old} -> {self.new}); its data would stay behind in "
                 f"{self.old}. Not run. If that is intended, set `{ACK_FIELD}: {self.new}` in "
-                f"{self.stack}'s spec and copy the data as docs/data-safety.md shows; or "
+                f"{self.stack}'s spec and copy the data as {MOVING_A_DATABASE} shows; or "
                 "revert the change.")
 
 
@@ -354,7 +358,7 @@ def protect_warnings(results: Sequence[StackResult]) -> dict[str, list[str]]:
     return {r.stack: [f"{r.stack}: Pulumi refused to replace or delete a protected resource "
                       "(the tenant's database, in every environment, or production data); "
                       "nothing was changed by it. If the database really must change, follow "
-                      "docs/data-safety.md ('Moving a tenant's database'); otherwise revert "
+                      f"{MOVING_A_DATABASE}; otherwise revert "
                       "the change that causes it."]
             for r in results if not r.ok and r.error
             and any(e in r.error for e in _PROTECT_ERRORS)}

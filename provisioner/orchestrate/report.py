@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
+from provisioner.doc_links import doc_url
 from provisioner.orchestrate.changes import ChangeSet, StackChange
 from provisioner.orchestrate.results import CHANGE_OPS, StackResult
 from provisioner.redaction import Redactor
@@ -142,7 +143,7 @@ def adopted_imports(repo: Any, stacks: Sequence[str]) -> dict[str, list[str]]:
 def _adopted_line(r: StackResult, imports: list[str]) -> str:
     if r.new_stack:
         return (f"- adopted — first apply imports {', '.join(imports)}; the app's user, grant "
-                "and rows are kept, not recreated (docs/adopt.md)")
+                f"and rows are kept, not recreated ({doc_url('docs/adopt.md')})")
     return (f"- adopted — {', '.join(imports)} imported at this stack's first apply; "
             "the app's user, grant and rows are kept, not recreated")
 

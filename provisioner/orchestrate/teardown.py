@@ -131,8 +131,9 @@ def up_after_unprotect(stack: Any, on_event: Callable[[Any], None]) -> Any:
 def preview_ignoring_protect(stack: Any, on_event: Callable[[Any], None]) -> Any:
     """The plan of a database move: a read-only preview that shows the old database's
     resources leaving as the apply will (after its unprotect), instead of the engine's
-    "protected" error. `pulumi preview --ignore-protect` (Pulumi CLI >= 3.256, pulumi/pulumi
-    #24053); the Python Automation API has no argument for it, so it goes through the
+    "protected" error. `pulumi preview --ignore-protect` (Pulumi CLI >= 3.256,
+    https://github.com/pulumi/pulumi/issues/24053); the Python Automation API has no argument
+    for it, so it goes through the
     workspace's documented per-command hook `serialize_args_for_op`, on this stack's own
     workspace only. Nothing in state changes."""
     workspace = stack.workspace

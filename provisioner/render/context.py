@@ -10,32 +10,22 @@ from provisioner import naming
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
 from provisioner.model.semantics import plan_of, resolve_modules
+from provisioner.model.store_defaults import (
+    ADMIN_NAME,
+    DOCUMENT_SERIES,
+    ESTABLISHMENT,
+    WAREHOUSE_DESCRIPTION,
+)
 from provisioner.render.secrets import SecretValues
 from provisioner.sunat.profile import soap_profile
 
-# What the app's "Guardar" creates besides the client's own data (facturador-app.md).
+# What the app's "Guardar" creates besides the client's own data (one source with the rows the
+# onboarding writes: provisioner/model/store_defaults.py).
 MAIN_ESTABLISHMENT: Final = {
-    "description": "Oficina Principal",
-    "code": "0000",
-    "country_id": "PE",
-    "department_id": "15",
-    "province_id": "1501",
-    "district_id": "150101",
-    "warehouse": "Almacén Oficina Principal",
+    **{k: ESTABLISHMENT[k] for k in ("description", "code", "country_id", "department_id",
+                                     "province_id", "district_id")},
+    "warehouse": WAREHOUSE_DESCRIPTION,
 }
-DOCUMENT_SERIES: Final = (
-    ("01", "F001"),  # factura
-    ("03", "B001"),  # boleta
-    ("07", "FC01"),  # nota de crédito (factura)
-    ("07", "BC01"),  # nota de crédito (boleta)
-    ("08", "FD01"),  # nota de débito (factura)
-    ("08", "BD01"),  # nota de débito (boleta)
-    ("20", "R001"),  # retención
-    ("09", "T001"),  # guía de remisión
-    ("40", "P001"),  # percepción
-    ("80", "NV01"),  # nota de venta
-)
-ADMIN_USER_NAME: Final = "Administrador"
 
 
 def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
@@ -102,7 +92,7 @@ def build_context(spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog,
         "levels": {m: list(lv) for m, lv in choice.levels.items()},
         "all_levels": [lv for lvs in choice.levels.values() for lv in lvs],
         "admin": {
-            "name": ADMIN_USER_NAME,
+            "name": ADMIN_NAME,
             "email": spec.admin_email,
             "password_hash": secrets.admin_password_hash,
             "type": spec.user_type,
