@@ -228,3 +228,23 @@ def engine_world(base: Path, tenants: list[str] | None = None) -> Iterator[World
         }
         yield World(base, repo, moto, server, env, platform,
                     app_key="base64:" + secrets.token_urlsafe(24))
+
+
+def add_demo_tenants(repo: Path, count: int, prefix: str = "cliente") -> list[str]:
+    """`count` more demo tenants like the example pruebademo (own subdomain, RUC, company name
+    and e-mail)."""
+    from stdnum.pe import ruc
+
+    template = (ROOT / "examples" / "tenants" / "pruebademo.yaml").read_text(encoding="utf-8")
+    names = []
+    for n in range(1, count + 1):
+        name = f"{prefix}{n:02d}"
+        body = f"20{n:08d}"
+        text = (template.replace("subdomain: pruebademo", f"subdomain: {name}")
+                .replace('ruc: "20123456789"', f'ruc: "{body}{ruc.calc_check_digit(body)}"')
+                .replace("demo@facturador.example.pe", f"admin@{name}.example.pe")
+                .replace("company_name: Empresa de Prueba S.A.C.",
+                         f"company_name: Empresa {name.capitalize()} S.A.C."))
+        (repo / "tenants" / f"{name}.yaml").write_text(text, encoding="utf-8")
+        names.append(name)
+    return names
