@@ -71,6 +71,7 @@ class World:
     env: dict[str, str]
     platform: dict[str, str]  # plain stack config: the platform ids in moto / MariaDB
     app_key: str
+    secrets_provider: str = "passphrase"
     secret_values: dict[str, dict[str, str]] = field(default_factory=dict)  # stack -> key -> v
 
     @property
@@ -126,7 +127,7 @@ class World:
                 values["certificate"] = certificate_pem(spec.ruc, password)
             else:
                 values[need.key] = f"{need.key}-{stack}-{secrets.token_hex(8)}"
-        self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
+        self.pulumi("stack", "init", stack, "--secrets-provider", self.secrets_provider)
         self.pulumi("config", "set-all", "--stack", stack,
                     *(f"--plaintext={k}={v}" for k, v in self.platform.items()))
         for key, value in values.items():  # read from stdin: never on a command line
@@ -175,8 +176,12 @@ def _platform(world_repo: Path, moto: str, server: Any, certs: Path) -> dict[str
 
 
 @contextmanager
-def engine_world(base: Path, tenants: list[str] | None = None) -> Iterator[World]:
-    """Start everything under `base`; `tenants` keeps only those example tenants."""
+def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = False
+                 ) -> Iterator[World]:
+    """Start everything under `base`; `tenants` keeps only those example tenants. `s3`: the
+    state in a bucket of moto's S3 and the secrets provider a key of moto's KMS (awskms://),
+    as CI has them; the CLI's gocloud drivers reach moto through the bucket URL's `endpoint`
+    and the AWS SDK's AWS_ENDPOINT_URL."""
     from provisioner.orchestrate.local import moto_server
     from tests import app_schema
     from tests.engine_plugins import install
@@ -226,8 +231,20 @@ def engine_world(base: Path, tenants: list[str] | None = None) -> Iterator[World
             "HOOK_DB_PORT": str(server.port), "HOOK_DB_PASSWORD": server.password,
             "PROVISIONER_DEBUG": "",
         }
+        provider = "passphrase"
+        if s3:
+            from provisioner.orchestrate.local import client
+
+            client("s3", moto).create_bucket(Bucket="tenant-state")
+            key = client("kms", moto).create_key(Description="state")["KeyMetadata"]["KeyId"]
+            provider = f"awskms://{key}?region=us-east-1"
+            env.pop("PULUMI_CONFIG_PASSPHRASE")
+            env.update({"PULUMI_BACKEND_URL": f"s3://tenant-state?endpoint={moto[7:]}&"
+                                              "disableSSL=true&s3ForcePathStyle=true&"
+                                              "region=us-east-1",
+                        "PROVISIONER_SECRETS_PROVIDER": provider})
         yield World(base, repo, moto, server, env, platform,
-                    app_key="base64:" + secrets.token_urlsafe(24))
+                    app_key="base64:" + secrets.token_urlsafe(24), secrets_provider=provider)
 
 
 def add_demo_tenants(repo: Path, count: int, prefix: str = "cliente") -> list[str]:
