@@ -17,6 +17,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -256,7 +257,7 @@ def add_demo_tenants(repo: Path, count: int, prefix: str = "cliente") -> list[st
     names = []
     for n in range(1, count + 1):
         name = f"{prefix}{n:02d}"
-        body = f"20{n:08d}"
+        body = f"20{zlib.crc32(name.encode()) % 10**8:08d}"  # distinct across prefixes
         text = (template.replace("subdomain: pruebademo", f"subdomain: {name}")
                 .replace('ruc: "20123456789"', f'ruc: "{body}{ruc.calc_check_digit(body)}"')
                 .replace("demo@facturador.example.pe", f"admin@{name}.example.pe")

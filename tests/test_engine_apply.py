@@ -217,6 +217,24 @@ def test_drift_finds_nothing_then_an_out_of_band_change(world: World,
     # record back: the state still holds it. Drift is reported; repairing it is a reviewed step.
 
 
+def test_pulumi_import_reads_an_existing_record_into_the_stack(world: World) -> None:
+    """`pulumi import` (what an adopted tenant's `import_` option does at `up`): the engine
+    asks the plugin's Read for the resource by its import id and records what exists."""
+    zone = world.platform["hostedZoneId"]
+    name = f"legacy.{BASE_DOMAIN}"
+    client("route53", world.moto).change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+        "Changes": [{"Action": "CREATE", "ResourceRecordSet": {
+            "Name": name, "Type": "A", "TTL": 300,
+            "ResourceRecords": [{"Value": "192.0.2.10"}]}}]})
+    world.pulumi("import", "aws:route53/record:Record", "legacy", f"{zone}_{name}_A",
+                 "--stack", DEMO, "--yes", "--generate-code=false", "--protect=false")
+    exported = json.loads(world.pulumi("stack", "export", "--stack", DEMO).stdout)
+    (legacy,) = [r for r in exported["deployment"]["resources"]
+                 if r["urn"].endswith("::legacy")]
+    assert legacy["id"] == f"{zone}_{name}_A"
+    assert legacy["inputs"]["records"] == ["192.0.2.10"] and legacy["inputs"]["ttl"] == 300
+
+
 def test_a_removed_demo_tenant_is_destroyed_and_production_is_refused(
         world: World, outputs: list[str]) -> None:
     for name in (DEMO, PRODUCTION):
