@@ -216,14 +216,19 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
         state = base / "state"
         state.mkdir()
         home = base / "pulumi-home"
+        from provisioner.engine import Engine, engine_env, program_python
+
+        # what every engine run gets (PULUMI_PYTHON_CMD, no update check, the engine's bin
+        # first), with the stand-in plugins' directory ahead of the rest of PATH
         env = {
-            "PATH": f"{plugins}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
+            **engine_env(Engine(str(ENGINE / "bin" / "pulumi"), ENGINE),
+                         program_python(ROOT, ".venv"),
+                         {"PATH": f"{plugins}{os.pathsep}{os.environ.get('PATH', os.defpath)}"}),
             "PULUMI_HOME": str(home),
             "PULUMI_BACKEND_URL": f"file://{state}",
             "PROVISIONER_SECRETS_PROVIDER": "passphrase",
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PROVISIONER_ENGINE_DIR": str(ENGINE),
-            "PULUMI_SKIP_UPDATE_CHECK": "1",
             # plugins come from PATH only: a missing one fails instead of being downloaded
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "test",
