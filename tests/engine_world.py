@@ -191,6 +191,9 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
     base.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         moto = stack.enter_context(moto_server())
+        # moto's in-process servers share one state: start empty, leave it empty
+        _reset_moto(moto)
+        stack.callback(_reset_moto, moto)
         server = start_server(base)
         stack.callback(server.stop)
         repo = base / "repo"
@@ -251,6 +254,12 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
                         "PROVISIONER_SECRETS_PROVIDER": provider})
         yield World(base, repo, moto, server, env, platform,
                     app_key="base64:" + secrets.token_urlsafe(24), secrets_provider=provider)
+
+
+def _reset_moto(url: str) -> None:
+    import requests
+
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
 
 
 def add_demo_tenants(repo: Path, count: int, prefix: str = "cliente") -> list[str]:
