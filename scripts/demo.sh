@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled examples: set up, validate every spec, render each tenant's
-# documents (secrets masked), and show what each tenant's stack declares. With the Pulumi CLI on
-# PATH it then provisions the examples in local mode (file backend + moto); without it, it says
-# what is missing for that part.
+# documents (secrets masked), and show what each tenant's stack declares; then provision the
+# examples end to end on the Pulumi engine setup.sh built (scripts/demo_engine.py: apply, what
+# exists, a second apply that changes nothing, destroy). DEMO_VERBOSE=1 prints every command's
+# own output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -22,29 +23,9 @@ $P --repo examples explain --all
 echo "== onboard --dry-run (the rows the app's \"Guardar\" writes, as SQL; secrets masked; no database touched)"
 $P --repo examples onboard nandu --dry-run
 
-mysql_up() {  # pooled tenants need a MySQL 8 server on localhost in local mode
-  .venv/bin/python - <<'PY'
-import socket, sys
-try:
-    socket.create_connection(("127.0.0.1", 3306), timeout=1).close()
-except OSError:
-    sys.exit(1)
-PY
-}
-
-if command -v pulumi >/dev/null 2>&1; then
-  if mysql_up; then
-    echo "== apply --local (file backend in .pulumi-local/, AWS APIs served by moto)"
-    $P --repo examples apply --local --all
-  else
-    echo "== apply --local: skipped. No MySQL server on 127.0.0.1:3306 for the pooled tenants;"
-    echo "   start a MySQL 8 server as docs/data-safety.md ('Local mode') shows, then run again."
-  fi
-else
-  echo "== apply --local: skipped. The Pulumi CLI is not installed on this machine"
-  echo "   (https://www.pulumi.com/docs/install/); with it, this step provisions the examples"
-  echo "   against a local moto server and Pulumi's file backend."
-fi
+echo "== provision for real: the example tenants on the built Pulumi engine (file backend,"
+echo "   moto's AWS APIs, a private MariaDB; stand-in provider plugins; docs/engine.md)"
+.venv/bin/python scripts/demo_engine.py ${DEMO_VERBOSE:+-v}
 
 echo "== init: a reseller's own repository in a temporary directory, then its first tenant"
 RESELLER_REPO=$(mktemp -d)/acme

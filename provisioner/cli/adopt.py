@@ -202,8 +202,9 @@ def _secrets_runner(root: Path) -> Any:
     the project, the secrets provider) before anything is written."""
     from provisioner.orchestrate import automation
 
-    automation.require_pulumi_cli()
-    return automation.AutomationRunner(automation.find_project_dir(root), plugins={})
+    project = automation.find_project_dir(root)
+    automation.require_pulumi_cli(project)
+    return automation.AutomationRunner(project, plugins={})
 
 
 def _set_secrets(runner: Any, adoptions: list[Any]) -> dict[str, list[str]]:
