@@ -35,7 +35,7 @@ STORAGE_GB: Final = "databaseStorageGb"
 BACKUP_DAYS: Final = "databaseBackupRetentionDays"
 SPEC_DIR: Final = "specDir"
 
-_PATTERNS: Final[dict[str, str]] = {
+SETTING_PATTERNS: Final[dict[str, str]] = {
     GITHUB_REPOSITORY: r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_.-]{1,100}",
     VPC_ID: r"vpc-[0-9a-f]{8,17}",
     SUBNET_IDS: r"subnet-[0-9a-f]{8,17}",
@@ -114,7 +114,7 @@ def _text(config: pulumi.Config, key: str, problems: list[str], required: bool) 
         if required:
             problems.append(f"{key}: not set (pulumi config set {key} ...)")
         return None
-    if key in _PATTERNS and not re.fullmatch(_PATTERNS[key], value):
+    if key in SETTING_PATTERNS and not re.fullmatch(SETTING_PATTERNS[key], value):
         problems.append(f"{key}: {value!r} is not a valid value")
     return value
 
@@ -131,7 +131,7 @@ def _list(config: pulumi.Config, key: str, problems: list[str], minimum: int = 0
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.append(f"{key}: expected a JSON list of strings")
         return []
-    bad = [v for v in value if not re.fullmatch(_PATTERNS[key], v)]
+    bad = [v for v in value if not re.fullmatch(SETTING_PATTERNS[key], v)]
     if bad:
         problems.append(f"{key}: not valid: {', '.join(map(repr, bad))}")
     if len(value) < minimum:
@@ -178,7 +178,7 @@ def read_settings(config: pulumi.Config, stack: str, root: Path | None = None
     oidc = _text(config, OIDC_PROVIDER_ARN, problems, False)
     prefix = f"{reseller.database_prefix}-{stack}"
     bucket = _text(config, STATE_BUCKET, problems, False) or default_bucket(prefix)
-    if not re.fullmatch(_PATTERNS[STATE_BUCKET], bucket):
+    if not re.fullmatch(SETTING_PATTERNS[STATE_BUCKET], bucket):
         problems.append(f"{STATE_BUCKET}: {bucket!r} is not a valid S3 bucket name")
     instance_class = _text(config, INSTANCE_CLASS, problems, False) or "db.t4g.small"
     storage = _int(config, STORAGE_GB, 20, 20, 65536, problems)
