@@ -82,11 +82,27 @@ def aws_error(exc: Exception) -> str:
 # ---- the checks -----------------------------------------------------------------------------
 
 def pulumi_cli(s: Settings) -> Check:
+    """The engine the stack commands would run (provisioner/engine.py), and its version."""
+    from provisioner.engine import find_engine
+    from provisioner.errors import ProvisionerError
+    from provisioner.model.layout import find_project_dir
+
     name = "pulumi-cli"
-    fix = "install the Pulumi CLI (https://www.pulumi.com/docs/install/) and put it on PATH"
-    exe = shutil.which(s.pulumi)
+    fix = ("install the Pulumi CLI (https://www.pulumi.com/docs/install/) and put it on PATH, "
+           "or build this repository's engine with `bash scripts/setup.sh`")
+    if s.pulumi == "pulumi":
+        try:
+            project: Path | None = find_project_dir(s.root)
+        except ProvisionerError:  # no Pulumi.yaml: only PATH can hold the engine
+            project = None
+        engine = find_engine(project, s.env)
+        exe = engine.pulumi if engine is not None else None
+        where = "the project's engine" if engine is not None and engine.root else "from PATH"
+    else:
+        exe, where = shutil.which(s.pulumi), "from PATH"
     if exe is None:
-        return Check(name, "fail", f"`{s.pulumi}` not found on PATH", fix)
+        return Check(name, "fail", f"`{s.pulumi}` not found on PATH (nor .engine/bin/pulumi)",
+                     fix)
     try:
         proc = subprocess.run([exe, "version"], capture_output=True, text=True,
                               timeout=30, check=False)
@@ -99,7 +115,7 @@ def pulumi_cli(s: Settings) -> Check:
     if major < 3:
         return Check(name, "fail", f"{exe} {version}: too old",
                      "install Pulumi 3 (the Automation API and the pulumi package need it)")
-    return Check(name, "ok", f"{exe} {version}")
+    return Check(name, "ok", f"{where}: {exe} {version}")
 
 
 def backend(s: Settings) -> Check:

@@ -15,3 +15,8 @@ if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
   exit 1
 fi
 echo "environment ready: .venv ($(.venv/bin/provisioner --version))"
+# The Pulumi engine (CLI + Python language host) from the pinned Go modules under engine/;
+# PROVISIONER_SKIP_ENGINE=1 skips it (a machine that only validates and renders).
+if [ "${PROVISIONER_SKIP_ENGINE:-}" != 1 ]; then
+  bash scripts/build_engine.sh
+fi

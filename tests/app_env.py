@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 
@@ -118,14 +119,20 @@ def make_app_env(server: MariaDBServer, tmp_path: Path, *, prefix: str | None = 
     text = text.replace("force_https: true", "force_https: false")
     reseller.write_text(text, encoding="utf-8")
     env = AppEnv(server, system_db, repo)
-    rows = []
-    if plans:
-        for plan in env.load().catalog.plans.values():
-            name = plan.label or plan.name
-            if name == "Ilimitado":
-                continue  # the seeded plan
-            rows.append((name, plan.pricing, plan.limit_users, plan.limit_documents,
-                         "[" + ",".join(str(f.app_id) for f in plan.documents) + "]",
-                         int(plan.locked)))
+    rows = catalog_plan_rows(env.load().catalog) if plans else []
     app_schema.create_system_database(server, system_db, rows)
     return env
+
+
+def catalog_plan_rows(catalog: Any) -> list[tuple[Any, ...]]:
+    """The `plans` rows the reseller made in the admin panel for the catalog's plans (all but
+    the seeded Ilimitado), as app_schema.create_system_database takes them."""
+    rows = []
+    for plan in catalog.plans.values():
+        name = plan.label or plan.name
+        if name == "Ilimitado":
+            continue  # the seeded plan
+        rows.append((name, plan.pricing, plan.limit_users, plan.limit_documents,
+                     "[" + ",".join(str(f.app_id) for f in plan.documents) + "]",
+                     int(plan.locked)))
+    return rows

@@ -207,7 +207,7 @@ def test_set_secrets_through_the_automation_api(app, run_cli, monkeypatch):
     monkeypatch.setattr(auto.Stack, "create_or_select", create_or_select)
     from provisioner.orchestrate import automation
 
-    monkeypatch.setattr(automation, "require_pulumi_cli", lambda: "/usr/bin/pulumi")
+    monkeypatch.setattr(automation, "require_pulumi_cli", lambda _project=None: "/usr/bin/pulumi")
     monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", "awskms://alias/pulumi?region=us-east-1")
     (app.repo / "Pulumi.yaml").write_text("name: tenants\nruntime: python\n")
     code, out, err = run_cli("--repo", app.repo, "adopt", "bodegaperez", "nandu", "--set-secrets")

@@ -183,7 +183,7 @@ def test_the_plan_of_a_move_previews_with_protect_ignored_and_changes_no_state(
 def cli_env(stacks: Stacks, monkeypatch: pytest.MonkeyPatch) -> Stacks:
     from provisioner.orchestrate import automation
 
-    monkeypatch.setattr(automation, "require_pulumi_cli", lambda: "/usr/bin/pulumi")
+    monkeypatch.setattr(automation, "require_pulumi_cli", lambda _project=None: "/usr/bin/pulumi")
     monkeypatch.setenv("PROVISIONER_SECRETS_PROVIDER", KMS)
     return stacks
 

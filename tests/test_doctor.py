@@ -272,6 +272,23 @@ def test_a_ready_platform_passes_every_check(run_cli: Run, repo: Path, moto: str
     assert {c["status"] for c in checks.values()} <= {"ok", "skip"}
 
 
+def test_doctor_reports_the_engine_the_stack_commands_would_run(
+        run_cli: Run, repo: Path, moto: str, mariadb: dict[str, Any], pulumi_stub: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A built engine (PROVISIONER_ENGINE_DIR, else the project's .engine/) wins over PATH."""
+    engine = tmp_path / "engine" / "bin"
+    engine.mkdir(parents=True)
+    (engine / "pulumi").write_text("#!/bin/sh\n[ \"$1\" = version ] && echo v3.260.0\n")
+    (engine / "pulumi").chmod(0o755)
+    monkeypatch.setenv("PROVISIONER_ENGINE_DIR", str(engine.parent))
+    _code, checks, _ = doctor(run_cli, repo, moto, mariadb)
+    detail = checks["pulumi-cli"]["detail"]
+    assert detail == f"the project's engine: {(engine / 'pulumi').resolve()} v3.260.0"
+    monkeypatch.delenv("PROVISIONER_ENGINE_DIR")
+    _code, checks, _ = doctor(run_cli, repo, moto, mariadb)
+    assert checks["pulumi-cli"]["detail"] == f"from PATH: {pulumi_stub} v3.190.0"
+
+
 def test_text_output_is_one_line_per_check_with_the_fix_under_a_failure(
         run_cli: Run, repo: Path, moto: str, mariadb: dict[str, Any], pulumi_stub: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -90,8 +91,13 @@ def test_one_workspace_per_stack_on_the_repository_project(fakes: dict[str, Any]
     for ws in fakes["workspaces"]:
         assert ws.kwargs["work_dir"] == str(tmp_path)
         assert ws.kwargs["secrets_provider"] == KMS
+        # the engine's variables (provisioner/engine.py), then the caller's
         assert ws.kwargs["env_vars"] == {"PROVISIONER_SPEC_ROOT": "x",
-                                         "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true"}
+                                         "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true",
+                                         "PULUMI_PYTHON_CMD": sys.executable,
+                                         "PULUMI_SKIP_UPDATE_CHECK": "1",
+                                         **({"PATH": ws.kwargs["env_vars"]["PATH"]}
+                                            if runner.engine else {})}
         ws.select_stack.assert_not_called()
     alpha = fakes["stacks"]["alpha"]
     alpha.preview.assert_called_once()

@@ -177,8 +177,9 @@ def _set_secrets(root: Path, adoptions: list[Any]) -> dict[str, list[str]]:
         require_pulumi_cli,
     )
 
-    require_pulumi_cli()
-    runner = AutomationRunner(find_project_dir(root), plugins={})
+    project = find_project_dir(root)
+    require_pulumi_cli(project)
+    runner = AutomationRunner(project, plugins={})
     done: dict[str, list[str]] = {}
     for adoption in adoptions:
         if adoption.spec is None or not adoption.secrets:

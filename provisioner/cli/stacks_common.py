@@ -146,8 +146,8 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
     from provisioner.model.layout import SPEC_ROOT_ENV
     from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
 
-    require_pulumi_cli()
     work = project_dir(root)
+    require_pulumi_cli(work)
     env = {SPEC_ROOT_ENV: str(root)}
     if getattr(args, "local", False):
         from provisioner.orchestrate.local import local_session

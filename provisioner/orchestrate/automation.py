@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from provisioner.engine import Engine, engine_env, find_engine, program_python
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import PROJECT_FILES, find_project_dir  # noqa: F401  (re-exported)
 from provisioner.orchestrate.results import StackResult, Step, StepCallback, empty_counts
@@ -159,18 +160,38 @@ def check_stack_secrets(work_dir: Path, stack: str, provider: str) -> None:
             f"{stack}` and commit the file.")
 
 
+def project_virtualenv(work_dir: Path) -> str | None:
+    """Pulumi.yaml's runtime.options.virtualenv, if any."""
+    import yaml
+
+    for name in PROJECT_FILES:
+        path = work_dir / name
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (yaml.YAMLError, UnicodeDecodeError):
+                return None
+            runtime = data.get("runtime") if isinstance(data, dict) else None
+            options = runtime.get("options") if isinstance(runtime, dict) else None
+            venv = options.get("virtualenv") if isinstance(options, dict) else None
+            return venv if isinstance(venv, str) else None
+    return None
+
+
 class PulumiCliMissing(UsageError):
     """The command drives the Pulumi CLI, which is not on PATH."""
 
 
-def require_pulumi_cli(which: Callable[[str], str | None] = shutil.which) -> str:
-    path = which("pulumi")
-    if path is None:
+def require_pulumi_cli(project_dir: Path | None = None) -> str:
+    """The engine's `pulumi` (provisioner/engine.py: the project's .engine/ first, else PATH)."""
+    engine = find_engine(project_dir)
+    if engine is None:
         raise PulumiCliMissing(
-            "this command runs the Pulumi CLI, which is not installed (no `pulumi` on PATH). "
-            f"Install it (see {INSTALL_URL}), e.g. `curl -fsSL https://get.pulumi.com | sh`, "
-            "then run the command again. `plan --list` needs no Pulumi CLI.")
-    return path
+            "this command runs the Pulumi CLI, which is not installed (no .engine/bin/pulumi "
+            "and no `pulumi` on PATH). Build it with `bash scripts/setup.sh` in this "
+            f"repository, or install it (see {INSTALL_URL}), then run the command again. "
+            "`plan --list` needs no Pulumi CLI.")
+    return engine.pulumi
 
 
 def plugin_versions(packages: tuple[str, ...] = PLUGIN_PACKAGES) -> dict[str, str]:
@@ -288,9 +309,13 @@ class AutomationRunner:
                  stack_config: Callable[[str], Mapping[str, tuple[str, bool]]] | None = None,
                  path_config: Callable[[str], Mapping[str, str]] | None = None,
                  plugins: Mapping[str, str] | None = None, create_stacks: bool = False,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, engine: Engine | None = None) -> None:
         self.work_dir = Path(work_dir)
-        self.env = dict(env or {})
+        # the engine's own variables first (provisioner/engine.py): a caller's env wins
+        self.engine = engine or find_engine(self.work_dir, environ)
+        self.env = {**engine_env(self.engine, program_python(
+            self.work_dir, project_virtualenv(self.work_dir)), environ), **dict(env or {})}
+        self._command: Any = None
         # checked before any stack operation: never a default or an empty passphrase
         self.secrets_provider = check_secrets_settings(
             secrets_provider, {**(os.environ if environ is None else environ), **self.env})
@@ -303,11 +328,21 @@ class AutomationRunner:
 
     # -- workspace and stack ---------------------------------------------------------------
 
+    def pulumi_command(self) -> Any:
+        """One PulumiCommand for every workspace (it runs `pulumi version` when made): the
+        project's engine; None lets the workspace run the `pulumi` on PATH."""
+        from pulumi import automation as auto
+
+        if self._command is None and self.engine is not None and self.engine.root is not None:
+            self._command = auto.PulumiCommand(root=str(self.engine.root))
+        return self._command
+
     def workspace(self) -> Any:
         from pulumi import automation as auto
 
         return auto.LocalWorkspace(work_dir=str(self.work_dir), env_vars=self.env,
-                                   secrets_provider=self.secrets_provider)
+                                   secrets_provider=self.secrets_provider,
+                                   pulumi_command=self.pulumi_command())
 
     def stack(self, name: str, *, create: bool = False) -> Any:
         """A fresh workspace for this stack only, then select it there, or create it when
@@ -335,11 +370,18 @@ class AutomationRunner:
         return stack
 
     def prepare(self) -> None:
-        """Install the provider plugins once, so parallel stacks do not race to download."""
-        if not self.plugins:
+        """Install the provider plugins once, so parallel stacks do not race to download.
+        A plugin on the engine's PATH is used as it is and never downloaded (the engine prefers
+        an ambient `pulumi-resource-<name>` unless PULUMI_IGNORE_AMBIENT_PLUGINS is set:
+        pulumi/pulumi sdk/go/common/workspace/plugins.go `getPluginInfoAndPath`)."""
+        path = self.env.get("PATH")
+        missing = {name: version for name, version in self.plugins.items()
+                   if self.env.get("PULUMI_IGNORE_AMBIENT_PLUGINS")
+                   or shutil.which(f"pulumi-resource-{name}", path=path) is None}
+        if not missing:
             return
         ws = self.workspace()
-        for name, version in sorted(self.plugins.items()):
+        for name, version in sorted(missing.items()):
             try:
                 ws.install_plugin(name, version)
             except Exception as exc:  # the CLI's message says why (network, disk)

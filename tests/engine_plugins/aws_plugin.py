@@ -1,0 +1,296 @@
+"""Stand-in for pulumi-aws's plugin: Route53 records, Secrets Manager secrets and versions and
+RDS instances made through boto3 against moto's server (AWS_ENDPOINT_URL, or the provider's
+`endpoints` configuration), plus the two functions the program calls.
+
+Replacement rules (ForceNew) of hashicorp/terraform-provider-aws, for what the program sets:
+- aws_route53_record (internal/service/route53/record.go): `name`, `zone_id`; `type`, `alias`,
+  `records`, `ttl` update in place (an UPSERT); id `<zone>_<name>_<type>`.
+- aws_secretsmanager_secret (internal/service/secretsmanager/secret.go): `name`, `name_prefix`;
+  description, kms_key_id, recovery_window_in_days, tags in place; id = ARN.
+- aws_secretsmanager_secret_version (secret_version.go): `secret_id`, `secret_string`,
+  `secret_binary`; `secret_string` Sensitive; id `<secret_id>|<version_id>`.
+- aws_db_instance (internal/service/rds/instance.go): `identifier`, `identifier_prefix`,
+  `engine`, `db_name`, `username`, `kms_key_id`, `storage_encrypted`, `availability_zone`,
+  `character_set_name`, `snapshot_identifier`, `timezone`; `password` Sensitive; the rest
+  (instance_class, storage, backups, tags...) in place; import by identifier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from typing import Any
+
+from tests.engine_plugins.server import Config, Kind, NotFound, Provider, plugin_version, serve
+
+REGION = "us-east-1"
+
+
+def client(c: Config, service: str, region: str | None = None) -> Any:
+    import boto3
+
+    endpoint = None
+    for entry in c.get("endpoints") or []:
+        if isinstance(entry, dict) and entry.get(service):
+            endpoint = entry[service]
+    return boto3.client(service, region_name=region or c.get("region") or REGION,
+                        endpoint_url=endpoint or os.environ.get("AWS_ENDPOINT_URL"),
+                        aws_access_key_id=c.get("accessKey") or os.environ.get(
+                            "AWS_ACCESS_KEY_ID", "test"),
+                        aws_secret_access_key=c.get("secretKey") or os.environ.get(
+                            "AWS_SECRET_ACCESS_KEY", "test"))
+
+
+def _tags(tags: dict[str, str] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+
+
+# -- aws_route53_record ------------------------------------------------------------------------
+
+def _alias_name(name: str) -> str:  # record.go normalizeAliasDomainName
+    return name.rstrip(".").lower()
+
+
+def _record_set(p: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"Name": p["name"], "Type": p["type"]}
+    if p.get("aliases"):
+        a = p["aliases"][0]
+        out["AliasTarget"] = {"HostedZoneId": a["zoneId"], "DNSName": a["name"],
+                              "EvaluateTargetHealth": bool(a["evaluateTargetHealth"])}
+    else:
+        out["TTL"] = int(p.get("ttl") or 300)
+        out["ResourceRecords"] = [{"Value": v} for v in p.get("records") or []]
+    return out
+
+
+def _change(c: Config, zone: str, action: str, p: dict[str, Any]) -> None:
+    client(c, "route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+        "Changes": [{"Action": action, "ResourceRecordSet": _record_set(p)}]})
+
+
+def record_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    _change(c, p["zoneId"], "UPSERT" if p.get("allowOverwrite") else "CREATE", p)
+    return f"{p['zoneId']}_{p['name']}_{p['type']}", {"fqdn": p["name"].rstrip(".").lower()}
+
+
+def record_read(c: Config, id_: str, s: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    zone, name, kind = (s["zoneId"], s["name"], s["type"]) if s.get("zoneId") else \
+        id_.split("_", 2)
+    sets = client(c, "route53").list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=name, StartRecordType=kind, MaxItems="1")
+    found = [r for r in sets.get("ResourceRecordSets", [])
+             if r["Name"].rstrip(".").lower() == name.rstrip(".").lower() and r["Type"] == kind]
+    if not found:
+        raise NotFound(id_)
+    r = found[0]
+    inputs: dict[str, Any] = {"zoneId": zone, "name": name, "type": kind}
+    if "AliasTarget" in r:
+        t = r["AliasTarget"]
+        inputs["aliases"] = [{"name": _alias_name(t["DNSName"]), "zoneId": t["HostedZoneId"],
+                              "evaluateTargetHealth": bool(t["EvaluateTargetHealth"])}]
+    else:
+        inputs["ttl"] = r.get("TTL")
+        inputs["records"] = [x["Value"] for x in r.get("ResourceRecords", [])]
+    return {**inputs, "fqdn": name.rstrip(".").lower()}, inputs
+
+
+def record_update(c: Config, _id: str, o: dict[str, Any], n: dict[str, Any]) -> dict[str, Any]:
+    if o.get("type") != n["type"]:  # record.go: a type change deletes the old set first
+        _change(c, o["zoneId"], "DELETE", o)
+    _change(c, n["zoneId"], "UPSERT", n)
+    return {"fqdn": n["name"].rstrip(".").lower()}
+
+
+def record_delete(c: Config, _id: str, p: dict[str, Any]) -> None:
+    try:
+        _change(c, p["zoneId"], "DELETE", p)
+    except Exception as exc:  # already gone
+        if "InvalidChangeBatch" not in type(exc).__name__ + str(exc):
+            raise
+
+
+# -- aws_secretsmanager_secret -----------------------------------------------------------------
+
+def secret_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    sm = client(c, "secretsmanager", p.get("region"))
+    kwargs: dict[str, Any] = {"Name": p["name"], "Description": p.get("description") or "",
+                              "Tags": _tags(p.get("tags")),
+                              "ClientRequestToken": str(uuid.uuid4())}
+    if p.get("kmsKeyId"):
+        kwargs["KmsKeyId"] = p["kmsKeyId"]
+    arn = sm.create_secret(**kwargs)["ARN"]
+    return arn, {"arn": arn, "tagsAll": p.get("tags") or {}}
+
+
+def secret_read(c: Config, id_: str, s: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    sm = client(c, "secretsmanager", s.get("region"))
+    try:
+        d = sm.describe_secret(SecretId=id_)
+    except sm.exceptions.ResourceNotFoundException:
+        raise NotFound(id_) from None
+    if d.get("DeletedDate"):
+        raise NotFound(id_)
+    tags = {t["Key"]: t["Value"] for t in d.get("Tags", [])}
+    inputs = {"name": d["Name"], "description": d.get("Description") or "", "tags": tags,
+              **({"kmsKeyId": d["KmsKeyId"]} if d.get("KmsKeyId") else {})}
+    return {**inputs, "arn": d["ARN"], "tagsAll": tags}, inputs
+
+
+def secret_update(c: Config, id_: str, o: dict[str, Any], n: dict[str, Any]) -> dict[str, Any]:
+    sm = client(c, "secretsmanager", n.get("region"))
+    if (o.get("description"), o.get("kmsKeyId")) != (n.get("description"), n.get("kmsKeyId")):
+        kwargs: dict[str, Any] = {"SecretId": id_, "Description": n.get("description") or ""}
+        if n.get("kmsKeyId"):
+            kwargs["KmsKeyId"] = n["kmsKeyId"]
+        sm.update_secret(**kwargs)
+    old, new = o.get("tags") or {}, n.get("tags") or {}
+    if gone := sorted(set(old) - set(new)):
+        sm.untag_resource(SecretId=id_, TagKeys=gone)
+    if new != old:
+        sm.tag_resource(SecretId=id_, Tags=_tags(new))
+    return {"tagsAll": new}
+
+
+def secret_delete(c: Config, id_: str, p: dict[str, Any]) -> None:
+    sm = client(c, "secretsmanager", p.get("region"))
+    days = int(p.get("recoveryWindowInDays", 30))
+    kwargs = {"ForceDeleteWithoutRecovery": True} if days == 0 else {
+        "RecoveryWindowInDays": days}
+    with contextlib.suppress(sm.exceptions.ResourceNotFoundException):
+        sm.delete_secret(SecretId=id_, **kwargs)
+
+
+# -- aws_secretsmanager_secret_version ---------------------------------------------------------
+
+def version_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    sm = client(c, "secretsmanager", p.get("region"))
+    out = sm.put_secret_value(SecretId=p["secretId"], SecretString=p["secretString"],
+                              ClientRequestToken=str(uuid.uuid4()))
+    return f"{p['secretId']}|{out['VersionId']}", {
+        "arn": out["ARN"], "versionId": out["VersionId"],
+        "versionStages": out.get("VersionStages", ["AWSCURRENT"])}
+
+
+def version_read(c: Config, id_: str, s: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    secret_id, _, version = id_.partition("|")
+    sm = client(c, "secretsmanager", s.get("region"))
+    try:
+        v = sm.get_secret_value(SecretId=secret_id, VersionId=version)
+    except (sm.exceptions.ResourceNotFoundException, sm.exceptions.InvalidRequestException):
+        raise NotFound(id_) from None
+    inputs = {"secretId": secret_id, "secretString": v.get("SecretString")}
+    return {**inputs, "arn": v["ARN"], "versionId": v["VersionId"],
+            "versionStages": v.get("VersionStages", [])}, inputs
+
+
+# -- aws_db_instance ---------------------------------------------------------------------------
+
+RDS_SET = {"instanceClass": "DBInstanceClass", "allocatedStorage": "AllocatedStorage",
+           "maxAllocatedStorage": "MaxAllocatedStorage", "storageType": "StorageType",
+           "backupRetentionPeriod": "BackupRetentionPeriod",
+           "deletionProtection": "DeletionProtection", "copyTagsToSnapshot": "CopyTagsToSnapshot",
+           "autoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
+           "publiclyAccessible": "PubliclyAccessible", "engineVersion": "EngineVersion",
+           "dbSubnetGroupName": "DBSubnetGroupName",
+           "vpcSecurityGroupIds": "VpcSecurityGroupIds"}
+
+
+def _instance_outputs(d: dict[str, Any]) -> dict[str, Any]:
+    endpoint = d.get("Endpoint") or {}
+    return {"address": endpoint.get("Address", ""), "port": int(endpoint.get("Port", 3306)),
+            "endpoint": f"{endpoint.get('Address', '')}:{endpoint.get('Port', 3306)}",
+            "arn": d["DBInstanceArn"], "engineVersionActual": d.get("EngineVersion", "")}
+
+
+def instance_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    rds = client(c, "rds", p.get("region"))
+    kwargs = {aws: p[key] for key, aws in RDS_SET.items() if p.get(key) is not None}
+    d = rds.create_db_instance(
+        DBInstanceIdentifier=p["identifier"], Engine=p["engine"], DBName=p.get("dbName"),
+        MasterUsername=p["username"], MasterUserPassword=p["password"],
+        StorageEncrypted=bool(p.get("storageEncrypted")), KmsKeyId=p.get("kmsKeyId"),
+        Tags=_tags(p.get("tags")), **kwargs)["DBInstance"]
+    return p["identifier"], _instance_outputs(d)
+
+
+def instance_read(c: Config, id_: str, s: dict[str, Any]
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    rds = client(c, "rds", s.get("region"))
+    try:
+        (d,) = rds.describe_db_instances(DBInstanceIdentifier=id_)["DBInstances"]
+    except rds.exceptions.DBInstanceNotFoundFault:
+        raise NotFound(id_) from None
+    inputs = {"identifier": id_, "engine": d["Engine"], "username": d["MasterUsername"],
+              "storageEncrypted": bool(d.get("StorageEncrypted")),
+              **({"dbName": d["DBName"]} if d.get("DBName") else {}),
+              **({"kmsKeyId": d["KmsKeyId"]} if d.get("KmsKeyId") else {})}
+    return {**inputs, **_instance_outputs(d)}, inputs
+
+
+def instance_update(c: Config, id_: str, o: dict[str, Any], n: dict[str, Any]
+                    ) -> dict[str, Any]:
+    rds = client(c, "rds", n.get("region"))
+    changes = {aws: n[key] for key, aws in RDS_SET.items()
+               if n.get(key) is not None and n.get(key) != o.get(key)}
+    if n.get("password") != o.get("password"):
+        changes["MasterUserPassword"] = n["password"]
+    if changes:
+        d = rds.modify_db_instance(DBInstanceIdentifier=id_, ApplyImmediately=True,
+                                   **changes)["DBInstance"]
+        return _instance_outputs(d)
+    return {}
+
+
+def instance_delete(c: Config, id_: str, p: dict[str, Any]) -> None:
+    rds = client(c, "rds", p.get("region"))
+    rds.delete_db_instance(DBInstanceIdentifier=id_,
+                           SkipFinalSnapshot=bool(p.get("skipFinalSnapshot")),
+                           **({"FinalDBSnapshotIdentifier": p["finalSnapshotIdentifier"]}
+                              if p.get("finalSnapshotIdentifier") else {}))
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+def get_secret_version(c: Config, a: dict[str, Any]) -> dict[str, Any]:
+    sm = client(c, "secretsmanager", a.get("region"))
+    v = sm.get_secret_value(SecretId=a["secretId"],
+                            **({"VersionStage": a["versionStage"]} if a.get("versionStage")
+                               else {}))
+    return {"arn": v["ARN"], "id": a["secretId"], "secretId": a["secretId"],
+            "secretString": v.get("SecretString", ""), "secretBinary": "",
+            "versionId": v["VersionId"], "versionStages": v.get("VersionStages", []),
+            "createdDate": str(v.get("CreatedDate", "")), "region": a.get("region") or REGION}
+
+
+def get_key(c: Config, a: dict[str, Any]) -> dict[str, Any]:
+    m = client(c, "kms", a.get("region")).describe_key(KeyId=a["keyId"])["KeyMetadata"]
+    return {"arn": m["Arn"], "id": m["KeyId"], "keyId": a["keyId"],
+            "region": a.get("region") or REGION}
+
+
+PROVIDER = Provider("aws", plugin_version("pulumi_aws"), {
+    "aws:route53/record:Record": Kind(
+        frozenset({"name", "zoneId"}), frozenset(), {}, record_create, record_read,
+        record_update, record_delete, computed=frozenset({"fqdn"})),
+    "aws:secretsmanager/secret:Secret": Kind(
+        frozenset({"name", "namePrefix"}), frozenset(), {"recoveryWindowInDays": 30},
+        secret_create, secret_read, secret_update, secret_delete,
+        computed=frozenset({"arn", "tagsAll"})),
+    "aws:secretsmanager/secretVersion:SecretVersion": Kind(
+        frozenset({"secretId", "secretString", "secretBinary"}), frozenset({"secretString"}),
+        {}, version_create, version_read, None, None,
+        computed=frozenset({"arn", "versionId", "versionStages"})),
+    "aws:rds/instance:Instance": Kind(
+        frozenset({"identifier", "identifierPrefix", "engine", "dbName", "username",
+                   "kmsKeyId", "storageEncrypted", "availabilityZone", "characterSetName",
+                   "snapshotIdentifier", "timezone"}), frozenset({"password"}), {},
+        instance_create, instance_read, instance_update, instance_delete,
+        computed=frozenset({"address", "port", "endpoint", "arn", "engineVersionActual"})),
+}, invokes={
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": get_secret_version,
+    "aws:kms/getKey:getKey": get_key,
+})
+
+if __name__ == "__main__":
+    serve(PROVIDER)
