@@ -85,3 +85,19 @@ def _index_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = old
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    """The Pulumi engine scripts/setup.sh builds into .engine/ (tests/engine_world.py). Missing:
+    skipped here, failed in CI (`CI=true`), whose setup builds it."""
+    import os
+
+    from tests.engine_world import engine_missing
+
+    why = engine_missing()
+    if why is None:
+        return
+    if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
+        pytest.fail(f"the engine is needed in CI: {why}", pytrace=False)
+    pytest.skip(why)

@@ -75,14 +75,14 @@ def secrets_for(*concerns: str) -> set[tuple[str, str]]:
 
 APP_STEP = "pulumi-python:dynamic/app:Step"  # provisioner/infra/onboarding.py: the app's own rows
 BASE = ({(RECORD, "dns-a"), (RECORD, "dns-aaaa"), (PASSWORD, "database-password"),
-         (STRING, "api-token"), (APP_STEP, "app-website"), (APP_STEP, "app-migrate"),
+         (PASSWORD, "api-token"), (APP_STEP, "app-website"), (APP_STEP, "app-migrate"),
          (APP_STEP, "app-account")}
         | secrets_for("database", "admin", "config/tenant.env", "config/bootstrap.json"))
 GENERATED_ADMIN = {(PASSWORD, "admin-password")}
 
 EXPECTED: dict[str, set[tuple[str, str]]] = {
     "bodegaperez": BASE | POOL | GENERATED_ADMIN | secrets_for("sol", "certificate"),
-    "contaapi": BASE | POOL | {(STRING, "admin-password-salt")} | secrets_for("sol"),
+    "contaapi": BASE | POOL | {(PASSWORD, "admin-password-salt")} | secrets_for("sol"),
     "ferreteriaandina": BASE | POOL | GENERATED_ADMIN | secrets_for("sol", "smtp", "certificate"),
     "hotelsol": BASE | SILO | GENERATED_ADMIN | secrets_for("sol", "certificate"),
     "nandu": BASE | POOL | GENERATED_ADMIN | secrets_for("smtp"),
@@ -286,14 +286,22 @@ def test_every_secret_input_and_the_published_config_are_secret(runs: dict[str, 
         assert "secretString" in version.secret_inputs, version.name
         assert "secretString" in version.secret_outputs, version.name
     for r in run.of_type(PASSWORD) + run.of_type(STRING):
-        assert "result" in r.secret_outputs, r.name  # also the API token (a RandomString)
+        assert "result" in r.secret_outputs, r.name
         assert "result" in r.additional_secret_outputs
     assert run.secret_outputs == {"adminPassword"}
     env = secret_string(run, "config/tenant.env")
     assert tenant_db_password(run, name) in env  # rendered from real values
-    assert generated(run, STRING, "api-token") in secret_string(run, "config/bootstrap.json")
+    assert generated(run, PASSWORD, "api-token") in secret_string(run, "config/bootstrap.json")
     if "sol" in run.outputs["secretArns"]:
         assert STACK_SECRETS["solPassword"] in env
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_no_generated_secret_is_a_random_string(runs: dict[str, StackRun], name: str) -> None:
+    """terraform-provider-random makes a random_string's id its result, and ids are stored in
+    plain text (secret outputs or not): every generated secret must be a RandomPassword, whose
+    id is "none" (tests/test_engine_apply.py finds the value in the state otherwise)."""
+    assert not runs[name].of_type(STRING)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

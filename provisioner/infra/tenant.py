@@ -134,14 +134,18 @@ class Tenant(pulumi.ComponentResource):
         self.url = naming.url(spec.subdomain, reseller.base_domain)
         self._dns(platform, spec)
 
-        # generated once, kept in state; nothing random happens inside an apply
+        # generated once, kept in state; nothing random happens inside an apply. Every generated
+        # secret is a RandomPassword, never a RandomString: terraform-provider-random makes a
+        # random_string's id its result (internal/provider/resource_string.go `plan.ID =
+        # types.StringValue(string(result))`), and a resource id is stored in the state in
+        # plain text whatever the secret outputs say; a random_password's id is "none".
         db_password = random.RandomPassword(
             "database-password", length=32, special=True, override_special=SAFE_SPECIAL,
             min_lower=2, min_upper=2, min_numeric=2,
             opts=options(protected=True, secret_outputs=["result", "bcryptHash"]))
-        token = random.RandomString(
+        token = random.RandomPassword(
             "api-token", length=API_TOKEN_LENGTH, special=False,
-            opts=options(protected=True, secret_outputs=["result"]))
+            opts=options(protected=True, secret_outputs=["result", "bcryptHash"]))
         self.api_token = pulumi.Output.secret(token.result)
         self.admin_password, admin_hash = self._admin_password(args, options)
 
@@ -238,10 +242,10 @@ class Tenant(pulumi.ComponentResource):
         """The admin's password and its PHP bcrypt hash, both secret."""
         if args.spec.admin_password == "stack_secret":
             password = args.stack_secrets[ADMIN_PASSWORD.key]
-            salt = random.RandomString(
+            salt = random.RandomPassword(  # not a RandomString: see the api-token above
                 "admin-password-salt", length=21, special=True,
                 override_special=BCRYPT_SALT_ALPHABET_EXTRA,
-                opts=options(protected=True, secret_outputs=["result"]))
+                opts=options(protected=True, secret_outputs=["result", "bcryptHash"]))
             cost = args.reseller.bcrypt_cost
             hashed = pulumi.Output.all(password, salt.result).apply(
                 lambda v: bcrypt_with_salt(v[0], v[1], cost))
