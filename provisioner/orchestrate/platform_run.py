@@ -103,8 +103,18 @@ def run_platform(runner: Any, stack: str, on_step: StepCallback, *,
         raise _refuse(lines, stack)
     if preview_only:
         return PlatformRun(preview)
-    up = runner.up(stack, on_step)
-    return PlatformRun(preview, up, stack_outputs(runner, stack))
+    try:
+        up = runner.up(stack, on_step)
+    except Exception as exc:  # a failed step: reported with the engine's (redacted) reason
+        from provisioner.orchestrate.automation import describe_error
+
+        lines = engine_refusals(str(getattr(exc, "stderr", "") or exc))
+        if lines:  # the engine met a protected resource the preview did not show
+            raise _refuse(lines, stack) from None
+        redactor = getattr(runner, "redactor", None)
+        reason = describe_error(exc, redactor) if redactor is not None else str(exc)[:1500]
+        return PlatformRun(preview, StackResult(stack, "up", False, error=reason))
+    return PlatformRun(preview, up, stack_outputs(runner, stack) if up.ok else {})
 
 
 def stack_outputs(runner: Any, stack: str) -> dict[str, Any]:
