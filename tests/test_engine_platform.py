@@ -129,6 +129,7 @@ def test_platform_is_created_from_nothing(world: PlatformWorld,
                                           outputs: dict[str, Any]) -> None:
     code, report, text = world.provisioner("platform", "up", ENV)
     assert code == 0, text
+    assert "Failed to parse engine event" not in text  # progress took every event
     (preview, up) = report["results"]
     assert preview["operation"] == "preview" and up["operation"] == "up"
     assert up["changes"]["create"] >= 25 and up["changes"]["replace"] == 0, up
@@ -270,3 +271,22 @@ def test_a_change_that_would_replace_the_state_bucket_is_refused(
     assert "aws s3 sync" in text  # the way to do it by hand
     names = {b["Name"] for b in client("s3", world.moto).list_buckets()["Buckets"]}
     assert f"tenancy-{ENV}-pulumi-state" in names and "tenancy-other-state" not in names
+
+
+def test_local_mode_makes_a_platform_on_moto_for_the_demo(world: PlatformWorld) -> None:
+    """`provisioner platform up ENV --local`: what scripts/demo.sh calls first. Its own moto
+    (in-process) and VPC, the repository's local state (.pulumi-local/), no AWS account."""
+    env = {k: v for k, v in world.env.items()
+           if k not in ("PULUMI_BACKEND_URL", "AWS_ENDPOINT_URL", "PROVISIONER_SECRETS_PROVIDER")}
+    proc = subprocess.run([sys.executable, "-m", "provisioner", "--repo", str(world.repo),
+                           "platform", "up", "demo", "--local", "--format", "json"],
+                          env={**{k: v for k, v in os.environ.items()
+                                  if k != "AWS_ENDPOINT_URL"}, **env},
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["results"][-1]["changes"]["create"] >= 25
+    assert report["outputs"]["backendUrl"] == "s3://tenancy-demo-pulumi-state?region=us-east-1"
+    assert (world.repo / ".pulumi-local" / ".pulumi" / "stacks" / "platform" /
+            "demo.json").is_file()
+    assert not (world.repo / "platform" / "Pulumi.demo.yaml").exists()  # localhost settings

@@ -127,9 +127,14 @@ def engine_run(args: argparse.Namespace, root: Path) -> int:
 
     project = platform_project(root)
     redactor = redactor_for()
-    with platform_runner(args, root, project, redactor) as runner:
-        outcome = run_platform(runner, args.stack, reporter(args),
-                               preview_only=args.action == "preview")
+    progress = reporter(args)
+    progress.start(f"platform {args.action}", 1)
+    try:
+        with platform_runner(args, root, project, redactor) as runner:
+            outcome = run_platform(runner, args.stack, progress.step,
+                                   preview_only=args.action == "preview")
+    finally:
+        progress.stop()
     results = [r for r in (outcome.preview, outcome.up) if r is not None]
     failed = [r for r in results if not r.ok]
     if args.format == "json":

@@ -18,6 +18,7 @@ Replacement rules (ForceNew) of hashicorp/terraform-provider-aws, for what the p
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from typing import Any
@@ -32,7 +33,10 @@ def client(c: Config, service: str, region: str | None = None) -> Any:
     import boto3
 
     endpoint = None
-    for entry in c.get("endpoints") or []:
+    endpoints = c.get("endpoints") or []
+    if isinstance(endpoints, str):  # a default provider's config arrives JSON-encoded
+        endpoints = json.loads(endpoints)
+    for entry in endpoints:
         if isinstance(entry, dict) and entry.get(service):
             endpoint = entry[service]
     return boto3.client(service, region_name=region or c.get("region") or REGION,
