@@ -273,6 +273,22 @@ def test_a_change_that_would_replace_the_state_bucket_is_refused(
     assert f"tenancy-{ENV}-pulumi-state" in names and "tenancy-other-state" not in names
 
 
+def test_the_admin_password_is_never_in_plain_text_in_the_state(
+        world: PlatformWorld) -> None:
+    """The shared server's admin password (a RandomPassword, in the server's inputs and the
+    secret's value) is a secret everywhere the engine writes: the backend holds it encrypted."""
+    secret_arn = next(s["ARN"] for s in client("secretsmanager", world.moto).list_secrets()[
+        "SecretList"] if s["Name"] == f"tenancy/platform/{ENV}/mysql-admin")
+    password = json.loads(client("secretsmanager", world.moto).get_secret_value(
+        SecretId=secret_arn)["SecretString"])["password"]
+    files = [p for p in (world.base / "state").rglob("*") if p.is_file()]
+    assert any(p.name == f"{ENV}.json" and "platform" in p.parts for p in files)
+    assert len(password) == 32
+    assert [p for p in files if password.encode() in p.read_bytes()] == []
+    _code, report, text = world.provisioner("platform", "preview", ENV)
+    assert password not in text and password not in json.dumps(report)
+
+
 def test_local_mode_makes_a_platform_on_moto_for_the_demo(world: PlatformWorld) -> None:
     """`provisioner platform up ENV --local`: what scripts/demo.sh calls first. Its own moto
     (in-process) and VPC, the repository's local state (.pulumi-local/), no AWS account."""
