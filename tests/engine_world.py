@@ -106,7 +106,7 @@ class World:
         return proc
 
     def tenant_specs(self) -> dict[str, Any]:
-        from provisioner.model.loader import load_repository
+        from provisioner.model.repository import load_repository
 
         return {t.spec.subdomain: t.spec for t in load_repository(self.repo).tenants}
 
@@ -189,7 +189,7 @@ def engine_world(base: Path, tenants: list[str] | None = None) -> Iterator[World
         stack.callback(server.stop)
         repo = base / "repo"
         shutil.copytree(ROOT / "examples", repo)
-        from provisioner.model.loader import load_repository
+        from provisioner.model.repository import load_repository
         from tests.app_env import catalog_plan_rows
 
         app_schema.create_system_database(
