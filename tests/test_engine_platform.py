@@ -117,7 +117,12 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pl
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
             "PROVISIONER_DEBUG": os.environ.get("PROVISIONER_DEBUG", ""),
         }
-        yield PlatformWorld(base, repo, moto, env, vpc, subnets)
+        try:
+            yield PlatformWorld(base, repo, moto, env, vpc, subnets)
+        finally:  # moto's backends are this process's globals: leave none to later tests
+            import requests
+
+            requests.post(f"{moto}/moto-api/reset", timeout=30)
 
 
 @pytest.fixture(scope="module")

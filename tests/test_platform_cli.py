@@ -147,12 +147,17 @@ def test_refusals_name_only_protected_resources() -> None:
 
 
 def test_local_network_is_made_once_in_moto() -> None:
+    import requests
+
     from provisioner.orchestrate.local import local_network, local_platform_config, moto_server
 
     with moto_server() as url:
-        vpc, subnets = local_network(url)
-        assert local_network(url) == (vpc, subnets)  # found again, not made twice
-        config, paths = local_platform_config(url, "acme/tenants")
+        try:
+            vpc, subnets = local_network(url)
+            assert local_network(url) == (vpc, subnets)  # found again, not made twice
+            config, paths = local_platform_config(url, "acme/tenants")
+        finally:  # moto's backends are this process's globals: leave none to later tests
+            requests.post(f"{url}/moto-api/reset", timeout=30)
     assert config["platform:vpcId"] == (vpc, False)
     assert json.loads(config["platform:subnetIds"][0]) == subnets and len(subnets) == 2
     assert config["platform:githubRepository"] == ("acme/tenants", False)
