@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -414,9 +415,77 @@ def _absent(s: Settings, name: str, key: str) -> Check:
                  f"set {key}, or platform.stack_reference")
 
 
+def _project_engine(s: Settings) -> tuple[Path, Any]:
+    """The tenant project's directory (the workspace) and the engine found for it."""
+    from provisioner.engine import find_engine
+    from provisioner.errors import ProvisionerError
+    from provisioner.model.layout import find_project_dir
+
+    try:
+        project = find_project_dir(s.root)
+    except ProvisionerError:
+        project = s.root
+    return project, find_engine(project, s.env)
+
+
+def read_stack_outputs(s: Settings, stack: str) -> dict[str, Any]:
+    """Another stack's outputs through the Automation API (`pulumi stack output --json`),
+    with the engine the stack commands use and the backend doctor was given."""
+    from pulumi import automation as auto
+
+    from provisioner.engine import engine_env
+
+    project, engine = _project_engine(s)
+    env = {**s.env, **engine_env(engine, sys.executable, s.env)}
+    if s.backend_url:
+        env["PULUMI_BACKEND_URL"] = s.backend_url
+    command = auto.PulumiCommand(root=str(engine.root)) if engine and engine.root else None
+    workspace = auto.LocalWorkspace(work_dir=str(project), env_vars=env,
+                                    pulumi_command=command)
+    return {k: v.value for k, v in workspace.stack_outputs(stack).items()}
+
+
+def platform_stack(s: Settings) -> Check:
+    """Every output the tenant stacks read from `platform.stack_reference` (the ones
+    reseller.yaml does not set itself), read from that stack when an engine is here."""
+    name = "platform-stack"
+    if s.reseller is None:
+        return _absent(s, name, "platform.stack_reference")
+    ref = s.reseller.platform.stack_reference
+    if not ref:
+        return Check(name, "skip", "reseller.yaml names no platform.stack_reference (its "
+                                   "platform values are checked one by one)")
+    _, engine = _project_engine(s)
+    if engine is None:
+        return Check(name, "skip", f"no Pulumi engine here (.engine/bin/pulumi or `pulumi` on "
+                                   f"PATH) to read the outputs of {ref}")
+    if not s.backend_url:
+        return Check(name, "skip", f"no state backend named to read {ref} from")
+    try:
+        outputs = read_stack_outputs(s, ref)
+    except Exception as exc:  # the CLI's error: no such stack, no access, wrong passphrase
+        # an automation CommandError's text is "code: N / stdout: ... / stderr: ..."
+        text = str(exc).rpartition("stderr:")[2] if "stderr:" in str(exc) else str(exc)
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        detail = lines[-1] if lines else f"the engine failed ({type(exc).__name__}, no message)"
+        return Check(name, "fail", f"{ref}: {detail[:300]}",
+                     "create it with `provisioner platform up ENV` (docs/platform.md), or "
+                     "check PULUMI_BACKEND_URL and the secrets provider")
+    from provisioner.infra.platform_refs import SOURCES
+
+    platform = s.reseller.platform
+    wanted = [src.output for src in SOURCES.values() if src.read(platform) in (None, "")]
+    missing = [o for o in wanted if outputs.get(o) in (None, "", [])]
+    if missing:
+        return Check(name, "fail", f"{ref} lacks {', '.join(missing)}",
+                     "run `provisioner platform up ENV` with this version: the platform "
+                     "program exports every output the tenants read")
+    return Check(name, "ok", f"{ref}: the {len(wanted)} outputs the tenants read from it")
+
+
 ALL_CHECKS: Final[tuple[Callable[[Settings], Check], ...]] = (
     pulumi_cli, backend, secrets_provider, aws_identity, hosted_zone, kms_key,
-    shared_database_secret, shared_mysql_tls, app_database, sunat_endpoints)
+    shared_database_secret, shared_mysql_tls, platform_stack, app_database, sunat_endpoints)
 
 
 def run_checks(settings: Settings,

@@ -398,3 +398,95 @@ def initial_files(answers: InitAnswers, requirement: str) -> dict[str, str]:
         ".vscode/settings.json": VSCODE_SETTINGS,
     })
     return files
+
+
+# ---- the platform project (`init --platform`) -----------------------------------------------
+
+PLATFORM_DIR: Final = "platform"
+PLATFORM_PROJECT: Final = "platform"  # provisioner/platform_stack/settings.py PROJECT
+
+PLATFORM_PROGRAM: Final = '''"""The platform program (platform/Pulumi.yaml): the reseller's
+hosted zone, keys, state bucket, shared MySQL server and CI roles for the environment named
+like the stack, declared by the tenant-provisioner that ../requirements.txt pins."""
+# {note}
+from provisioner.platform_stack.program import main
+
+main()
+'''
+
+
+@dataclass
+class PlatformAnswers:
+    """The platform stack's own settings (platform/Pulumi.<environment>.yaml); None: not given,
+    left as a comment for the reseller to fill in before the first `platform up`."""
+
+    environment: str = "production"
+    github_repository: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: list[str] = field(default_factory=list)
+    client_security_group_ids: list[str] = field(default_factory=list)
+    load_balancer_dns_name: str | None = None
+    load_balancer_zone_id: str | None = None
+    hosted_zone_id: str | None = None  # an existing zone, adopted
+    region: str | None = None
+
+    def stack_reference(self) -> str:
+        """What reseller.yaml's platform.stack_reference names (a self-managed backend's
+        organization is `organization`; on Pulumi Cloud put your organization there)."""
+        return f"organization/{PLATFORM_PROJECT}/{self.environment}"
+
+
+def platform_generated_files(backend_url: str | None) -> dict[str, str]:
+    """The tool's files of the platform project; `init --upgrade` rewrites them."""
+    doc: dict[str, Any] = {
+        "name": PLATFORM_PROJECT,
+        "description": "The reseller's platform, one stack per environment",
+        "runtime": {"name": "python",
+                    # the repository's environment, the one the tenant stacks use
+                    "options": {"toolchain": "pip", "virtualenv": "../.venv"}},
+    }
+    if backend_url:
+        doc["backend"] = {"url": backend_url}
+    note = GENERATED_NOTE.format(dist=DIST_NAME, version=__version__)
+    return {f"{PLATFORM_DIR}/Pulumi.yaml": _note() + yaml.safe_dump(doc, sort_keys=False),
+            f"{PLATFORM_DIR}/__main__.py": PLATFORM_PROGRAM.format(note=note)}
+
+
+def platform_stack_file(answers: PlatformAnswers) -> str:
+    """platform/Pulumi.<environment>.yaml: the reseller's file, written once. Settings not
+    given are comments naming the command that sets them."""
+    given: dict[str, Any] = {}
+    if answers.region:
+        given["aws:region"] = answers.region
+    wanted: list[tuple[str, Any]] = [
+        ("githubRepository", answers.github_repository),
+        ("vpcId", answers.vpc_id),
+        ("subnetIds", list(answers.subnet_ids) or None),
+        ("loadBalancerDnsName", answers.load_balancer_dns_name),
+        ("loadBalancerZoneId", answers.load_balancer_zone_id),
+        ("databaseClientSecurityGroupIds", list(answers.client_security_group_ids) or None),
+        ("hostedZoneId", answers.hosted_zone_id),
+    ]
+    optional = {"databaseClientSecurityGroupIds", "hostedZoneId"}
+    todo = []
+    for key, value in wanted:
+        if value is not None:
+            given[f"{PLATFORM_PROJECT}:{key}"] = value
+        elif key not in optional:
+            todo.append(key)
+    head = (f"# The platform stack {answers.environment!r}: `provisioner platform up "
+            f"{answers.environment}` creates what the tenant stacks read\n# (docs/platform.md "
+            "of the tool lists every setting).\n")
+    if todo:
+        head += "# Still to set before the first `platform up`:\n" + "".join(
+            f"#   pulumi config set --cwd {PLATFORM_DIR} --stack {answers.environment} "
+            f"{key} ...\n" for key in todo)
+    body = yaml.safe_dump({"config": given}, sort_keys=False) if given else "config: {}\n"
+    return head + body
+
+
+def platform_files(answers: PlatformAnswers, backend_url: str | None) -> dict[str, str]:
+    """Everything `init --platform` writes: the project and the environment's stack file."""
+    files = platform_generated_files(backend_url)
+    files[f"{PLATFORM_DIR}/Pulumi.{answers.environment}.yaml"] = platform_stack_file(answers)
+    return files

@@ -301,8 +301,8 @@ def test_text_output_is_one_line_per_check_with_the_fix_under_a_failure(
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("FAIL  pulumi-cli") and "-> install the Pulumi CLI" in lines[1]
-    assert sum(1 for line in lines if line.startswith(("OK ", "FAIL", "SKIP"))) == 10
-    assert lines[-1] == "1 of 10 checks failed"
+    assert sum(1 for line in lines if line.startswith(("OK ", "FAIL", "SKIP"))) == 11
+    assert lines[-1] == "1 of 11 checks failed"
 
 
 # ---- each check failing once ----------------------------------------------------------------
@@ -401,9 +401,61 @@ def test_platform_values_from_a_stack_reference_are_skipped_not_failed(
     (repo / "reseller.yaml").write_text(f"base_domain: {BASE_DOMAIN}\nplatform:\n"
                                         "  stack_reference: acme/platform/prod\n")
     code, checks, _ = doctor(run_cli, repo, moto, mariadb)
-    assert code == 0
     for name in ("hosted-zone", "kms-key", "shared-database-secret", "shared-mysql-tls"):
         assert checks[name]["status"] == "skip" and "acme/platform/prod" in checks[name]["detail"]
+    # ... and read from that stack instead, which the stub engine does not have
+    assert code == 1 and failed(checks) == ["platform-stack"]
+    assert "platform up" in checks["platform-stack"]["fix"]
+
+
+def _stub_outputs(stub: Path, outputs: dict[str, Any]) -> Path:
+    """The stub engine answers `pulumi [--non-interactive] stack output --json
+    [--show-secrets] --stack S` (the Automation API puts --non-interactive first)."""
+    data = stub.parent / "outputs.json"
+    data.write_text(json.dumps(outputs), encoding="utf-8")
+    stub.write_text("#!/bin/sh\n[ \"$1\" = version ] && echo v3.190.0 && exit 0\n"
+                    f"case \"$*\" in *'stack output --json'*) echo \"$@\" >> {data}.calls; "
+                    f"cat {data}; exit 0;; esac\nexit 1\n")
+    return data
+
+
+def test_the_platform_stack_gives_every_output_the_tenants_read(
+        run_cli: Run, repo: Path, moto: str, mariadb: dict[str, Any], pulumi_stub: Path) -> None:
+    from provisioner.explain.mock_runtime import DEFAULT_PLATFORM_OUTPUTS
+
+    (repo / "reseller.yaml").write_text(f"base_domain: {BASE_DOMAIN}\nplatform:\n"
+                                        "  stack_reference: organization/platform/production\n")
+    data = _stub_outputs(pulumi_stub, dict(DEFAULT_PLATFORM_OUTPUTS))
+    code, checks, _ = doctor(run_cli, repo, moto, mariadb)
+    assert checks["platform-stack"]["status"] == "ok", checks["platform-stack"]
+    assert "the 9 outputs the tenants read" in checks["platform-stack"]["detail"]
+    calls = Path(f"{data}.calls").read_text(encoding="utf-8")
+    assert "--stack organization/platform/production" in calls
+    # an older platform stack without one of them: named, with the fix
+    _stub_outputs(pulumi_stub, {k: v for k, v in DEFAULT_PLATFORM_OUTPUTS.items()
+                                if k not in ("kmsKeyId", "dbSubnetGroup")})
+    code, checks, _ = doctor(run_cli, repo, moto, mariadb)
+    assert code == 1 and checks["platform-stack"]["status"] == "fail"
+    assert checks["platform-stack"]["detail"].endswith("lacks kmsKeyId, dbSubnetGroup")
+    # what reseller.yaml sets itself is not asked of the stack
+    (repo / "reseller.yaml").write_text(
+        f"base_domain: {BASE_DOMAIN}\nplatform:\n  stack_reference: organization/platform/"
+        "production\n  kms_key_id: alias/acme\n  db_subnet_group: acme-db\n")
+    code, checks, _ = doctor(run_cli, repo, moto, mariadb)
+    assert checks["platform-stack"]["status"] == "ok"
+    assert "the 7 outputs" in checks["platform-stack"]["detail"]
+
+
+def test_without_an_engine_the_platform_stack_is_skipped_with_the_reason(
+        run_cli: Run, repo: Path, moto: str, mariadb: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("PROVISIONER_ENGINE_DIR", str(tmp_path / "none"))
+    (repo / "reseller.yaml").write_text(f"base_domain: {BASE_DOMAIN}\nplatform:\n"
+                                        "  stack_reference: organization/platform/production\n")
+    _code, checks, _ = doctor(run_cli, repo, moto, mariadb)
+    assert checks["platform-stack"]["status"] == "skip"
+    assert "no Pulumi engine here" in checks["platform-stack"]["detail"]
 
 
 def test_an_invalid_reseller_file_is_reported_by_the_platform_checks(

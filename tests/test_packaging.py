@@ -32,8 +32,12 @@ def test_every_subpackage_of_the_source_tree_is_in_the_wheel() -> None:
 def test_no_program_module_is_named_like_a_standard_library_one() -> None:
     """Pulumi runs infra/ with infra/ itself first on sys.path: a module there named like a
     standard-library one would shadow it for every library the program imports."""
-    names = {p.stem for p in (ROOT / "infra").glob("*.py")} - {"__init__", "__main__"}
-    assert names & set(sys.stdlib_module_names) == set()
+    for program in ("infra", "platform"):
+        names = {p.stem for p in (ROOT / program).glob("*.py")} - {"__init__", "__main__"}
+        assert names & set(sys.stdlib_module_names) == set(), program
+    # the platform program's package is not named like one either (stdlib `platform`)
+    packages = {p.parent.name for p in (ROOT / "provisioner").rglob("__init__.py")}
+    assert packages & set(sys.stdlib_module_names) == set()
 
 
 def test_the_data_files_are_found_through_the_import_system() -> None:
@@ -41,6 +45,10 @@ def test_the_data_files_are_found_through_the_import_system() -> None:
     assert set(package_data.schema_files()) == {"tenant.schema.json", "reseller.schema.json"}
     assert package_data.wsdl_path("billService.wsdl").is_file()
     assert package_data.workflow_files(), "the CI workflows init copies"
+    from provisioner import iam_policy
+
+    assert iam_policy.template_names() == sorted(p.name for p in (ROOT / "policies").glob(
+        "*.json")), "the platform program renders the very files of policies/"
 
 
 def test_the_program_runs_as_pulumis_language_host_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ policies admit exactly the GitHub environments the workflows use."""
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import re
 from pathlib import Path
@@ -12,6 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from provisioner import iam_policy
+from provisioner.iam_policy import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -58,11 +64,13 @@ CALLS: dict[str, dict[str, set[str]]] = {
 }
 # Not a resource: the provider's account lookup, the S3 state backend, the awskms:// secrets
 # provider (a new stack's data key is encrypted with kms:Encrypt, read back with kms:Decrypt).
+# The state bucket is SSE-KMS with the state key (provisioner/platform_stack): S3 asks KMS for
+# a data key on every PutObject and decrypts on every GetObject, as the caller.
 ALWAYS = {
     "apply": {"sts:GetCallerIdentity", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-              "s3:ListBucket", "kms:Encrypt", "kms:Decrypt"},
+              "s3:ListBucket", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"},
     "plan": {"sts:GetCallerIdentity", "s3:GetObject", "s3:ListBucket", "kms:Decrypt",
-             "s3:PutObject"},  # lock files only, see test below
+             "s3:PutObject", "kms:GenerateDataKey"},  # lock files only, see test below
 }
 ROLE_FILES = {"apply": "apply-role.json", "plan": "plan-role.json"}
 
@@ -143,9 +151,10 @@ def test_only_the_account_lookup_is_unscoped() -> None:
             assert "*" not in resources or action == "sts:GetCallerIdentity", (name, action)
 
 
-def _workflow_environments() -> dict[str, set[str]]:
-    """environment names of the jobs that ask for an OIDC token, by role variable."""
-    out: dict[str, set[str]] = {"AWS_PLAN_ROLE_ARN": set(), "AWS_APPLY_ROLE_ARN": set()}
+def _workflow_jobs() -> list[tuple[str, set[str], str, int]]:
+    """(role variable, environment names, workflow, role-duration-seconds) of each job that
+    asks for an OIDC token."""
+    out = []
     for path in WORKFLOWS.glob("*.yml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for job in data["jobs"].values():
@@ -153,11 +162,23 @@ def _workflow_environments() -> dict[str, set[str]]:
                 continue
             env = str(job.get("environment", ""))
             names = set(re.findall(r"'([a-z-]+)'", env)) - {"true", "false"} or {env}
-            roles = {m for step in job["steps"] for m in re.findall(
-                r"vars\.(AWS_[A-Z_]+_ROLE_ARN)",
-                str((step.get("with") or {}).get("role-to-assume", "")))}
+            steps = [step for step in job["steps"]
+                     if "role-to-assume" in (step.get("with") or {})]
+            roles = {m for step in steps for m in re.findall(
+                r"vars\.(AWS_[A-Z_]+_ROLE_ARN)", str(step["with"]["role-to-assume"]))}
             assert len(roles) == 1, f"{path.name}: one role per job"
-            out[roles.pop()] |= names
+            seconds = max(int(step["with"].get("role-duration-seconds", 3600))
+                          for step in steps)
+            out.append((roles.pop(), names, path.name, seconds))
+    return out
+
+
+def _workflow_environments() -> dict[str, set[str]]:
+    """environment names of the jobs that ask for an OIDC token, by role variable."""
+    out: dict[str, set[str]] = {role.variable: set() for role in ROLES}
+    for variable, names, workflow, _ in _workflow_jobs():
+        assert variable in out, f"{workflow}: {variable} is no role of iam_policy.ROLES"
+        out[variable] |= names
     return out
 
 
@@ -165,14 +186,66 @@ def test_trust_policies_admit_exactly_the_workflow_environments() -> None:
     """With `environment:` the OIDC subject is repo:OWNER/REPO:environment:NAME (not the
     branch or pull_request form), so the trust policy lists those names and nothing else."""
     used = _workflow_environments()
-    for role, trust in (("AWS_PLAN_ROLE_ARN", "trust-plan.json"),
-                        ("AWS_APPLY_ROLE_ARN", "trust-apply.json")):
-        policy = _load(trust)
+    for role in ROLES:
+        policy = _load(role.trust)
         (statement,) = policy["Statement"]
         assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
         condition = statement["Condition"]["StringEquals"]
         assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
         subjects = _as_list(condition["token.actions.githubusercontent.com:sub"])
-        assert {s.rsplit(":environment:", 1)[1] for s in subjects} == used[role]
+        assert {s.rsplit(":environment:", 1)[1] for s in subjects} == used[role.variable]
         assert all(s.startswith("repo:${GITHUB_REPOSITORY}:environment:") for s in subjects)
-    assert not used["AWS_PLAN_ROLE_ARN"] & used["AWS_APPLY_ROLE_ARN"]
+        assert not any("ref:refs/heads/" in s for s in subjects), "never a branch subject"
+    for a, b in itertools.combinations(ROLES, 2):
+        assert not used[a.variable] & used[b.variable], (a.name, b.name)
+
+
+def test_each_role_allows_the_sessions_its_workflows_ask_for() -> None:
+    """configure-aws-credentials fails when role-duration-seconds exceeds the role's
+    MaxSessionDuration, which the platform program sets from iam_policy.ROLES."""
+    longest = {role.variable: role.max_session_seconds for role in ROLES}
+    for variable, _, workflow, seconds in _workflow_jobs():
+        assert seconds <= longest[variable], (workflow, variable, seconds)
+
+
+VALUES = {"ACCOUNT_ID": "111111111111", "REGION": "us-east-1", "STATE_BUCKET": "acme-state",
+          "STATE_KMS_KEY_ID": "0000aaaa-1111-2222-3333-444455556666",
+          "TENANT_KMS_KEY_ID": "7777bbbb-1111-2222-3333-444455556666",
+          "HOSTED_ZONE_ID": "Z0123456789ABC", "DATABASE_PREFIX": "acme",
+          "DB_SUBNET_GROUP": "acme-production-db",
+          "SHARED_DATABASE_ADMIN_SECRET_ARN":
+              "arn:aws:secretsmanager:us-east-1:111111111111:secret:acme/mysql-admin-AbCdEf",
+          "GITHUB_REPOSITORY": "acme/tenants"}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in POLICIES.glob("*.json")))
+def test_every_document_renders_with_every_placeholder_filled(name: str) -> None:
+    rendered = iam_policy.render(name, VALUES)
+    text = json.dumps(rendered)
+    assert "${" not in text
+    assert iam_policy.placeholders(_load(name)) <= set(VALUES)
+    # the renderer reads the very files of policies/: same shape, placeholders filled
+    assert len(rendered["Statement"]) == len(_load(name)["Statement"])
+    assert [s["Sid"] for s in rendered["Statement"]] == [s["Sid"] for s in _load(name)["Statement"]]
+
+
+def test_rendering_refuses_a_missing_or_unknown_placeholder() -> None:
+    document = _load("trust-apply.json")
+    with pytest.raises(iam_policy.PolicyError, match="no value for GITHUB_REPOSITORY"):
+        iam_policy.fill(document, {"ACCOUNT_ID": "111111111111"})
+    with pytest.raises(iam_policy.PolicyError, match="no placeholder for REGOIN"):
+        iam_policy.fill(document, {"ACCOUNT_ID": "1", "GITHUB_REPOSITORY": "a/b",
+                                   "REGOIN": "x"})
+
+
+@given(st.text(min_size=1, max_size=40))
+@example('a/b"}],"Effect":"Allow')
+@example("${ACCOUNT_ID}")
+def test_a_value_never_changes_the_documents_structure(value: str) -> None:
+    """Values are put inside JSON strings of the parsed document, never spliced into text."""
+    rendered = iam_policy.render("trust-apply.json", {"ACCOUNT_ID": "111111111111",
+                                                      "GITHUB_REPOSITORY": value})
+    (statement,) = rendered["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"] == f"repo:{value}:environment:apply"

@@ -22,6 +22,7 @@ VARS = {
     "PULUMI_SECRETS_PROVIDER": KMS,
     "AWS_PLAN_ROLE_ARN": "arn:aws:iam::111111111111:role/tenants-plan",
     "AWS_APPLY_ROLE_ARN": "arn:aws:iam::111111111111:role/tenants-apply",
+    "AWS_DRIFT_ROLE_ARN": "arn:aws:iam::111111111111:role/tenants-drift",
     "AWS_REGION": "us-east-1",
     "PROVISIONER_SHARDS": "2",
 }
@@ -263,7 +264,7 @@ def test_drift_and_validate_run_on_a_fresh_runner(rehearsal: Rehearsal) -> None:
     refreshed = [c for c in calls if c["cmd"] == "refresh"]
     assert {c["stack"] for c in refreshed} == PRODUCTION
     assert all("--preview-only" in c["argv"] for c in refreshed), refreshed[0]["argv"]
-    assert {c["role"] for c in refreshed} == {VARS["AWS_PLAN_ROLE_ARN"]}
+    assert {c["role"] for c in refreshed} == {VARS["AWS_DRIFT_ROLE_ARN"]}
     assert {c["environment"] for c in refreshed} == {"drift"}
     _assert_engine_saw_a_ready_program(refreshed, proxy="socks5://127.0.0.1:1080")
 

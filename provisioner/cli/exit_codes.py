@@ -64,6 +64,10 @@ TABLE: Final[dict[str, tuple[tuple[int, str], ...]]] = {
     "drift": ((OK, "no drift"), (FAILED, "a check failed (results incomplete)"),
               (USAGE, "usage (or no Pulumi CLI)"), (DRIFT, "drift found")),
     "verify": ((OK, "all checks passed"), (FAILED, "mismatches found"), (USAGE, "usage")),
+    "platform": ((OK, "declared, previewed or applied"),
+                 (FAILED, "the program failed, or a replace or delete of a protected resource "
+                          "was refused (nothing changed)"),
+                 (USAGE, "usage error (or no Pulumi CLI)")),
     "form": ((OK, "served until stopped (Ctrl-C)"),
              (FAILED, "cannot start: a broken reseller.yaml, no git remote or no token"),
              (USAGE, "usage error")),

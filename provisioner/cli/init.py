@@ -72,6 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the command line that runs the app's artisan, e.g. "
                              "'ssh deploy@app php /var/www/artisan' (tenancy:migrate and "
                              "tenancy:db:seed follow it)")
+    add_platform_flags(parser)
     parser.add_argument("--no-input", action="store_true", help="never prompt")
     parser.add_argument("--force", action="store_true",
                         help="write into a non-empty directory (files of the same name are "
@@ -92,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     target: Path = args.dir
     if args.upgrade:
         return upgrade(target, check=args.check)
+    if args.platform and (target / "reseller.yaml").is_file() and not args.force:
+        return add_platform(target, args)
     return create(target, args)
 
 
@@ -151,7 +154,14 @@ def create(target: Path, args: argparse.Namespace) -> int:
     _check_app_flags(answers)
     pin = scaffold.current_pin()
     requirement = pin.requirement
+    platform = platform_answers(args, answers.region) if args.platform else None
+    if platform is not None and not answers.stack_reference:
+        answers.stack_reference = platform.stack_reference()
     files = scaffold.initial_files(answers, requirement)
+    if platform is not None:
+        files.update(scaffold.platform_files(platform, answers.backend_url))
+        files[scaffold.MANIFEST] = scaffold.manifest_text(  # the platform's files too
+            requirement, {rel: text for rel, text in files.items() if rel != scaffold.MANIFEST})
     links = scaffold.generated_links()
     for rel, to in links.items():
         if (target / rel).is_dir() and not (target / rel).is_symlink():
@@ -430,6 +440,19 @@ def upgrade(target: Path, check: bool) -> int:
             raise ProvisionerError(f"{pulumi_yaml}: {exc}; --upgrade keeps its backend: and "
                                    "must read it: fix the file, nothing was written") from None
     wanted = scaffold.generated_files(requirement, backend)
+    platform_yaml = target / scaffold.PLATFORM_DIR / "Pulumi.yaml"
+    if platform_yaml.is_file():  # `init --platform` made it: its tool files are upgraded too
+        try:
+            platform_backend = scaffold.backend_of(_read(platform_yaml, str(platform_yaml)))
+        except ValueError as exc:
+            raise ProvisionerError(f"{platform_yaml}: {exc}; fix the file, nothing was "
+                                   "written") from None
+        for rel, text in scaffold.platform_generated_files(platform_backend).items():
+            old = _read(target / rel, rel) if (target / rel).exists() else None
+            current[rel] = old
+            if old is not None and not scaffold.is_generated(rel, old, manifest):
+                kept.append(rel)
+            wanted[rel] = text
     changed: list[tuple[str, str]] = []
     for rel, text in wanted.items():
         old = current.get(rel)
@@ -483,3 +506,83 @@ def _read(path: Path, rel: str) -> str:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise ProvisionerError(f"{rel}: cannot be read ({reason}); --upgrade judges every "
                                "file before it writes one: nothing was written") from None
+
+
+# ---- --platform: the platform project ---------------------------------------------------------
+
+def add_platform_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "platform project (--platform)",
+        "platform/: the Pulumi project that creates what the tenant stacks read "
+        "(`provisioner platform up ENV`); with --hosted-zone-id the zone is adopted")
+    group.add_argument("--platform", action="store_true",
+                       help="also write platform/ and its stack settings; in a repository "
+                            "init made, write only those")
+    group.add_argument("--platform-environment", default="production", metavar="ENV",
+                       help="the platform stack (default: production)")
+    group.add_argument("--github-repository", metavar="OWNER/REPO",
+                       help="this repository on GitHub: the CI roles trust its environments")
+    group.add_argument("--vpc-id", help="the VPC of the shared MySQL server")
+    group.add_argument("--subnet-id", action="append", default=[], metavar="SUBNET",
+                       help="a subnet of its subnet group (repeat, two zones or more)")
+    group.add_argument("--database-client-security-group-id", action="append", default=[],
+                       metavar="SG", help="may reach MySQL: the app's and the runners' "
+                                          "security groups (repeatable)")
+
+
+def platform_answers(args: argparse.Namespace, region: str | None) -> Any:
+    """The platform stack's settings from the flags, each checked like the program checks it
+    (provisioner/platform_stack/settings.py), before anything is written."""
+    import re
+
+    from provisioner import scaffold
+    from provisioner.errors import UsageError
+    from provisioner.platform_stack import settings
+
+    checks: list[tuple[str, str, list[str]]] = [
+        ("--platform-environment", "", [args.platform_environment]),
+        ("--github-repository", settings.GITHUB_REPOSITORY, [args.github_repository or ""]),
+        ("--vpc-id", settings.VPC_ID, [args.vpc_id or ""]),
+        ("--subnet-id", settings.SUBNET_IDS, list(args.subnet_id)),
+        ("--database-client-security-group-id", settings.CLIENT_SECURITY_GROUP_IDS,
+         list(args.database_client_security_group_id)),
+    ]
+    for flag, key, values in checks:
+        for value in values:
+            pattern = (settings.SETTING_PATTERNS[key] if key
+                       else settings.ENVIRONMENT_PATTERN.pattern)
+            if value and not re.fullmatch(pattern, value):
+                raise UsageError(f"{flag}: {value!r} is not valid")
+    return scaffold.PlatformAnswers(
+        environment=args.platform_environment, github_repository=args.github_repository,
+        vpc_id=args.vpc_id, subnet_ids=list(args.subnet_id),
+        client_security_group_ids=list(args.database_client_security_group_id),
+        load_balancer_dns_name=args.load_balancer_dns_name,
+        load_balancer_zone_id=args.load_balancer_zone_id, hosted_zone_id=args.hosted_zone_id,
+        region=region or args.region)
+
+
+def add_platform(target: Path, args: argparse.Namespace) -> int:
+    """`init --platform` in a repository init made: the platform files only; an existing
+    stack file is the reseller's and is never replaced."""
+    from provisioner import scaffold
+    from provisioner.errors import ProvisionerError
+
+    platform = platform_answers(args, args.region)
+    backend = None
+    if (target / "Pulumi.yaml").is_file():
+        backend = scaffold.backend_of((target / "Pulumi.yaml").read_text(encoding="utf-8"))
+    files = scaffold.platform_files(platform, args.backend_url or backend)
+    stack_file = f"{scaffold.PLATFORM_DIR}/Pulumi.{platform.environment}.yaml"
+    if (target / stack_file).exists():
+        raise ProvisionerError(f"{target / stack_file} exists; nothing written (it holds the "
+                               "platform stack's settings: edit it, or choose another "
+                               "--platform-environment)")
+    for rel, text in files.items():
+        write_file(target / rel, text)
+    print(f"wrote {', '.join(files)} to {target}")
+    print("next steps:")
+    print(f"  provisioner platform explain {platform.environment}   # what it will create")
+    print(f"  provisioner platform up {platform.environment}")
+    print(f"  in reseller.yaml: platform: {{stack_reference: {platform.stack_reference()}}}")
+    return 0

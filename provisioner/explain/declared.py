@@ -37,6 +37,24 @@ KEY_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
     "aws:secretsmanager/secret:Secret": ("name", "kmsKeyId"),
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString"),
     "pulumi:pulumi:StackReference": ("name",),
+    # the platform stack (provisioner/platform_stack)
+    "aws:route53/zone:Zone": ("name",),
+    "aws:kms/key:Key": ("description", "enableKeyRotation", "deletionWindowInDays"),
+    "aws:kms/alias:Alias": ("name",),
+    "aws:s3/bucket:Bucket": ("bucket", "forceDestroy"),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+        "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"),
+    "aws:s3/bucketVersioning:BucketVersioning": ("versioningConfiguration",),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "rules",),
+    "aws:s3/bucketPolicy:BucketPolicy": ("bucket",),  # documents: --format json
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("rule",),
+    "aws:rds/parameterGroup:ParameterGroup": ("name", "family", "parameters"),
+    "aws:rds/subnetGroup:SubnetGroup": ("name", "subnetIds"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "vpcId", "ingress", "egress"),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url", "clientIdLists"),
+    "aws:iam/role:Role": ("name", "maxSessionDuration"),
+    "aws:iam/rolePolicy:RolePolicy": ("name", "role"),
 }
 
 

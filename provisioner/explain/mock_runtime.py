@@ -206,6 +206,20 @@ class TenantMocks(pulumi_mocks.Mocks):
             computed = {"website_id": 1 + int(_fake(seed, 6, "0123456789"))}
         elif args.typ == "aws:route53/record:Record":
             computed = {"fqdn": plain.get("name")}
+        elif args.typ == "aws:route53/zone:Zone":
+            computed = {"zoneId": args.resource_id or "Z" + _fake(seed, 12).upper(),
+                        "nameServers": [f"ns-{i}.awsdns-mock.net" for i in range(1, 5)]}
+        elif args.typ == "aws:kms/key:Key":
+            key_id = "-".join(_fake(f"{seed}:{i}", n, "0123456789abcdef")
+                              for i, n in enumerate((8, 4, 4, 4, 12)))
+            computed = {"keyId": key_id, "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"}
+        elif args.typ == "aws:s3/bucket:Bucket":
+            computed = {"arn": f"arn:aws:s3:::{plain.get('bucket', args.name)}"}
+        elif args.typ in ("aws:iam/role:Role",
+                          "aws:iam/openIdConnectProvider:OpenIdConnectProvider"):
+            kind = "role" if args.typ.endswith("Role") else "oidc-provider"
+            name = plain.get("name") or plain.get("url", "").removeprefix("https://")
+            computed = {"arn": f"arn:aws:iam::{ACCOUNT}:{kind}/{name}"}
         # like AWS, a secret's id is its ARN
         resource_id = computed.get("arn") if args.typ == "aws:secretsmanager/secret:Secret" \
             else f"{args.name}-{_fake(seed, 8).lower()}"
@@ -218,6 +232,12 @@ class TenantMocks(pulumi_mocks.Mocks):
             return {"arn": arn, "id": arn, "secretId": arn, "secretString":
                     rpc.wrap_rpc_secret(self.shared_admin_secret), "versionId": "v1",
                     "versionStages": ["AWSCURRENT"]}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "id": ACCOUNT, "userId": "AIDAMOCK",
+                    "arn": f"arn:aws:iam::{ACCOUNT}:user/mock"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION,
+                    "endpoint": f"ec2.{REGION}.amazonaws.com", "description": "mock"}
         if args.token == "aws:kms/getKey:getKey":
             key = plain.get("keyId", "")
             arn = key if key.startswith("arn:") and ":key/" in key else (
@@ -319,38 +339,42 @@ class _LogCollector(logging.Handler):
 def config_for(values: Mapping[str, str], secrets: Mapping[str, str],
                project: str = PROJECT) -> tuple[dict[str, str], list[str]]:
     """Stack config as the CLI would pass it: `project:key` names, secret keys listed."""
-    config = {f"{project}:{k}": v for k, v in values.items()}
-    config.update({f"{project}:{k}": v for k, v in secrets.items()})
-    return config, [f"{project}:{k}" for k in secrets]
+    def full(key: str) -> str:
+        return key if ":" in key else f"{project}:{key}"
+
+    config = {full(k): v for k, v in values.items()}
+    config.update({full(k): v for k, v in secrets.items()})
+    return config, [full(k) for k in secrets]
 
 
 def run_stack(stack: str, program: Callable[[], Any], *,
               config: Mapping[str, str] | None = None,
               secrets: Mapping[str, str] | None = None,
-              mocks: TenantMocks | None = None) -> StackRun:
-    """Run `program` as stack `stack` of project `tenants`, never raising: a failure is in
-    `StackRun.error`. `config` and `secrets` are stack config keys without the namespace."""
+              mocks: TenantMocks | None = None, project: str = PROJECT) -> StackRun:
+    """Run `program` as stack `stack` of `project` (the tenants' by default), never raising: a
+    failure is in `StackRun.error`. `config` and `secrets` are stack config keys without the
+    namespace; a key holding ":" (`aws:region`) is given as it is."""
     run = StackRun(stack)
     context = contextvars.Context()
     context.run(_run_in_context, run, program, dict(config or {}), dict(secrets or {}),
-                mocks or TenantMocks())
+                mocks or TenantMocks(), project)
     return run
 
 
 def _run_in_context(run: StackRun, program: Callable[[], Any], config: dict[str, str],
-                    secrets: dict[str, str], mocks: TenantMocks) -> None:
+                    secrets: dict[str, str], mocks: TenantMocks, project: str) -> None:
     logger = logging.getLogger(f"provisioner.explain.mock_runtime.{id(run)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
     handler = _LogCollector(run)
     logger.addHandler(handler)
     try:
-        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=run.stack, preview=False,
+        pulumi_mocks.set_mocks(mocks, project=project, stack=run.stack, preview=False,
                                logger=logger, monitor=RecordingMonitor(mocks, run))
         # set_mocks leaves `outputs` at a process-wide default set: a failed run's pending
         # tasks would be awaited, and re-raised, by the next run
         SETTINGS.outputs = set()
-        values, secret_keys = config_for(config, secrets)
+        values, secret_keys = config_for(config, secrets, project)
         pulumi.runtime.set_all_config(values, secret_keys)
         try:
             _sync_await(run_pulumi_func(program))

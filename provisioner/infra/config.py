@@ -20,6 +20,7 @@ from provisioner.model.layout import (
     spec_dir_of,
 )
 from provisioner.model.models import TenantSpec
+from provisioner.platform_outputs import TENANT_OUTPUTS
 from provisioner.secrets import StackSecret, required_stack_secrets
 
 from .errors import StackError
@@ -29,10 +30,7 @@ SHARED_DATABASE_ENDPOINT: Final = "sharedDatabaseEndpoint"  # plain: host:port (
 SHARED_DATABASE_ADMIN_USER: Final = "sharedDatabaseAdminUser"  # plain (local mode)
 SHARED_DATABASE_ADMIN_PASSWORD: Final = "sharedDatabaseAdminPassword"  # secret (local mode)
 # Platform values, named like the platform stack's outputs; set in stack config they override.
-PLATFORM_OUTPUTS: Final = (
-    "hostedZoneId", "loadBalancerDnsName", "loadBalancerZoneId", "sharedDatabaseHost",
-    "sharedDatabasePort", "sharedDatabaseAdminSecretArn", "kmsKeyId", "dbSubnetGroup",
-    "securityGroupIds")
+PLATFORM_OUTPUTS: Final = tuple(TENANT_OUTPUTS.values())
 
 
 def project_root() -> Path:

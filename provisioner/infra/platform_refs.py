@@ -16,6 +16,7 @@ import pulumi
 
 from provisioner.model.catalog import DatabaseTier
 from provisioner.model.models import Platform
+from provisioner.platform_outputs import TENANT_OUTPUTS
 
 from .config import PlatformOverride
 from .errors import StackError
@@ -23,31 +24,39 @@ from .errors import StackError
 
 @dataclass(frozen=True)
 class Source:
-    output: str  # the platform stack's output name
     field: str  # where it goes in reseller.yaml
     read: Callable[[Platform], Any]
+    key: str = ""
+
+    @property
+    def output(self) -> str:
+        """The platform stack's output name (provisioner/platform_outputs.py)."""
+        return TENANT_OUTPUTS[self.key]
 
 
-SOURCES: Final[dict[str, Source]] = {
-    "hosted_zone_id": Source("hostedZoneId", "platform.hosted_zone_id",
-                             lambda p: p.hosted_zone_id),
-    "load_balancer_dns_name": Source("loadBalancerDnsName", "platform.load_balancer.dns_name",
-                                     lambda p: p.load_balancer and p.load_balancer.dns_name),
-    "load_balancer_zone_id": Source("loadBalancerZoneId", "platform.load_balancer.zone_id",
-                                    lambda p: p.load_balancer and p.load_balancer.zone_id),
-    "shared_database_host": Source("sharedDatabaseHost", "platform.shared_database.host",
-                                   lambda p: p.shared_database and p.shared_database.host),
-    "shared_database_port": Source("sharedDatabasePort", "platform.shared_database.port",
-                                   lambda p: p.shared_database and p.shared_database.port),
-    "shared_database_admin_secret_arn": Source(
-        "sharedDatabaseAdminSecretArn", "platform.shared_database.admin_secret_arn",
+def _sources(**fields: tuple[str, Callable[[Platform], Any]]) -> dict[str, Source]:
+    return {key: Source(field, read, key) for key, (field, read) in fields.items()}
+
+
+SOURCES: Final[dict[str, Source]] = _sources(
+    hosted_zone_id=("platform.hosted_zone_id", lambda p: p.hosted_zone_id),
+    load_balancer_dns_name=("platform.load_balancer.dns_name",
+                            lambda p: p.load_balancer and p.load_balancer.dns_name),
+    load_balancer_zone_id=("platform.load_balancer.zone_id",
+                           lambda p: p.load_balancer and p.load_balancer.zone_id),
+    shared_database_host=("platform.shared_database.host",
+                          lambda p: p.shared_database and p.shared_database.host),
+    shared_database_port=("platform.shared_database.port",
+                          lambda p: p.shared_database and p.shared_database.port),
+    shared_database_admin_secret_arn=(
+        "platform.shared_database.admin_secret_arn",
         lambda p: p.shared_database and p.shared_database.admin_secret_arn),
-    "kms_key_id": Source("kmsKeyId", "platform.kms_key_id", lambda p: p.kms_key_id),
-    "db_subnet_group": Source("dbSubnetGroup", "platform.db_subnet_group",
-                              lambda p: p.db_subnet_group),
-    "security_group_ids": Source("securityGroupIds", "platform.security_group_ids",
-                                 lambda p: list(p.security_group_ids) or None),
-}
+    kms_key_id=("platform.kms_key_id", lambda p: p.kms_key_id),
+    db_subnet_group=("platform.db_subnet_group", lambda p: p.db_subnet_group),
+    security_group_ids=("platform.security_group_ids",
+                        lambda p: list(p.security_group_ids) or None),
+)
+assert set(SOURCES) == set(TENANT_OUTPUTS), "every platform output a tenant reads has a source"
 
 _ALWAYS = ("hosted_zone_id", "load_balancer_dns_name", "load_balancer_zone_id", "kms_key_id")
 _BY_TIER = {

@@ -38,6 +38,18 @@ DEFAULT_PASSPHRASE: Final = "provisioner-local"
 REGION: Final = "us-east-1"
 FAKE_KEY: Final = "test"
 ENDPOINT_SERVICES: Final = ("route53", "secretsmanager", "rds", "kms", "sts")
+# the platform stack also makes the state bucket, the roles and the database's network
+PLATFORM_ENDPOINT_SERVICES: Final = (*ENDPOINT_SERVICES, "s3", "iam", "ec2")
+# The aws provider aimed at moto: fake keys, no account or metadata lookups.
+LOCAL_AWS_CONFIG: Final[dict[str, tuple[str, bool]]] = {
+    "aws:region": (REGION, False),
+    "aws:accessKey": (FAKE_KEY, False),
+    "aws:secretKey": (FAKE_KEY, True),
+    "aws:skipCredentialsValidation": ("true", False),
+    "aws:skipRequestingAccountId": ("true", False),
+    "aws:skipMetadataApiCheck": ("true", False),
+    "aws:s3UsePathStyle": ("true", False),
+}
 KMS_ALIAS: Final = "alias/provisioner-local"
 DEFAULT_DB_ENDPOINT: Final = "127.0.0.1:3306"
 DEFAULT_DB_ADMIN_PASSWORD: Final = "provisioner-local"
@@ -135,13 +147,7 @@ class LocalPlatform:
         """(value, secret) per key: the aws provider aimed at moto, and platform overrides the
         infra program reads instead of reseller.yaml's real ids."""
         return {
-            "aws:region": (REGION, False),
-            "aws:accessKey": (FAKE_KEY, False),
-            "aws:secretKey": (FAKE_KEY, True),
-            "aws:skipCredentialsValidation": ("true", False),
-            "aws:skipRequestingAccountId": ("true", False),
-            "aws:skipMetadataApiCheck": ("true", False),
-            "aws:s3UsePathStyle": ("true", False),
+            **LOCAL_AWS_CONFIG,
             "hostedZoneId": (self.hosted_zone_id, False),
             "kmsKeyId": (self.kms_key_id, False),
             "sharedDatabaseAdminSecretArn": (self.db_admin_secret_arn, False),
@@ -314,3 +320,56 @@ def local_session(project_dir: Path, reseller: ResellerSpec, *, endpoint: str | 
         return
     with moto_server() as url:
         yield session(url)
+
+
+# -- the platform stack in local mode ------------------------------------------------------------
+
+LOCAL_VPC_CIDR: Final = "10.77.0.0/16"
+LOCAL_VPC_TAG: Final = "provisioner-local"
+# the app's load balancer is not the platform's to make: local mode names a placeholder
+LOCAL_LOAD_BALANCER: Final = ("provisioner-local-alb.us-east-1.elb.amazonaws.com",
+                              "Z35SXDOTRQ7X7K")
+LOCAL_GITHUB_REPOSITORY: Final = "local/tenants"
+
+
+def local_network(endpoint: str) -> tuple[str, list[str]]:
+    """A VPC with two subnets in moto (found again on a long-running one): what the platform's
+    database subnet group and security group need."""
+    ec2 = client("ec2", endpoint)
+    tag = {"Name": "tag:Name", "Values": [LOCAL_VPC_TAG]}
+    found = ec2.describe_vpcs(Filters=[tag]).get("Vpcs", [])
+    if found:
+        vpc = str(found[0]["VpcId"])
+    else:
+        vpc = str(ec2.create_vpc(CidrBlock=LOCAL_VPC_CIDR, TagSpecifications=[{
+            "ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": LOCAL_VPC_TAG}]}])[
+            "Vpc"]["VpcId"])
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}]).get(
+        "Subnets", [])
+    if len(subnets) < 2:
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.77.{i}.0/24",
+                                     AvailabilityZone=f"{REGION}{zone}")["Subnet"]
+                   for i, zone in ((1, "a"), (2, "b"))]
+    return vpc, sorted(str(s["SubnetId"]) for s in subnets)[:2]
+
+
+def local_platform_config(endpoint: str, github_repository: str | None = None
+                          ) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """(stack config, path config) of a local platform stack: the aws provider aimed at moto,
+    a VPC made there, placeholders for what the platform does not make."""
+    try:
+        vpc, subnets = local_network(endpoint)
+    except Exception as exc:  # botocore's errors name the call; keep it to one line
+        raise ProvisionerError(f"local AWS (moto at {endpoint}) network setup failed: "
+                               f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+    config = {
+        **LOCAL_AWS_CONFIG,
+        "platform:githubRepository": (github_repository or LOCAL_GITHUB_REPOSITORY, False),
+        "platform:vpcId": (vpc, False),
+        "platform:subnetIds": (json.dumps(subnets), False),
+        "platform:databaseClientCidrs": (json.dumps(["127.0.0.1/32"]), False),
+        "platform:loadBalancerDnsName": (LOCAL_LOAD_BALANCER[0], False),
+        "platform:loadBalancerZoneId": (LOCAL_LOAD_BALANCER[1], False),
+    }
+    paths = {f"aws:endpoints[0].{svc}": endpoint for svc in PLATFORM_ENDPOINT_SERVICES}
+    return config, paths

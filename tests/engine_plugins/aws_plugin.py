@@ -18,10 +18,12 @@ Replacement rules (ForceNew) of hashicorp/terraform-provider-aws, for what the p
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from typing import Any
 
+from tests.engine_plugins import aws_iam, aws_network, aws_storage
 from tests.engine_plugins.server import Config, Kind, NotFound, Provider, plugin_version, serve
 
 REGION = "us-east-1"
@@ -31,7 +33,10 @@ def client(c: Config, service: str, region: str | None = None) -> Any:
     import boto3
 
     endpoint = None
-    for entry in c.get("endpoints") or []:
+    endpoints = c.get("endpoints") or []
+    if isinstance(endpoints, str):  # a default provider's config arrives JSON-encoded
+        endpoints = json.loads(endpoints)
+    for entry in endpoints:
         if isinstance(entry, dict) and entry.get(service):
             endpoint = entry[service]
     return boto3.client(service, region_name=region or c.get("region") or REGION,
@@ -193,7 +198,8 @@ RDS_SET = {"instanceClass": "DBInstanceClass", "allocatedStorage": "AllocatedSto
            "autoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
            "publiclyAccessible": "PubliclyAccessible", "engineVersion": "EngineVersion",
            "dbSubnetGroupName": "DBSubnetGroupName",
-           "vpcSecurityGroupIds": "VpcSecurityGroupIds"}
+           "vpcSecurityGroupIds": "VpcSecurityGroupIds",
+           "parameterGroupName": "DBParameterGroupName"}
 
 
 def _instance_outputs(d: dict[str, Any]) -> dict[str, Any]:
@@ -206,11 +212,12 @@ def _instance_outputs(d: dict[str, Any]) -> dict[str, Any]:
 def instance_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rds = client(c, "rds", p.get("region"))
     kwargs = {aws: p[key] for key, aws in RDS_SET.items() if p.get(key) is not None}
+    optional = {"DBName": p.get("dbName"), "KmsKeyId": p.get("kmsKeyId")}  # a server has none
     d = rds.create_db_instance(
-        DBInstanceIdentifier=p["identifier"], Engine=p["engine"], DBName=p.get("dbName"),
+        DBInstanceIdentifier=p["identifier"], Engine=p["engine"],
         MasterUsername=p["username"], MasterUserPassword=p["password"],
-        StorageEncrypted=bool(p.get("storageEncrypted")), KmsKeyId=p.get("kmsKeyId"),
-        Tags=_tags(p.get("tags")), **kwargs)["DBInstance"]
+        StorageEncrypted=bool(p.get("storageEncrypted")), Tags=_tags(p.get("tags")),
+        **{k: v for k, v in optional.items() if v is not None}, **kwargs)["DBInstance"]
     return p["identifier"], _instance_outputs(d)
 
 
@@ -291,6 +298,12 @@ PROVIDER = Provider("aws", plugin_version("pulumi_aws"), {
     "aws:secretsmanager/getSecretVersion:getSecretVersion": get_secret_version,
     "aws:kms/getKey:getKey": get_key,
 })
+
+# The platform stack's resource types and functions (tests/engine_plugins/aws_iam.py,
+# aws_storage.py, aws_network.py), each module given this plugin's boto3 client.
+for _module in (aws_iam, aws_storage, aws_network):
+    PROVIDER.kinds.update(_module.kinds(client))
+    PROVIDER.invokes.update(getattr(_module, "invokes", lambda _c: {})(client))
 
 if __name__ == "__main__":
     serve(PROVIDER)
