@@ -31,6 +31,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("explain", "explain", "show the resources a tenant's stack declares (mock run, no cloud)"),
     ("onboard", "onboard", "make a tenant an account of the app (its databases), like Guardar"),
     ("adopt", "adopt", "write tenant specs for the accounts the app already has"),
+    ("ci", "ci", "the workflows' git checks: spec-only pull requests, forward-only applies"),
 ]
 
 

@@ -318,25 +318,26 @@ def config_for(values: Mapping[str, str], secrets: Mapping[str, str],
 def run_stack(stack: str, program: Callable[[], Any], *,
               config: Mapping[str, str] | None = None,
               secrets: Mapping[str, str] | None = None,
-              mocks: TenantMocks | None = None) -> StackRun:
+              mocks: TenantMocks | None = None, preview: bool = False) -> StackRun:
     """Run `program` as stack `stack` of project `tenants`, never raising: a failure is in
-    `StackRun.error`. `config` and `secrets` are stack config keys without the namespace."""
+    `StackRun.error`. `config` and `secrets` are stack config keys without the namespace;
+    `preview`: as in `pulumi preview` (pulumi.runtime.is_dry_run())."""
     run = StackRun(stack)
     context = contextvars.Context()
     context.run(_run_in_context, run, program, dict(config or {}), dict(secrets or {}),
-                mocks or TenantMocks())
+                mocks or TenantMocks(), preview)
     return run
 
 
 def _run_in_context(run: StackRun, program: Callable[[], Any], config: dict[str, str],
-                    secrets: dict[str, str], mocks: TenantMocks) -> None:
+                    secrets: dict[str, str], mocks: TenantMocks, preview: bool = False) -> None:
     logger = logging.getLogger(f"provisioner.explain.mock_runtime.{id(run)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
     handler = _LogCollector(run)
     logger.addHandler(handler)
     try:
-        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=run.stack, preview=False,
+        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=run.stack, preview=preview,
                                logger=logger, monitor=RecordingMonitor(mocks, run))
         # set_mocks leaves `outputs` at a process-wide default set: a failed run's pending
         # tasks would be awaited, and re-raised, by the next run
