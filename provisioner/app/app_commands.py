@@ -46,8 +46,8 @@ def with_ssh_identity(args: Sequence[str], env: Mapping[str, str] | None = None)
 def run_command(args: Sequence[str], stdin: bytes | None) -> None:
     """Run one of the app's commands: an argument list, never a shell string."""
     try:
-        proc = subprocess.run(with_ssh_identity(args), input=stdin, capture_output=True, timeout=3600,
-                              check=False)
+        proc = subprocess.run(with_ssh_identity(args), input=stdin, capture_output=True,
+                              timeout=3600, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise AppError(f"{args[0]}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
                        ) from None
