@@ -45,7 +45,7 @@ class Role:
 ROLES: Final[tuple[Role, ...]] = (
     Role("plan", "AWS_PLAN_ROLE_ARN", "trust-plan.json", "plan-role.json", 3600),
     Role("apply", "AWS_APPLY_ROLE_ARN", "trust-apply.json", "apply-role.json", 21600),
-    Role("drift", "AWS_DRIFT_ROLE_ARN", "trust-drift.json", "plan-role.json", 14400),
+    Role("drift", "AWS_DRIFT_ROLE_ARN", "trust-drift.json", "drift-role.json", 14400),
 )
 
 

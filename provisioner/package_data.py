@@ -49,10 +49,11 @@ def wsdl_path(name: str) -> Path:
 
 
 def workflow_files() -> dict[str, str]:
-    """This repository's CI workflows by file name, the ones `provisioner init` copies."""
+    """This repository's CI workflows by file name, the ones `provisioner init` copies, and
+    the lock they install with (requirements.lock: `pip install -c`)."""
     root = resources.files(WORKFLOWS_PACKAGE)
     return {item.name: item.read_text(encoding="utf-8") for item in root.iterdir()
-            if item.is_file() and item.name.endswith((".yml", ".yaml"))}
+            if item.is_file() and item.name.endswith((".yml", ".yaml", ".lock"))}
 
 
 def schema_files() -> dict[str, str]:

@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 log=.venv/setup.log
 if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
-       .venv/bin/python -m pip install --disable-pip-version-check -e ".[test]"; } >"$log" 2>&1; then
+       .venv/bin/python -m pip install --disable-pip-version-check -e ".[test]" -c .github/workflows/requirements.lock; } >"$log" 2>&1; then
   cat "$log" >&2
   echo "setup failed (log above, also in $log)" >&2
   exit 1

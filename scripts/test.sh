@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up the environment, then runs the linters and the whole test suite. The app-database
+# Sets up the environment and the linters' tools, then runs the linters and the whole test suite. The app-database
 # tests need a real MariaDB server (they start their own on a private data directory and a
 # loopback port): Debian's mariadb-server is installed first when missing, and so is Debian's
 # chromium, which the form's browser tests drive (tests/test_form_browser.py).
@@ -16,5 +16,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 bash scripts/setup.sh
+bash scripts/tools.sh   # actionlint for the workflow lint tests
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

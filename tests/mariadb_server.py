@@ -96,8 +96,18 @@ class MariaDBServer:
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
-def start_server(base_dir: Path | None = None) -> MariaDBServer:
-    """Initialise a data directory and start mariadbd on 127.0.0.1; raise ServerUnavailable."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files for `start_server(tls=...)`: the CA the server's certificate chains to."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def start_server(base_dir: Path | None = None, tls: TlsFiles | None = None) -> MariaDBServer:
+    """Initialise a data directory and start mariadbd on 127.0.0.1; raise ServerUnavailable.
+    `tls`: the server offers TLS with that certificate (ssl-ca/ssl-cert/ssl-key)."""
     mariadbd = _find("mariadbd", MARIADBD_CANDIDATES) or _find("mysqld")
     install_db = _find("mariadb-install-db", ("/usr/bin/mariadb-install-db",)) \
         or _find("mysql_install_db")
@@ -133,6 +143,8 @@ def start_server(base_dir: Path | None = None) -> MariaDBServer:
              "--skip-name-resolve", "--max-connections=200",
              f"--init-file={init_file}", "--character-set-server=utf8mb4",
              "--collation-server=utf8mb4_unicode_ci",
+             *([f"--ssl-ca={tls.ca}", f"--ssl-cert={tls.cert}", f"--ssl-key={tls.key}"]
+               if tls else []),
              *user_args],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()

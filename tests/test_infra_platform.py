@@ -149,3 +149,27 @@ def test_a_failed_run_does_not_leak_into_the_next(repo: Path, tmp_path: Path) ->
     outputs = {k: v for k, v in DEFAULT_PLATFORM_OUTPUTS.items() if k != "hostedZoneId"}
     assert run(broken, outputs=outputs).error is not None
     assert run(repo).error is None
+
+
+def test_iam_plan_role_preview_reads_no_secret_value(repo: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """pr.yml previews with PROVISIONER_PREVIEW_SECRET_VALUES=none (the plan role has no
+    secretsmanager:GetSecretValue): no getSecretVersion invoke, the provider's password
+    unknown and secret; `up` and drift's refresh still read it."""
+    from provisioner.infra.database import PREVIEW_SECRET_VALUES_ENV
+
+    edit_platform(repo, stack_reference="acme/platform/prod")
+    monkeypatch.setenv(PREVIEW_SECRET_VALUES_ENV, "none")
+    secrets = dict(SECRETS)
+    preview = run_stack("pruebademo", main, config={"specDir": str(repo)}, secrets=secrets,
+                        mocks=TenantMocks(), preview=True)
+    assert preview.error is None, preview.error
+    assert not [i for i in preview.invokes if i.token.endswith("getSecretVersion")]
+    provider = preview.one("pulumi:providers:mysql")
+    from pulumi.output import Unknown
+
+    assert isinstance(provider.inputs["password"], Unknown)
+    assert provider.inputs["endpoint"]  # the rest of the provider is known
+    applied = run_stack("pruebademo", main, config={"specDir": str(repo)}, secrets=secrets,
+                        mocks=TenantMocks(), preview=False)  # an `up` under the apply role
+    assert [i for i in applied.invokes if i.token.endswith("getSecretVersion")]

@@ -40,8 +40,10 @@ FIRST_TENANT = ("--no-input", "--no-lookup", "--ruc", "20131312955", "--company-
 
 
 def workflows_here() -> dict[str, str]:
+    """The workflows and the lock they install with (requirements.lock), as init copies them."""
+    folder = ROOT / ".github" / "workflows"
     return {p.name: p.read_text(encoding="utf-8")
-            for p in sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))}
+            for p in sorted([*folder.glob("*.y*ml"), folder / "requirements.lock"])}
 
 
 def test_init_from_flags_writes_a_ready_repository(tmp_path: Path, run_cli: Run) -> None:

@@ -148,6 +148,7 @@ def test_roles_trust_and_permissions_are_policies_rendered(run: StackRun) -> Non
     assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     values = {"ACCOUNT_ID": ACCOUNT, "REGION": REGION, "GITHUB_REPOSITORY": REPO,
+              "BASE_DOMAIN": "facturador.example.pe",  # examples/reseller.yaml
               "STATE_BUCKET": "tenancy-production-pulumi-state",
               "STATE_KMS_KEY_ID": run.one("aws:kms/key:Key", "state-key").outputs["keyId"],
               "TENANT_KMS_KEY_ID":
@@ -186,12 +187,15 @@ def test_key_policies_name_the_roles_with_their_own_grants(run: StackRun) -> Non
                 for a in s["Action"]}
 
     assert actions(state, "apply") == {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
-    assert actions(state, "plan") == actions(state, "drift") == {"kms:Decrypt",
-                                                                  "kms:GenerateDataKey"}
+    # plan and drift write nothing: no data key, only reads of the state
+    assert actions(state, "plan") == actions(state, "drift") == {"kms:Decrypt"}
     assert "kms:Encrypt" not in actions(tenant, "plan")
     assert "kms:CreateGrant" in actions(tenant, "apply")
+    # secret values are decrypted by drift only (the plan role reads none), through Secrets Manager
+    assert not [s for s in tenant["Statement"]
+                if s["Principal"].get("AWS") == arns["plan"] and "Condition" in s]
     via = [s["Condition"] for s in tenant["Statement"]
-           if s["Principal"].get("AWS") == arns["plan"] and "Condition" in s]
+           if s["Principal"].get("AWS") == arns["drift"] and "Condition" in s]
     assert via == [{"StringEquals": {"kms:ViaService": [f"secretsmanager.{REGION}.amazonaws.com"]}}]
     for key in run.of_type("aws:kms/key:Key"):
         assert key.inputs["enableKeyRotation"] is True

@@ -269,6 +269,67 @@ def test_drift_and_validate_run_on_a_fresh_runner(rehearsal: Rehearsal) -> None:
     _assert_engine_saw_a_ready_program(refreshed, proxy="socks5://127.0.0.1:1080")
 
 
+def test_workflow_rerun_of_an_older_run_after_a_newer_one_applied_changes_nothing(
+        rehearsal: Rehearsal) -> None:
+    """GitHub's "Re-run failed jobs" keeps the outputs of the jobs not re-run, so the old
+    run's shards get its old commit: they stop at `--require-tip` and apply nothing, and the
+    marker stays on the newer commit."""
+    r = rehearsal
+    _already_applied(r)
+    r.commit(_edit(r, "nandu", "# older\n"), "older")
+    old_sha = r.push()
+    old_event = {"event_name": "push", "ref": "refs/heads/main", "sha": old_sha,
+                 "checkout_default": old_sha}
+    old = r.run("main.yml", old_event, cancel_after=["list"])
+    assert old.result("early") == "cancelled"
+    assert old.jobs["list"][0].outputs["sha"] == old_sha
+    r.commit(_edit(r, "pruebademo", "# newer\n"), "newer")
+    newer = _push(r)
+    assert newer.result("marker") == "success", newer.log()
+    applied = r.tag_in_origin(MARKER)
+    assert applied == r.head()
+    since = len(r.pulumi_calls())
+    rerun = r.run("main.yml", old_event, rerun_failed_of=old)
+    assert rerun.jobs["list"] is old.jobs["list"]  # not re-run: its old outputs are kept
+    assert rerun.result("early") == "failure", rerun.log()
+    assert "is no longer the tip of main" in rerun.log()
+    assert not [c for c in r.pulumi_calls()[since:] if c["cmd"] in ("up", "destroy")]
+    assert rerun.result("marker") == "skipped"
+    assert r.tag_in_origin(MARKER) == applied
+
+
+def test_workflow_marker_job_never_moves_the_marker_backwards(rehearsal: Rehearsal) -> None:
+    """The marker job's own check: re-run alone with an old run's commit, it refuses."""
+    r = rehearsal
+    _already_applied(r)
+    old_sha = r.head()
+    r.commit(_edit(r, "nandu", "# newer\n"), "newer")
+    assert _push(r).result("marker") == "success"
+    applied = r.tag_in_origin(MARKER)
+    old = r.run("main.yml", {"event_name": "push", "ref": "refs/heads/main", "sha": old_sha,
+                             "checkout_default": old_sha}, cancel_after=["production"])
+    # the old run's list job checked out the tip (nothing to apply): fake its old outputs
+    old.jobs["list"][0].outputs = {**old.jobs["list"][0].outputs, "sha": old_sha,
+                                   "any_early": "false", "any_production": "false"}
+    rerun = r.run("main.yml", {"event_name": "push", "ref": "refs/heads/main",
+                               "sha": old_sha, "checkout_default": old_sha},
+                  rerun_failed_of=old)
+    assert rerun.result("marker") == "failure", rerun.log()
+    assert "no longer the tip of main" in rerun.log()
+    assert r.tag_in_origin(MARKER) == applied
+
+
+def test_workflow_spec_only_check_sees_renames_into_tenants(rehearsal: Rehearsal) -> None:
+    """Moving a program file to tenants/x.yaml deletes code outside tenants/: with git's
+    rename detection `--name-only` would report only the new path (spec-only)."""
+    r = rehearsal
+    _already_applied(r)
+    code = (r.author / "provisioner" / "errors.py").read_text()
+    run = _pr(r, 9, {"provisioner/errors.py": None, "tenants/errors.yaml": code})
+    assert run.jobs["list"][0].outputs["review"] == "true", run.log()
+    assert "needs review: provisioner/errors.py" in run.log()
+
+
 def test_workflow_files_are_the_same_for_every_repository() -> None:
     """`provisioner init` copies them: nothing may name this repository, its paths or its
     account; settings come from repository variables."""

@@ -314,7 +314,11 @@ exec "{base_python}" "$@"
 
     # running a workflow
     def run(self, workflow: str, github: Mapping[str, Any], *,
-            cancel_after: Iterable[str] = ()) -> WorkflowRun:
+            cancel_after: Iterable[str] = (),
+            rerun_failed_of: WorkflowRun | None = None) -> WorkflowRun:
+        """One run. `rerun_failed_of`: GitHub's "Re-run failed jobs" of that earlier run: the
+        jobs that succeeded keep their result and outputs (they are not run again), the failed,
+        cancelled and skipped ones run again with them, on the same event (same `github`)."""
         data = yaml.safe_load((self.author / ".github" / "workflows" / workflow).read_text())
         self.counter += 1
         run = WorkflowRun(workflow)
@@ -335,7 +339,10 @@ exec "{base_python}" "$@"
             pending.remove(name)
             job = jobs[name]
             needs_ctx = {n: done[n] for n in needs}
-            if cancelled:
+            kept = rerun_failed_of.jobs.get(name) if rerun_failed_of else None
+            if kept and rerun_failed_of and rerun_failed_of.result(name) == "success":
+                run.jobs[name] = kept
+            elif cancelled:
                 run.jobs[name] = [JobRun(name, {}, "cancelled")]
             else:
                 run.jobs[name] = self._job(name, job, data, github, needs_ctx, artifacts)

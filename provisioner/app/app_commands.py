@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final
 
 from provisioner.app.connection import AppError
 from provisioner.model.models import template_problem
 
 Runner = Callable[[Sequence[str], bytes | None], None]
 
+# The apply jobs write the app's deploy key and its pinned host keys (secrets APP_SSH_KEY,
+# APP_SSH_KNOWN_HOSTS) to 0600 files under RUNNER_TEMP and name them here; an `ssh` command of
+# app.commands then runs with that key and those host keys only (a runner has neither in ~/.ssh:
+# "Host key verification failed" otherwise). docs/ci.md "The app's commands from CI".
+SSH_KEY_ENV: Final = "PROVISIONER_SSH_KEY_FILE"
+SSH_KNOWN_HOSTS_ENV: Final = "PROVISIONER_SSH_KNOWN_HOSTS"
+
+
+def with_ssh_identity(args: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+    """`ssh ...` with the configured key and known_hosts: BatchMode (never a prompt),
+    StrictHostKeyChecking=yes against that file only, that key only (ssh_config(5))."""
+    env = os.environ if env is None else env
+    argv = list(args)
+    key, known = env.get(SSH_KEY_ENV), env.get(SSH_KNOWN_HOSTS_ENV)
+    if not argv or os.path.basename(argv[0]) != "ssh" or not (key or known):
+        return argv
+    if not (key and known):
+        raise AppError(f"{SSH_KEY_ENV} and {SSH_KNOWN_HOSTS_ENV} go together: a deploy key "
+                       "without pinned host keys (or the reverse) is refused")
+    for path in (key, known):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            raise AppError(f"{path}: no such file (set by the apply job)") from None
+        if path == key and stat.S_IMODE(mode) & 0o077:
+            raise AppError(f"{path}: the deploy key must be readable by its owner only (0600)")
+    return [argv[0], "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "IdentitiesOnly=yes", "-i", key, *argv[1:]]
+
 
 def run_command(args: Sequence[str], stdin: bytes | None) -> None:
     """Run one of the app's commands: an argument list, never a shell string."""
     try:
-        proc = subprocess.run(list(args), input=stdin, capture_output=True, timeout=3600,
-                              check=False)
+        proc = subprocess.run(with_ssh_identity(args), input=stdin, capture_output=True,
+                              timeout=3600, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise AppError(f"{args[0]}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
                        ) from None

@@ -34,6 +34,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("adopt", "adopt", "write tenant specs for the accounts the app already has"),
     ("platform", "platform_cmd",
      "the reseller's platform stack of an environment: explain, preview, up"),
+    ("ci", "ci", "the workflows' git checks: spec-only pull requests, forward-only applies"),
 ]
 
 

@@ -18,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_parallel(parser)
     parser.add_argument("--allow-destroy-production", action="store_true",
                         help="destroy the stacks of removed production tenants")
+    parser.add_argument("--require-tip", metavar="BRANCH", default=None,
+                        help="refuse (exit 4, nothing applied) unless HEAD is the tip of BRANCH "
+                             "on origin and not behind the last-applied marker (CI re-runs)")
     add_format(parser)
     add_local(parser)
     parser.epilog = exit_codes.epilog("apply")
@@ -46,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.orchestrate.scheduler import run_waves
 
     root = spec_root(args)
+    if args.require_tip:
+        from provisioner.orchestrate.ci_guards import require_forward
+
+        require_forward(root, "HEAD", branch=args.require_tip, marker_tag=args.marker)
     repo = validated(root)
     changes = changes_for(args, root, None if args.all else project_dir(root), repo)
     checked = review(changes, allow_destroy_production=args.allow_destroy_production,
@@ -69,3 +76,4 @@ def run(args: argparse.Namespace) -> int:
         report.warnings.setdefault(stack, []).extend(extra)
     emit(report, args.format)
     return exit_code(report)
+

@@ -350,26 +350,29 @@ def config_for(values: Mapping[str, str], secrets: Mapping[str, str],
 def run_stack(stack: str, program: Callable[[], Any], *,
               config: Mapping[str, str] | None = None,
               secrets: Mapping[str, str] | None = None,
-              mocks: TenantMocks | None = None, project: str = PROJECT) -> StackRun:
+              mocks: TenantMocks | None = None, project: str = PROJECT,
+              preview: bool = False) -> StackRun:
     """Run `program` as stack `stack` of `project` (the tenants' by default), never raising: a
     failure is in `StackRun.error`. `config` and `secrets` are stack config keys without the
-    namespace; a key holding ":" (`aws:region`) is given as it is."""
+    namespace; a key holding ":" (`aws:region`) is given as it is. `preview`: as in
+    `pulumi preview` (pulumi.runtime.is_dry_run())."""
     run = StackRun(stack)
     context = contextvars.Context()
     context.run(_run_in_context, run, program, dict(config or {}), dict(secrets or {}),
-                mocks or TenantMocks(), project)
+                mocks or TenantMocks(), project, preview)
     return run
 
 
 def _run_in_context(run: StackRun, program: Callable[[], Any], config: dict[str, str],
-                    secrets: dict[str, str], mocks: TenantMocks, project: str) -> None:
+                    secrets: dict[str, str], mocks: TenantMocks, project: str,
+                    preview: bool = False) -> None:
     logger = logging.getLogger(f"provisioner.explain.mock_runtime.{id(run)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
     handler = _LogCollector(run)
     logger.addHandler(handler)
     try:
-        pulumi_mocks.set_mocks(mocks, project=project, stack=run.stack, preview=False,
+        pulumi_mocks.set_mocks(mocks, project=project, stack=run.stack, preview=preview,
                                logger=logger, monitor=RecordingMonitor(mocks, run))
         # set_mocks leaves `outputs` at a process-wide default set: a failed run's pending
         # tasks would be awaited, and re-raised, by the next run

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -137,10 +139,30 @@ def admin_password_from(secret_string: str | None) -> str:
     return secret_string
 
 
+# The pull-request plan role may read no secret value (policies/plan-role.json): pr.yml's
+# preview sets this to "none", and the shared server's admin password is then left unknown, as
+# any value computed at `up`. pulumi-mysql is Terraform-bridged and connects only to read or
+# change a resource, which a preview does not do; an unknown provider input makes the engine
+# compare the resources' old and new inputs (a preview of what the spec changes, not of the
+# server's live state, which drift.yml's refresh checks with its own role).
+PREVIEW_SECRET_VALUES_ENV: Final = "PROVISIONER_PREVIEW_SECRET_VALUES"
+
+
+def _unknown_secret() -> pulumi.Output[str]:
+    loop = asyncio.get_event_loop()
+    value, known, secret = loop.create_future(), loop.create_future(), loop.create_future()
+    value.set_result(None)
+    known.set_result(False)
+    secret.set_result(True)
+    return pulumi.Output(set(), value, known, secret)
+
+
 def shared_admin_password(platform: PlatformValues,
                           parent: pulumi.Resource) -> pulumi.Output[str]:
     if platform.shared_database_admin_password is not None:
         return pulumi.Output.secret(platform.shared_database_admin_password)
+    if pulumi.runtime.is_dry_run() and os.environ.get(PREVIEW_SECRET_VALUES_ENV) == "none":
+        return _unknown_secret()
     version = aws.secretsmanager.get_secret_version_output(
         secret_id=platform["shared_database_admin_secret_arn"], region=platform.region,
         opts=pulumi.InvokeOutputOptions(parent=parent))

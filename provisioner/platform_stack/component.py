@@ -175,7 +175,7 @@ class Platform(pulumi.ComponentResource):
             hosted_zone_id=zone.zone_id, db_subnet_group=subnets.name,
             admin_secret_arn=secret.arn).apply(lambda v: documents.permission_values(
                 database_prefix=s.reseller.database_prefix,
-                github_repository=s.github_repository, **v))
+                github_repository=s.github_repository, base_domain=s.reseller.base_domain, **v))
         for role in iam_policy.ROLES:
             aws.iam.RolePolicy(
                 f"{role.name}-role-policy", name=f"{prefix}-{role.name}",

@@ -46,12 +46,12 @@ def key_policy(key_resource: str, account_id: str, region: str,
 
 def permission_values(*, account_id: str, region: str, state_bucket: str, state_key_id: str,
                       tenant_key_id: str, hosted_zone_id: str, database_prefix: str,
-                      db_subnet_group: str, admin_secret_arn: str, github_repository: str
-                      ) -> dict[str, str]:
+                      db_subnet_group: str, admin_secret_arn: str, github_repository: str,
+                      base_domain: str) -> dict[str, str]:
     """Every placeholder of policies/, for one platform."""
     return {"ACCOUNT_ID": account_id, "REGION": region, "STATE_BUCKET": state_bucket,
             "STATE_KMS_KEY_ID": state_key_id, "TENANT_KMS_KEY_ID": tenant_key_id,
             "HOSTED_ZONE_ID": hosted_zone_id, "DATABASE_PREFIX": database_prefix,
             "DB_SUBNET_GROUP": db_subnet_group,
             "SHARED_DATABASE_ADMIN_SECRET_ARN": admin_secret_arn,
-            "GITHUB_REPOSITORY": github_repository}
+            "GITHUB_REPOSITORY": github_repository, "BASE_DOMAIN": base_domain}
