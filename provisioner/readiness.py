@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlparse
 
+from provisioner.doc_links import doc_url
 from provisioner.model.models import ResellerSpec
 from provisioner.safe_text import command_line
 
@@ -91,7 +92,7 @@ def pulumi_cli(s: Settings) -> Check:
 
     name = "pulumi-cli"
     fix = ("install the Pulumi CLI (https://www.pulumi.com/docs/install/) and put it on PATH, "
-           "or build this repository's engine with `bash scripts/setup.sh`")
+           f"or build the tool's engine ({doc_url('docs/engine.md')})")
     if s.pulumi == "pulumi":
         try:
             project: Path | None = find_project_dir(s.root)
@@ -469,7 +470,8 @@ def platform_stack(s: Settings) -> Check:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         detail = lines[-1] if lines else f"the engine failed ({type(exc).__name__}, no message)"
         return Check(name, "fail", f"{ref}: {detail[:300]}",
-                     "create it with `provisioner platform up ENV` (docs/platform.md), or "
+                     "create it with `provisioner platform up ENV` "
+                     f"({doc_url('docs/platform.md')}), or "
                      "check PULUMI_BACKEND_URL and the secrets provider")
     from provisioner.infra.platform_refs import SOURCES
 

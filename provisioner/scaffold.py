@@ -474,9 +474,11 @@ def platform_stack_file(answers: PlatformAnswers) -> str:
             given[f"{PLATFORM_PROJECT}:{key}"] = value
         elif key not in optional:
             todo.append(key)
+    from provisioner.doc_links import doc_url
+
     head = (f"# The platform stack {answers.environment!r}: `provisioner platform up "
-            f"{answers.environment}` creates what the tenant stacks read\n# (docs/platform.md "
-            "of the tool lists every setting).\n")
+            f"{answers.environment}` creates what the tenant stacks read\n# "
+            f"({doc_url('docs/platform.md')} lists every setting).\n")
     if todo:
         head += "# Still to set before the first `platform up`:\n" + "".join(
             f"#   pulumi config set --cwd {PLATFORM_DIR} --stack {answers.environment} "

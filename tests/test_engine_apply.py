@@ -211,8 +211,11 @@ def test_drift_finds_nothing_then_an_out_of_band_change(world: World,
     assert code == 3, report
     drifted = [r for r in report["results"] if sum(r["changes"].values())]
     assert [r["stack"] for r in drifted] == [DEMO]
-    assert [(s["type"], s["name"]) for s in drifted[0]["steps"]] == [
-        ("aws:route53/record:Record", "dns-aaaa")], drifted
+    # with --run-program the Tenant component registers again and its outputs (which name the
+    # record) show as a step of its own; of the resources a provider reads, only the record
+    custom = [(s["type"], s["name"]) for s in drifted[0]["steps"]
+              if not s["type"].startswith("facturador:")]
+    assert custom == [("aws:route53/record:Record", "dns-aaaa")], drifted
     # `apply` runs `up` without a refresh (orchestrate/automation.py), so it would not put the
     # record back: the state still holds it. Drift is reported; repairing it is a reviewed step.
 

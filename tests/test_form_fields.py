@@ -103,7 +103,7 @@ def test_a_complete_form_gives_the_file_new_would_write() -> None:
     ev = evaluate(payload, REPO)
     assert ev.ok, ev.as_dict()
     answers = nt.TenantAnswers(**{k: v for k, v in BASE.items()}, preset="basico",
-                               limit_emission=False)
+                               limit_emission=False, allow_production_switch=True)
     expected = nt.render_yaml(nt.tenant_document(answers), modeline=nt.schema_comment(
         REPO.root), made_by="provisioner form")
     assert ev.text == expected

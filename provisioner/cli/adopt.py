@@ -200,10 +200,16 @@ def _console():
 def _secrets_runner(root: Path) -> Any:
     """The Automation API runner `--set-secrets` uses, made (and so checked: the Pulumi CLI,
     the project, the secrets provider) before anything is written."""
+    from provisioner.errors import ProvisionerError
     from provisioner.orchestrate import automation
 
-    project = automation.find_project_dir(root)
-    automation.require_pulumi_cli(project)
+    try:
+        project = automation.find_project_dir(root)
+    except ProvisionerError:
+        project = None
+    automation.require_pulumi_cli(project)  # no Pulumi CLI: said first, as the bigger gap
+    if project is None:
+        project = automation.find_project_dir(root)  # raises: no Pulumi project here
     return automation.AutomationRunner(project, plugins={})
 
 

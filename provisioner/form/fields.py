@@ -71,7 +71,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     "admin_password": "generate", "user_type": "admin", "limit_emission": False,
     "preset": "", "send": "sunat", "environment": "demo", "ose_username_format": "ruc_user",
     "smtp": False, "smtp_host": "smtp.gmail.com", "smtp_port": "465", "smtp_encryption": "ssl",
-    "allow_production_switch": True,
+    # the app's dialog ticks it; here unticked, as `new` defaults: the client switching itself
+    # to production is an answer to give on purpose
+    "allow_production_switch": False,
 }
 
 # Typed in the form like the app's dialog asks for them, never sent, written or shown: the

@@ -16,6 +16,7 @@ import pulumi_random as random
 
 from provisioner.app.adopt_first_apply import database_import_id
 from provisioner.app.tenant_database import TENANT_CHARSET, TENANT_COLLATION
+from provisioner.doc_links import doc_url
 
 from .errors import StackError
 from .platform_refs import PlatformValues
@@ -335,6 +336,6 @@ def warn_adopted_differences(identifier: str, settings: dict[str, Any], region: 
     def report(values: dict[str, Any]) -> None:
         for line in instance_differences(values["declared"], values["live"]):
             pulumi.log.warn(f"adopted instance {identifier}: {line}; kept as it is, `up` does "
-                            "not change it (docs/adopt.md)", resource=parent)
+                            f"not change it ({doc_url('docs/adopt.md')})", resource=parent)
 
     pulumi.Output.all(declared=pulumi.Output.all(**settings), live=live_fields).apply(report)

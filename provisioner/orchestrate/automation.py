@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from provisioner.doc_links import doc_url
 from provisioner.engine import Engine, engine_env, find_engine, program_python
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import PROJECT_FILES, find_project_dir  # noqa: F401  (re-exported)
@@ -190,8 +191,9 @@ def require_pulumi_cli(project_dir: Path | None = None) -> str:
     if engine is None:
         raise PulumiCliMissing(
             "this command runs the Pulumi CLI, which is not installed (no .engine/bin/pulumi "
-            "and no `pulumi` on PATH). Build it with `bash scripts/setup.sh` in this "
-            f"repository, or install it (see {INSTALL_URL}), then run the command again. "
+            "and no `pulumi` on PATH). Build it with the tool's setup (in a checkout of the "
+            f"tool: {doc_url('docs/engine.md')}), or install it (see {INSTALL_URL}), then run "
+            "the command again. "
             "`plan --list` needs no Pulumi CLI.")
     return engine.pulumi
 

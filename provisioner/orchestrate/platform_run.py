@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from provisioner.doc_links import doc_url
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.model.layout import PROJECT_FILES
 from provisioner.orchestrate.results import StackResult, Step, StepCallback
@@ -76,7 +77,8 @@ def _refuse(lines: list[str], stack: str) -> PlatformChangeRefused:
     return PlatformChangeRefused(
         f"platform stack {stack!r}: not changed; {len(lines)} protected resource"
         f"{'s' if len(lines) > 1 else ''} in the way:\n" + "\n".join(f"  {x}" for x in lines)
-        + "\nrevert the change that causes it, or make it by hand as said (docs/platform.md)")
+        + "\nrevert the change that causes it, or make it by hand as said "
+        + f"({doc_url('docs/platform.md')})")
 
 
 @dataclass

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from provisioner.doc_links import doc_url
+
 # logical name -> what to do instead of letting the engine replace it
 PROTECTED: Final[dict[str, str]] = {
     "hosted-zone": (
@@ -25,7 +27,8 @@ PROTECTED: Final[dict[str, str]] = {
         "(`aws s3 sync`), point PULUMI_BACKEND_URL at it, then `pulumi state delete` the old"),
     "shared-mysql": (
         "every pooled tenant's database lives on it: restore a snapshot into a new instance "
-        "by hand, move the tenants (docs/data-safety.md), then adopt the new one with "
+        f"by hand, move the tenants ({doc_url('docs/data-safety.md')}), then adopt the new "
+        "one with "
         "`pulumi import`"),
     "shared-mysql-admin-secret": (
         "the tenant stacks read the admin password from this ARN: update its value instead "
