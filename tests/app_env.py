@@ -136,3 +136,16 @@ def catalog_plan_rows(catalog: Any) -> list[tuple[Any, ...]]:
                      "[" + ",".join(str(f.app_id) for f in plan.documents) + "]",
                      int(plan.locked)))
     return rows
+
+
+def dict_rows(env: AppEnv, sql: str, database: str, args: Any = None) -> list[dict[str, Any]]:
+    """The rows `sql` selects in `database` on the app's test server, as dicts."""
+    import pymysql
+
+    conn = env.server.connect(database)
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from provisioner.app.account import php_number, plan_json
 from provisioner.app.journal import JOURNAL
-from tests.app_env import make_app_env
+from tests.app_env import dict_rows, make_app_env
 
 SYSTEM_TABLES = ("websites", "hostnames", "clients")
 TENANT_TABLES = ("companies", "configurations", "establishments", "warehouses", "series",
@@ -52,16 +52,6 @@ def _set_timezone(env, zone: str) -> None:
                     encoding="utf-8")
 
 
-def _dict_rows(env, sql: str, database: str, args: object = None) -> list[dict]:
-    import pymysql
-
-    conn = env.server.connect(database)
-    try:
-        with conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("typed", ["Ana.Perez@Example.PE", "Ñandú.Soto@Facturador.Example.pe"])
@@ -162,13 +152,13 @@ def test_plan_json_numbers_as_php_writes_them_and_adopt_sees_no_difference(
     env.query("INSERT INTO plans (name, pricing, limit_users, limit_documents, plan_documents,"
               " locked, created_at, updated_at) VALUES ('Medio', 29.9, 1, 100, '[1]', 0,"
               " '2026-01-02 03:04:05', '2026-01-02 03:04:05')")
-    [medio] = _dict_rows(env, "SELECT * FROM plans WHERE name = 'Medio'", env.system_db)
+    [medio] = dict_rows(env, "SELECT * FROM plans WHERE name = 'Medio'", env.system_db)
     assert '"pricing":29.9,' in plan_json(medio) and plan_json(medio) == _plan_as_php(medio)
 
     repo = env.load()
     spec = repo.tenant("pruebademo").spec
     plan_name = repo.catalog.plans[spec.plan].label or spec.plan
-    [row] = _dict_rows(env, "SELECT * FROM plans WHERE name = %s", env.system_db, (plan_name,))
+    [row] = dict_rows(env, "SELECT * FROM plans WHERE name = %s", env.system_db, (plan_name,))
     assert float(row["pricing"]).is_integer()  # a whole price: the case `99.0` got wrong
     env.onboarding("pruebademo").run()
     uuid = f"{repo.reseller.database_prefix}_pruebademo"

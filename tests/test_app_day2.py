@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from provisioner.app.onboarding import STEPS
-from tests.app_env import SMTP_PASSWORD, SOL_PASSWORD, make_app_env
+from tests.app_env import SMTP_PASSWORD, SOL_PASSWORD, dict_rows, make_app_env
 from tests.test_app_onboarding import BASIC, _all_levels, _edit
 
 RUC_DEMO = "20123456789"  # pruebademo's as it stands (an invented one: a demo may have it)
@@ -35,16 +35,6 @@ def env(mariadb_server, tmp_path):
     environment.drop()
 
 
-def _dict_rows(env, sql: str, database: str, args: Any = None) -> list[dict[str, Any]]:
-    import pymysql
-
-    conn = env.server.connect(database)
-    try:
-        with conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
 
 
 def _client_data(env, uuid: str) -> None:
@@ -71,7 +61,7 @@ def _snapshot(env, uuid: str) -> dict[str, Any]:
     tables = [t for (t,) in env.server.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (uuid,))]
     for table in tables:
-        rows = _dict_rows(env, f"SELECT * FROM `{table}`", uuid)
+        rows = dict_rows(env, f"SELECT * FROM `{table}`", uuid)
         if table in ("module_user", "module_level_user"):
             col = "module_id" if table == "module_user" else "module_level_id"
             out[table] = {(r["user_id"], r[col]) for r in rows}
@@ -79,7 +69,7 @@ def _snapshot(env, uuid: str) -> dict[str, Any]:
             out.update({(table, r["id"]): r for r in rows})
     for table in ("clients", "websites", "hostnames", "plans"):
         out.update({("system." + table, r["id"]): r
-                    for r in _dict_rows(env, f"SELECT * FROM `{table}`", env.system_db)})
+                    for r in dict_rows(env, f"SELECT * FROM `{table}`", env.system_db)})
     return out
 
 
@@ -143,7 +133,7 @@ def _second_run_changes_nothing(env, sub: str, uuid: str, **kw) -> None:
 
 
 def _plan(env, name: str) -> dict[str, Any]:
-    [row] = _dict_rows(env, "SELECT * FROM plans WHERE name = %s", env.system_db, (name,))
+    [row] = dict_rows(env, "SELECT * FROM plans WHERE name = %s", env.system_db, (name,))
     return row
 
 
@@ -180,7 +170,7 @@ def test_modules_and_levels_are_replaced_by_value_and_is_pharmacy_follows(env) -
     _second_run_changes_nothing(env, "pruebademo", uuid)
     _edit(env, "pruebademo", "preset: farmacia", "preset: basico")  # and back: 0 again
     _run(env, "pruebademo")
-    assert _dict_rows(env, "SELECT is_pharmacy FROM configurations", uuid) == [
+    assert dict_rows(env, "SELECT is_pharmacy FROM configurations", uuid) == [
         {"is_pharmacy": 0}]
 
 

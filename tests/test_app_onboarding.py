@@ -18,7 +18,14 @@ from provisioner.app.journal import JOURNAL
 from provisioner.app.onboarding import STEPS, StepFailed
 from provisioner.app.removal import remove_account
 from tests import app_schema
-from tests.app_env import ADMIN_PASSWORD, APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, make_app_env
+from tests.app_env import (
+    ADMIN_PASSWORD,
+    APP_KEY,
+    SMTP_PASSWORD,
+    SOL_PASSWORD,
+    dict_rows,
+    make_app_env,
+)
 
 BASIC = {7, 1, 6, 17, 18, 5, 14}  # ClientController::tables() group_basic
 LEVELS_BY_MODULE: dict[int, set[int]] = {}
@@ -60,16 +67,6 @@ def env(mariadb_server, tmp_path):
     environment.drop()
 
 
-def _rows(env, sql, uuid, args=None):
-    conn = env.server.connect(uuid)
-    try:
-        import pymysql
-
-        with conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
 
 
 def _dump(env, uuid) -> dict:
@@ -98,9 +95,9 @@ def test_rows_equal_what_store_writes(env, sub) -> None:
     assert wid == website_id
     assert managed == (f"tenant_{sub}" if plan_def.tier.value == "silo" else None)
     assert env.query("SELECT fqdn FROM hostnames WHERE website_id = %s", (wid,)) == [(fqdn,)]
-    plan = _rows(env, "SELECT * FROM plans WHERE name = %s", env.system_db,
+    plan = dict_rows(env, "SELECT * FROM plans WHERE name = %s", env.system_db,
                  (plan_def.label or plan_def.name,))[0]
-    [client] = _rows(env, "SELECT c.* FROM clients c JOIN hostnames h ON h.id = c.hostname_id"
+    [client] = dict_rows(env, "SELECT c.* FROM clients c JOIN hostnames h ON h.id = c.hostname_id"
                      " WHERE h.website_id = %s", env.system_db, (wid,))
     assert (client["email"], client["name"], client["number"], client["plan_id"],
             client["locked_emission"]) == (spec.admin_email.lower(), spec.company_name, spec.ruc,
@@ -108,7 +105,7 @@ def test_rows_equal_what_store_writes(env, sub) -> None:
     assert len(client["token"]) == 50 and client["token"].isalnum()
     assert client["start_billing_cycle"] is None  # pro5's store()
 
-    [company] = _rows(env, "SELECT * FROM companies", uuid)
+    [company] = dict_rows(env, "SELECT * FROM companies", uuid)
     soap_user = {"bodegaperez": f"{spec.ruc}FACTURA1", "contaapi": spec.ruc,
                  "ferreteriaandina": f"{spec.ruc}OSEUSER1", "hotelsol": f"{spec.ruc}HOTELSOL"
                  }.get(sub)
@@ -121,7 +118,7 @@ def test_rows_equal_what_store_writes(env, sub) -> None:
         "soap_password": SOL_PASSWORD if soap_user else None, "soap_url": spec.soap.ose_url,
         "certificate": None}  # store()'s fallback: the admin's configurations.certificate
 
-    [config] = _rows(env, "SELECT * FROM configurations", uuid)
+    [config] = dict_rows(env, "SELECT * FROM configurations", uuid)
     expected_plan = dict(plan)
     expected_plan["plan_documents"] = {str(i): v for i, v in
                                        enumerate(json.loads(plan["plan_documents"]))}
@@ -157,7 +154,7 @@ def test_rows_equal_what_store_writes(env, sub) -> None:
             assert (row["smtp_host"], row["smtp_port"], row["smtp_user"],
                     row["smtp_password"], row["smtp_encryption"]) == want
 
-    [est] = _rows(env, "SELECT * FROM establishments", uuid)
+    [est] = dict_rows(env, "SELECT * FROM establishments", uuid)
     assert (est["id"], est["description"], est["country_id"], est["department_id"],
             est["province_id"], est["district_id"], est["address"], est["email"],
             est["telephone"], est["code"]) == (1, "Oficina Principal", "PE", "15", "1501",
@@ -169,7 +166,7 @@ def test_rows_equal_what_store_writes(env, sub) -> None:
         (1, "01", "F001"), (1, "03", "B001"), (1, "07", "FC01"), (1, "07", "BC01"),
         (1, "08", "FD01"), (1, "08", "BD01"), (1, "20", "R001"), (1, "09", "T001"),
         (1, "40", "P001"), (1, "80", "NV01"), (1, "04", "L001")]
-    [user] = _rows(env, "SELECT * FROM users", uuid)
+    [user] = dict_rows(env, "SELECT * FROM users", uuid)
     assert (user["id"], user["name"], user["email"], user["type"], user["locked"],
             user["permission_edit_cpe"], user["establishment_id"], user["api_token"]) == (
         1, "Administrador", spec.admin_email, spec.user_type, 1, 1, 1, client["token"])
@@ -255,7 +252,7 @@ def test_day_two_updates_what_update_and_the_lock_buttons_write(env) -> None:
     what = " | ".join(str(c) for c in result.changes)
     assert "clients: locked_emission, locked_tenant, locked_users, plan_id" in what
     [(plan_id, pyme_limit)] = env.query("SELECT id, limit_documents FROM plans WHERE name='Pyme'")
-    [config] = _rows(env, "SELECT * FROM configurations", uuid)
+    [config] = dict_rows(env, "SELECT * FROM configurations", uuid)
     assert (config["locked_emission"], config["locked_tenant"], config["locked_users"],
             config["config_system_env"], config["limit_documents"], config["is_pharmacy"]) == (
         1, 1, 1, 0, pyme_limit, 1)
@@ -285,7 +282,7 @@ def test_soap_changes_reach_the_company_row(env) -> None:
     result = env.onboarding("pruebademo").run()
     assert [str(c) for c in result.changes] == [
         "sync: companies: soap_password, soap_send_id, soap_url, soap_username"]
-    [company] = _rows(env, "SELECT * FROM companies", first.uuid)
+    [company] = dict_rows(env, "SELECT * FROM companies", first.uuid)
     assert (company["soap_send_id"], company["soap_type_id"], company["soap_username"],
             company["soap_password"], company["soap_url"]) == (
         "02", "01", "20123456789NUEVO1", SOL_PASSWORD,
@@ -372,7 +369,7 @@ def test_the_certificate_is_placed_once_and_named_in_the_company(env) -> None:
     result = env.onboarding("bodegaperez", desired=desired, certificate_pem=loaded.pem).run()
     assert env.files == {name: loaded.pem}
     assert "certificate" not in [c.step for c in result.changes]  # placed before the crash
-    [company] = _rows(env, "SELECT certificate FROM companies", result.uuid)
+    [company] = dict_rows(env, "SELECT certificate FROM companies", result.uuid)
     assert company["certificate"] == "certificate_10054148289.pem"
     puts = [c for c in env.commands if c[0] == "put-certificate"]
     assert len(puts) == 1
@@ -391,13 +388,13 @@ def test_the_alternate_server_setting_is_written_at_creation_and_kept_after(env)
     path.write_text(path.read_text(encoding="utf-8") + "sunat_alternate_server: true\n",
                     encoding="utf-8")
     first = env.onboarding("pruebademo").run()
-    [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
+    [config] = dict_rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
     assert config["sunat_alternate_server"] == 1
     assert first.warnings == []
     _edit(env, "pruebademo", "sunat_alternate_server: true", "sunat_alternate_server: false")
     again = env.onboarding("pruebademo").run()
     assert again.changes == []
-    [config] = _rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
+    [config] = dict_rows(env, "SELECT sunat_alternate_server FROM configurations", first.uuid)
     assert config["sunat_alternate_server"] == 1
     [warning] = again.warnings
     assert warning.startswith("pruebademo: sunat_alternate_server differs from what the "
