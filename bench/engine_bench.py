@@ -1,5 +1,5 @@
 """A no-op apply of one tenant on the real engine, against the engine's own floor and against
-Pulumi's published figure; optionally N tenants applied then re-applied at --parallel 1 and 4.
+Pulumi's published figure; optionally N tenants applied then re-applied at --parallel 1, 4 and 16.
 
 - project: `provisioner apply --all` of one applied tenant (nothing to change): the CLI's
   start, validation, the Automation API, `pulumi up` of the tenant's ~22 resources (the
@@ -11,7 +11,10 @@ Pulumi's published figure; optionally N tenants applied then re-applied at --par
   default AWS template on Pulumi's own measurement (pulumi/pulumi#3671, 2020-03-02 comment:
   "Average 8.4816"), most of it the AWS provider's Configure.
 
-    .venv/bin/python bench/engine_bench.py [--rounds 3] [--tenants 20]
+- many: N tenants applied, then re-applied, at each parallelism, against the floor
+  N x one stack / parallelism (one stack timed alone just before).
+
+    .venv/bin/python bench/engine_bench.py [--rounds 3] [--tenants 100 [--parallel 1,4,16]]
 """
 
 from __future__ import annotations
@@ -40,10 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tenants", type=int, default=0,
-                        help="also apply then re-apply this many tenants at parallel 1 and 4")
+                        help="also apply then re-apply this many tenants at each --parallel")
+    parser.add_argument("--parallel", default="1,4,16",
+                        help="the parallelism levels of --tenants (default: 1,4,16)")
     args = parser.parse_args(argv)
+    levels = [int(x) for x in args.parallel.split(",")]
 
-    from tests.engine_world import ENGINE, add_demo_tenants, engine_missing, engine_world
+    from tests.engine_world import ENGINE, engine_missing, engine_world
 
     if why := engine_missing():
         print(why)
@@ -85,22 +91,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  published no-op update ~{PUBLISHED_NOOP_S} s (pulumi/pulumi#3671)   "
               f"ratio {p / PUBLISHED_NOOP_S:.2f}x")
 
-        if args.tenants:
-            for parallel in ("1", "4"):
-                # new tenants each time (a destroyed tenant's database is retained, so it
-                # could not be created again); the stacks of the first set stay and re-apply
-                names = add_demo_tenants(world.repo, args.tenants, prefix=f"bench{parallel}x")
-                for name in names:
-                    world.prepare_stack(name)
-                first = _timed(lambda par=parallel: world.provisioner(
-                    "apply", "--all", "--parallel", par, check=True))
-                again = _timed(lambda par=parallel: world.provisioner(
-                    "apply", "--all", "--parallel", par, check=True))
-                stacks = len(list((world.repo / "tenants").glob("*.yaml")))
-                print(f"{args.tenants} new tenants at --parallel {parallel}: apply {first:6.1f} s"
-                      f"; re-apply of all {stacks} stacks {again:6.1f} s "
-                      f"({again / stacks:.2f} s a stack)")
+    if args.tenants:
+        many(args.tenants, levels)
     return 0
+
+
+def many(count: int, levels: list[int]) -> None:
+    """`count` new tenants applied, then re-applied, at each parallelism, each level in a world
+    of its own (new state, MariaDB and moto: a destroyed tenant's database is retained, so the
+    same tenants could not be created twice). The floor is `count` x one stack / parallelism,
+    one stack measured alone in a world of its own just before (its create, then a no-op)."""
+    from tests.engine_world import World, add_demo_tenants, engine_world
+
+    def apply(world: World, parallel: int) -> float:
+        started = time.perf_counter()
+        world.provisioner("apply", "--all", "--parallel", str(parallel), check=True)
+        return time.perf_counter() - started
+
+    for parallel in levels:
+        with tempfile.TemporaryDirectory(prefix="engine-bench-unit-") as tmp, \
+                engine_world(Path(tmp), []) as world:
+            (name,) = add_demo_tenants(world.repo, 1, prefix="unit")
+            world.prepare_stack(name)
+            one_create = apply(world, 1)
+            one_noop = statistics.median(apply(world, 1) for _ in range(3))
+        with tempfile.TemporaryDirectory(prefix="engine-bench-many-") as tmp, \
+                engine_world(Path(tmp), []) as world:
+            started = time.perf_counter()
+            for name in add_demo_tenants(world.repo, count, prefix=f"p{parallel}x"):
+                world.prepare_stack(name)
+            prepared = time.perf_counter() - started
+            first, again = apply(world, parallel), apply(world, parallel)
+        floor_first, floor_again = count * one_create / parallel, count * one_noop / parallel
+        print(f"{count} tenants at --parallel {parallel} (stacks prepared in {prepared:.0f} s, "
+              f"not timed below):")
+        print(f"  apply    {first:7.1f} s   floor {count} x {one_create:.2f} s / {parallel} = "
+              f"{floor_first:7.1f} s   ratio {first / floor_first:.2f}x")
+        print(f"  re-apply {again:7.1f} s   floor {count} x {one_noop:.2f} s / {parallel} = "
+              f"{floor_again:7.1f} s   ratio {again / floor_again:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -149,3 +149,16 @@ def dict_rows(env: AppEnv, sql: str, database: str, args: Any = None) -> list[di
             return list(cur.fetchall())
     finally:
         conn.close()
+
+
+def set_onboard_env(monkeypatch: Any, server: MariaDBServer) -> None:
+    """The variables `provisioner onboard` reads its secrets from, and the app command hook's
+    way to the server, as an operator's shell has them."""
+    for name, value in {"PROVISIONER_APP_KEY": APP_KEY,
+                        "PROVISIONER_APP_DB_PASSWORD": server.password,
+                        "PROVISIONER_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                        "PROVISIONER_SOL_PASSWORD": SOL_PASSWORD,
+                        "PROVISIONER_SMTP_PASSWORD": SMTP_PASSWORD,
+                        "HOOK_DB_PORT": str(server.port),
+                        "HOOK_DB_PASSWORD": server.password}.items():
+        monkeypatch.setenv(name, value)

@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.app_env import ADMIN_PASSWORD, APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, make_app_env
+from tests.app_env import (
+    make_app_env,
+    set_onboard_env,
+)
 
 HOOK = str(Path(__file__).resolve().parent / "app_command_hook.py")
 SERVER_SCHEMAS = {"mysql", "information_schema", "performance_schema", "sys"}
@@ -56,14 +59,7 @@ def env(mariadb_server, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     text = reseller.read_text(encoding="utf-8")
     reseller.write_text(text[:text.index("app:\n")] + _app_section(mariadb_server, app.system_db),
                         encoding="utf-8")
-    for name, value in {"PROVISIONER_APP_KEY": APP_KEY,
-                        "PROVISIONER_APP_DB_PASSWORD": mariadb_server.password,
-                        "PROVISIONER_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                        "PROVISIONER_SOL_PASSWORD": SOL_PASSWORD,
-                        "PROVISIONER_SMTP_PASSWORD": SMTP_PASSWORD,
-                        "HOOK_DB_PORT": str(mariadb_server.port),
-                        "HOOK_DB_PASSWORD": mariadb_server.password}.items():
-        monkeypatch.setenv(name, value)
+    set_onboard_env(monkeypatch, mariadb_server)
     monkeypatch.delenv("PROVISIONER_CERTIFICATE", raising=False)
     monkeypatch.delenv("PROVISIONER_CERTIFICATE_PASSWORD", raising=False)
     yield app

@@ -19,24 +19,19 @@ from hypothesis import strategies as st
 
 from provisioner import newtenant
 from provisioner.model.repository import load_repository
-from provisioner.ruc.padron import import_padron
 from provisioner.secrets import (
     FALLBACK_ENV,
     SECRETS_PROVIDER_ENV,
     required_stack_secrets,
     stack_init_command,
 )
+from tests.padron_sample import padron_index as sample_index
 
 Run = Callable[..., tuple[int, str, str]]
 
-PADRON = "\n".join([
-    "RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOMICILIO|UBIGEO|TIPO DE VÍA"
-    "|NOMBRE DE VÍA|CÓDIGO DE ZONA|TIPO DE ZONA|NÚMERO|INTERIOR|LOTE|DEPARTAMENTO|MANZANA"
-    "|KILÓMETRO|",
-    "20131312955|SUPERINTENDENCIA NACIONAL DE ADUANAS Y DE ADMINISTRACION TRIBUTARIA - SUNAT"
-    "|ACTIVO|HABIDO|150115|AV.|GARCILASO DE LA VEGA|-|-|1472|-|-|-|-|-|",
+PADRON_ROWS = (
     "20100070970|PANADERÍA PE?A S.A.C.|BAJA DE OFICIO|NO HABIDO|150101|-|-|-|-|-|-|-|-|-|-|",
-]).encode("latin-1")
+)
 
 BASE_FLAGS = ("--ruc", "20131312955", "--company-name", "Aduanas del Perú S.A.",
               "--subdomain", "aduanas", "--email", "ti@aduanas.example.pe", "--plan", "pyme")
@@ -48,10 +43,7 @@ KMS = "awskms://alias/acme-pulumi?region=us-east-1"
 @pytest.fixture(autouse=True)
 def padron_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The RUC lookup reads a small index of our own, never the developer's ~/.cache."""
-    source = tmp_path / "padron.txt"
-    source.write_bytes(PADRON)
-    index = tmp_path / "padron.sqlite3"
-    import_padron(source, index)
+    index = sample_index(tmp_path, *PADRON_ROWS)
     monkeypatch.setenv("PROVISIONER_PADRON_INDEX", str(index))
     return index
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_env import ADMIN_PASSWORD, APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, make_app_env
+from tests.app_env import (
+    ADMIN_PASSWORD,
+    APP_KEY,
+    SMTP_PASSWORD,
+    SOL_PASSWORD,
+    make_app_env,
+    set_onboard_env,
+)
 
 HOOK = str(Path(__file__).resolve().parent / "app_command_hook.py")
 
@@ -30,14 +37,7 @@ def cli_env(mariadb_server, tmp_path, monkeypatch):
     seed: [{json.dumps(sys.executable)}, {json.dumps(HOOK)}, seed, "{{uuid}}"]
 """
     reseller.write_text(text, encoding="utf-8")
-    for name, value in {"PROVISIONER_APP_KEY": APP_KEY,
-                        "PROVISIONER_APP_DB_PASSWORD": mariadb_server.password,
-                        "PROVISIONER_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                        "PROVISIONER_SOL_PASSWORD": SOL_PASSWORD,
-                        "PROVISIONER_SMTP_PASSWORD": SMTP_PASSWORD,
-                        "HOOK_DB_PORT": str(mariadb_server.port),
-                        "HOOK_DB_PASSWORD": mariadb_server.password}.items():
-        monkeypatch.setenv(name, value)
+    set_onboard_env(monkeypatch, mariadb_server)
     yield env
     env.drop()
 

@@ -16,30 +16,21 @@ from typing import Any, ClassVar
 import pytest
 
 from provisioner.ruc.lookup import RucLookupError, lookup_http, taxpayer_from_json
-from provisioner.ruc.padron import import_padron
+from tests.padron_sample import padron_index as sample_index
 
 Run = Callable[..., tuple[int, str, str]]
 
-PADRON = "\n".join([
-    "RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOMICILIO|UBIGEO|TIPO DE VÍA"
-    "|NOMBRE DE VÍA|CÓDIGO DE ZONA|TIPO DE ZONA|NÚMERO|INTERIOR|LOTE|DEPARTAMENTO|MANZANA"
-    "|KILÓMETRO|",
-    "20131312955|SUPERINTENDENCIA NACIONAL DE ADUANAS Y DE ADMINISTRACION TRIBUTARIA - SUNAT"
-    "|ACTIVO|HABIDO|150115|AV.|GARCILASO DE LA VEGA|-|-|1472|-|-|-|-|-|",
+PADRON_ROWS = (
     "10054148289|PE?A QUISPE JUAN|BAJA DE OFICIO|NO HABIDO|080101|JR.|MANTAS|URB.|CENTRO|12|-|-"
     "|-|-|-|",
     "20600055519|HOTEL EL SOL DE CUSCO E.I.R.L.|ACTIVO|NO HALLADO SE MUDO DE DOMICILIO|080101"
     "|-|-|-|-|-|-|-|-|-|-|",
-]).encode("latin-1")
+)
 
 
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
-    source = tmp_path / "padron_reducido_ruc.txt"
-    source.write_bytes(PADRON)
-    path = tmp_path / "padron.sqlite3"
-    import_padron(source, path)
-    return path
+    return sample_index(tmp_path, *PADRON_ROWS)
 
 
 @pytest.fixture(autouse=True)

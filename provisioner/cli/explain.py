@@ -72,13 +72,10 @@ def _close_event_loop() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.cli.output import print_json
     from provisioner.errors import ProvisionerError
     from provisioner.explain.declared import (
         as_data,
         declare,
-        format_markdown,
-        format_text,
         placeholder_platform,
     )
     from provisioner.model.layout import YAML_SUFFIXES, find_root
@@ -120,13 +117,7 @@ def run(args: argparse.Namespace) -> int:
             raise result.error
         raise ProvisionerError(f"the program failed: {type(result.error).__name__}: "
                                f"{result.error}")
-    data = as_data(result)
-    if args.format == "json":
-        print_json(data)
-    elif args.format == "markdown":
-        print(format_markdown(data))
-    else:
-        print(format_text(data))
+    print_declared(as_data(result), args.format)
     if repository.reseller is not None and (
             unset := placeholder_platform(repository.reseller.platform)):
         import sys
@@ -177,3 +168,14 @@ def _run_all(args: argparse.Namespace) -> int:
     if failures:
         raise ProvisionerError(f"{len(failures)} tenant(s) failed:\n" + "\n".join(failures))
     return 0
+
+
+def print_declared(data: dict[str, Any], fmt: str) -> None:
+    """A mock run's declared resources in the asked format (explain and platform explain)."""
+    from provisioner.cli.output import print_json
+    from provisioner.explain.declared import format_markdown, format_text
+
+    if fmt == "json":
+        print_json(data)
+    else:
+        print(format_markdown(data) if fmt == "markdown" else format_text(data))

@@ -72,9 +72,9 @@ def stack_file_config(project: Path, stack: str) -> dict[str, str]:
 
 
 def explain(args: argparse.Namespace, root: Path) -> int:
-    from provisioner.cli.output import print_json
+    from provisioner.cli.explain import print_declared
     from provisioner.errors import ProvisionerError
-    from provisioner.explain.declared import as_data, format_markdown, format_text
+    from provisioner.explain.declared import as_data
     from provisioner.explain.mock_runtime import run_stack
     from provisioner.model.layout import spec_dir_in, spec_dir_of
     from provisioner.orchestrate.platform_run import PLATFORM_DIRNAME
@@ -108,12 +108,7 @@ def explain(args: argparse.Namespace, root: Path) -> int:
                     + (f" Placeholders for settings not in platform/Pulumi.{args.stack}.yaml: "
                        f"{', '.join(placeholders)}." if placeholders else ""))
     data["placeholders"] = placeholders
-    if args.format == "json":
-        print_json(data)
-    elif args.format == "markdown":
-        print(format_markdown(data))
-    else:
-        print(format_text(data))
+    print_declared(data, args.format)
     return 0
 
 

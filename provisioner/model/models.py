@@ -7,6 +7,7 @@ Structural rules live here; rules that need the catalog or other files live in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -46,13 +47,19 @@ def _int_to_str(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _printable(value: str) -> str:
-    """No control or invisible characters (NUL, ESC, CR, U+2028, bidi overrides): they break
-    tenant.env and logs, and a CR does not survive a round trip through an env file."""
-    problem = printable_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def _refusing(problem: Callable[[str], str | None]) -> Callable[[str], str]:
+    """A validator from a rule that says what is wrong with a value (or None): the rule stays
+    one function that the form, `new` and the findings share."""
+    def check(value: str) -> str:
+        if why := problem(value):
+            raise ValueError(why)
+        return value
+    return check
+
+
+# No control or invisible characters (NUL, ESC, CR, U+2028, bidi overrides): they break
+# tenant.env and logs, and a CR does not survive a round trip through an env file.
+_printable = _refusing(printable_problem)
 
 
 def _no_userinfo(value: str) -> str:
@@ -63,11 +70,7 @@ def _no_userinfo(value: str) -> str:
     return value
 
 
-def _tag_key(value: str) -> str:
-    problem = tag_key_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+_tag_key = _refusing(tag_key_problem)
 
 
 # Patterns say [0-9], never \d: pydantic's regex engine takes \d as any Unicode digit
@@ -387,11 +390,7 @@ def template_problem(arg: str) -> str | None:
     return None
 
 
-def _template(arg: str) -> str:
-    problem = template_problem(arg)
-    if problem:
-        raise ValueError(problem)
-    return arg
+_template = _refusing(template_problem)
 
 
 ArgTemplate = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_template)]
