@@ -216,8 +216,30 @@ def test_drift_finds_nothing_then_an_out_of_band_change(world: World,
     custom = [(s["type"], s["name"]) for s in drifted[0]["steps"]
               if not s["type"].startswith("facturador:")]
     assert custom == [("aws:route53/record:Record", "dns-aaaa")], drifted
-    # `apply` runs `up` without a refresh (orchestrate/automation.py), so it would not put the
-    # record back: the state still holds it. Drift is reported; repairing it is a reviewed step.
+    # a plain `apply` runs `up` without a refresh: the state still holds the record, so it
+    # would not put it back. Repairing is its own, reviewed step: `apply --refresh`.
+
+
+def test_apply_with_refresh_puts_back_what_drift_found_gone(world: World,
+                                                            outputs: list[str]) -> None:
+    zone = world.platform["hostedZoneId"]
+    r53 = client("route53", world.moto)
+    fqdn = f"{DEMO}.{BASE_DOMAIN}."
+
+    def aaaa() -> list[dict[str, Any]]:
+        return [r for r in r53.list_resource_record_sets(HostedZoneId=zone)[
+            "ResourceRecordSets"] if r["Name"] == fqdn and r["Type"] == "AAAA"]
+
+    assert aaaa() == []  # deleted out of band by the drift test
+    code, report = run_json(world, outputs, "apply", "--all")
+    assert code == 0 and report["totals"]["create"] == 0 and aaaa() == [], report
+    code, report = run_json(world, outputs, "apply", "--all", "--refresh")
+    assert code == 0, report
+    (result,) = [r for r in report["results"] if r["changes"]["create"]]
+    assert result["stack"] == DEMO and result["changes"]["create"] == 1, report
+    assert len(aaaa()) == 1
+    code, report = run_json(world, outputs, "drift")
+    assert code == 0, report
 
 
 def test_pulumi_import_reads_an_existing_record_into_the_stack(world: World) -> None:

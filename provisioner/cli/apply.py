@@ -18,6 +18,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_parallel(parser)
     parser.add_argument("--allow-destroy-production", action="store_true",
                         help="destroy the stacks of removed production tenants")
+    parser.add_argument("--refresh", action="store_true",
+                        help="read each stack's resources from the cloud first (pulumi up "
+                             "--refresh --run-program): puts back what `drift` found changed "
+                             "or gone")
     parser.add_argument("--require-tip", metavar="BRANCH", default=None,
                         help="refuse (exit 4, nothing applied) unless HEAD is the tip of BRANCH "
                              "on origin and not behind the last-applied marker (CI re-runs)")

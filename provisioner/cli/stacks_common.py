@@ -148,6 +148,7 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
     work = project_dir(root)
     require_pulumi_cli(work)
     env = {SPEC_ROOT_ENV: str(root)}
+    refresh = bool(getattr(args, "refresh", False))
     if getattr(args, "local", False):
         from provisioner.orchestrate.local import local_session
 
@@ -162,11 +163,13 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
             runner = AutomationRunner(
                 session.work_dir, env={**env, **session.env}, secrets_provider="passphrase",
                 redactor=redactor, stack_config=lambda _s: platform.stack_config(),
-                path_config=lambda _s: platform.endpoint_paths(), create_stacks=create_stacks)
+                path_config=lambda _s: platform.endpoint_paths(), create_stacks=create_stacks,
+                refresh_first=refresh)
             runner.prepare()
             yield runner
         return
-    runner = AutomationRunner(work, env=env, redactor=redactor, create_stacks=create_stacks)
+    runner = AutomationRunner(work, env=env, redactor=redactor, create_stacks=create_stacks,
+                              refresh_first=refresh)
     runner.prepare()
     yield runner
 

@@ -313,7 +313,8 @@ class AutomationRunner:
                  stack_config: Callable[[str], Mapping[str, tuple[str, bool]]] | None = None,
                  path_config: Callable[[str], Mapping[str, str]] | None = None,
                  plugins: Mapping[str, str] | None = None, create_stacks: bool = False,
-                 environ: Mapping[str, str] | None = None, engine: Engine | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, engine: Engine | None = None,
+                 refresh_first: bool = False) -> None:
         self.work_dir = Path(work_dir)
         # the engine's own variables first (provisioner/engine.py): a caller's env wins
         self.engine = engine or find_engine(self.work_dir, environ)
@@ -325,6 +326,7 @@ class AutomationRunner:
             secrets_provider, {**(os.environ if environ is None else environ), **self.env})
         self.env.setdefault(FALLBACK_ENV, "true")
         self.create_stacks = create_stacks
+        self.refresh_first = refresh_first
         self.redactor = redactor or Redactor()
         self.stack_config = stack_config
         self.path_config = path_config
@@ -422,6 +424,13 @@ class AutomationRunner:
                          lambda s, c: s.preview(on_event=c, diff=True))
 
     def up(self, stack: str, on_step: StepCallback) -> StackResult:
+        """`pulumi up`; with `refresh_first`, `up --refresh --run-program`: the state is read
+        from the cloud first (with the program's provider settings, as drift reads it), so
+        what was changed or deleted out of band is put back as the spec says."""
+        if self.refresh_first:
+            return self._run(stack, "up", on_step,
+                             lambda s, c: s.up(on_event=c, refresh=True, run_program=True),
+                             create=self.create_stacks)
         return self._run(stack, "up", on_step, lambda s, c: s.up(on_event=c),
                          create=self.create_stacks)
 
