@@ -502,7 +502,7 @@ def _ssh_key(name: str, key: str | None) -> Check:
                      f"{said}", "store the private key itself, with no passphrase, in the "
                      "APP_SSH_KEY secret (its first line: -----BEGIN OPENSSH PRIVATE KEY-----)")
     kind = proc.stdout.split(" ", 1)[0]
-    return Check(name, "ok", f"deploy key {key}: 0600, yours, a {kind} key")
+    return Check(name, "ok", f"deploy key {key}: yours, owner-only, a {kind} key")
 
 
 def _ssh_known_hosts(name: str, known: str | None, commands: dict[str, list[str]]) -> Check:
@@ -539,7 +539,7 @@ def _ssh_known_hosts(name: str, known: str | None, commands: dict[str, list[str]
                      f"run {scan} where the network is trusted, compare the fingerprint with "
                      "the host's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), "
                      "and add the line to the APP_SSH_KNOWN_HOSTS secret")
-    return Check(name, "ok", f"known_hosts {known}: 0600, yours, pins {', '.join(hosts)}")
+    return Check(name, "ok", f"known_hosts {known}: yours, owner-only, pins {', '.join(hosts)}")
 
 
 def _absent(s: Settings, name: str, key: str) -> Check:
@@ -624,7 +624,7 @@ def platform_stack(s: Settings) -> Check:
 
 
 # a check gives one line, or several that belong together (app_ssh)
-CheckFunction = Callable[[Settings], "Check | list[Check]"]
+CheckFunction = Callable[[Settings], Check | list[Check]]
 ALL_CHECKS: Final[tuple[CheckFunction, ...]] = (
     pulumi_cli, backend, secrets_provider, aws_identity, hosted_zone, kms_key,
     shared_database_secret, shared_mysql_tls, platform_stack, app_database, app_ssh,

@@ -115,10 +115,22 @@ def _private(path: Path, text: str) -> Path:
     return path
 
 
+def _require_sshd(path: str = SSHD) -> None:
+    """A missing sshd fails the tests (here and in CI alike), naming the package to install."""
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} not found: {INSTALL}", pytrace=False)
+
+
+def test_runner_ssh_a_missing_sshd_fails_with_the_install_hint() -> None:
+    with pytest.raises(pytest.fail.Exception, match="apt-get install openssh-server"):
+        _require_sshd("/nonexistent/sbin/sshd")
+    script = (Path(__file__).resolve().parent.parent / "scripts" / "test.sh").read_text()
+    assert f"[ -x {SSHD} ] || missing+=(openssh-server)" in script
+
+
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    if not os.access(SSHD, os.X_OK):
-        pytest.fail(f"{SSHD} not found: {INSTALL}", pytrace=False)
+    _require_sshd()
     if shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
         pytest.fail("ssh or ssh-keygen not found: install Debian's openssh-client",
                     pytrace=False)
