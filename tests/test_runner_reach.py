@@ -101,7 +101,7 @@ def test_a_named_way_in_or_a_run_outside_ci_goes_ahead(project: Path, tmp_path: 
     assert ups == STACKS
 
 
-def test_stacks_without_an_app_section_are_never_refused(repo: Path) -> None:
+def test_no_app_section_outside_ci_or_a_way_in_is_never_refused(repo: Path) -> None:
     path = repo / "reseller.yaml"
     text = path.read_text()
     path.write_text(text[:text.index("\n# How tenants become accounts")] + "\n")
@@ -115,3 +115,7 @@ def test_stacks_without_an_app_section_are_never_refused(repo: Path) -> None:
         assert reach_problem(with_app, off) is None, off
     for on in ({"CI": "TRUE"}, {"CI": "1"}, {"GITHUB_ACTIONS": "true"}):
         assert reach_problem(with_app, on) is not None, on
+    for way in ({RUNNER_ENV: "VPC"}, {RUNNER_ENV: " vpc "}, {PROXY_ENV: "socks5://h:1"}):
+        assert reach_problem(with_app, {"CI": "true", **way}) is None, way
+    for not_a_way in ({RUNNER_ENV: ""}, {RUNNER_ENV: "vpc-ish"}, {PROXY_ENV: ""}):
+        assert reach_problem(with_app, {"CI": "true", **not_a_way}) is not None, not_a_way

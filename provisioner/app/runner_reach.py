@@ -8,8 +8,8 @@ a run. So in CI (`CI=true` or `GITHUB_ACTIONS=true`, both set by GitHub's runner
 tunnel (`PROVISIONER_DB_PROXY`, provisioner/app/connection.py) or a runner that says it is
 inside the VPC (`PROVISIONER_RUNNER=vpc`, set on the self-hosted runner itself, e.g. its `.env`
 file, so the claim goes with the machine and not with a workflow that may land elsewhere).
-Outside CI nothing is refused: a local run reaches loopback servers. docs/ci.md "Runner
-network"."""
+Outside CI nothing is refused: a local run reaches loopback servers. `--local` never is (its
+databases are on loopback). docs/ci.md "Runner network"."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def reach_problem(reseller: ResellerSpec | None,
     if app is None or ci is None or env.get(PROXY_ENV):
         return None
     runner = env.get(RUNNER_ENV, "").strip()
-    if runner == IN_VPC:
+    if runner.lower() == IN_VPC:
         return None
     db = app.system_database
     said = (f"{RUNNER_ENV}={runner!r} is not {IN_VPC!r}" if runner
