@@ -18,7 +18,7 @@ from provisioner.doc_links import doc_url
 from provisioner.model.models import ResellerSpec
 from provisioner.safe_text import command_line
 
-Status = Literal["ok", "fail", "skip"]
+Status = Literal["ok", "fail", "skip", "warn"]  # warn: reported, not a failure
 TIMEOUT: Final = 5.0  # seconds, per network call
 
 
@@ -404,6 +404,144 @@ def sunat_endpoints(s: Settings) -> Check:
     return Check(name, "ok", f"{len(hosts)} host names resolve")
 
 
+# ---- the app's commands over ssh (docs/ci.md "The app's commands from CI") ----------------
+
+def _file_problem(path: str, what: str) -> tuple[str, str] | None:
+    """(detail, fix) when `path` is not a regular file of this user, readable by them only."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return (f"{what} {path}: {exc.strerror or 'cannot be read'}",
+                "the apply job writes it from its secret under $RUNNER_TEMP; check the path")
+    if not stat.S_ISREG(st.st_mode):
+        return f"{what} {path}: not a regular file", "point the variable at the file itself"
+    if st.st_uid != os.geteuid():
+        return (f"{what} {path}: owned by uid {st.st_uid}, not by this user ({os.geteuid()})",
+                command_line("chown", str(os.geteuid()), path))
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        return (f"{what} {path}: mode {stat.S_IMODE(st.st_mode):04o}, readable by others "
+                "(ssh refuses such a key)", command_line("chmod", "600", path))
+    return None
+
+
+def _ssh_lookup_name(argv: list[str]) -> str | None:
+    """The known_hosts name ssh looks the host up by, as `ssh -G` resolves the command's own
+    options and ssh_config (ssh(1) -G: print the configuration and exit, nothing connected):
+    HostKeyAlias, else HostName, as `[host]:port` when the port is not 22 (sshd(8),
+    SSH_KNOWN_HOSTS FILE FORMAT)."""
+    try:
+        proc = subprocess.run([argv[0], "-G", *argv[1:]], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    config = dict(line.partition(" ")[::2] for line in proc.stdout.splitlines())
+    host = config.get("hostkeyalias") or config.get("hostname")
+    port = config.get("port", "22")
+    if not host:
+        return None
+    return host if port == "22" else f"[{host}]:{port}"
+
+
+def app_ssh(s: Settings) -> list[Check]:
+    """app.commands over ssh on this machine as the apply job runs them: both variables set
+    together, the key and the pinned known_hosts usable, the host pinned. Missing variables
+    warn on a workstation (ssh uses ~/.ssh there) and fail in CI (a runner has neither)."""
+    from provisioner.app.app_commands import SSH_KEY_ENV, SSH_KNOWN_HOSTS_ENV, ssh_commands
+    from provisioner.app.runner_reach import ci_name
+
+    names = ("app-ssh", "app-ssh-key", "app-ssh-known-hosts")
+    commands = ssh_commands(s.reseller.app.commands) if s.reseller and s.reseller.app else {}
+    if not commands:
+        return [Check(names[0], "skip", "app.commands run no ssh")]
+    used = ", ".join(commands)
+    key, known = s.env.get(SSH_KEY_ENV) or None, s.env.get(SSH_KNOWN_HOSTS_ENV) or None
+    secrets = "the repository secrets APP_SSH_KEY and APP_SSH_KNOWN_HOSTS (the apply jobs " \
+              f"write them and set both variables; {doc_url('docs/ci.md')})"
+    if key and known:
+        first = Check(names[0], "ok", f"{SSH_KEY_ENV} and {SSH_KNOWN_HOSTS_ENV} set ({used})")
+    elif key or known:
+        missing = SSH_KNOWN_HOSTS_ENV if key else SSH_KEY_ENV
+        first = Check(names[0], "fail", f"{missing} is not set, the other is: the app "
+                      "commands would be refused", f"set both or neither: {secrets}")
+    elif (ci := ci_name(s.env)) is not None:
+        first = Check(names[0], "fail", f"{used} run ssh and neither {SSH_KEY_ENV} nor "
+                      f"{SSH_KNOWN_HOSTS_ENV} is set in CI ({ci}): a runner has no key and no "
+                      "known_hosts (\"Host key verification failed\")", f"add {secrets}")
+    else:
+        first = Check(names[0], "warn", f"{used} run ssh with this machine's ~/.ssh: "
+                      f"{SSH_KEY_ENV} and {SSH_KNOWN_HOSTS_ENV} are not set",
+                      "set both to check the files CI uses")
+    return [first, _ssh_key(names[1], key), _ssh_known_hosts(names[2], known, commands)]
+
+
+def _ssh_key(name: str, key: str | None) -> Check:
+    if key is None:
+        return Check(name, "skip", "no deploy key named (see app-ssh)")
+    problem = _file_problem(key, "deploy key")
+    if problem:
+        return Check(name, "fail", *problem)
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None:
+        return Check(name, "fail", "ssh-keygen not found to read the deploy key",
+                     "install the OpenSSH client (Debian: openssh-client)")
+    # -y prints the public key; -P "" never asks for a passphrase (BatchMode ssh could not)
+    try:
+        proc = subprocess.run([keygen, "-y", "-P", "", "-f", key], capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check(name, "fail", f"ssh-keygen -y: {type(exc).__name__}",
+                     "check the key file")
+    if proc.returncode != 0:
+        said = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
+        return Check(name, "fail", f"deploy key {key} does not load without a passphrase: "
+                     f"{said}", "store the private key itself, with no passphrase, in the "
+                     "APP_SSH_KEY secret (its first line: -----BEGIN OPENSSH PRIVATE KEY-----)")
+    kind = proc.stdout.split(" ", 1)[0]
+    return Check(name, "ok", f"deploy key {key}: yours, owner-only, a {kind} key")
+
+
+def _ssh_known_hosts(name: str, known: str | None, commands: dict[str, list[str]]) -> Check:
+    if known is None:
+        return Check(name, "skip", "no pinned known_hosts named (see app-ssh)")
+    problem = _file_problem(known, "known_hosts")
+    if problem:
+        return Check(name, "fail", *problem)
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None or shutil.which("ssh") is None:
+        return Check(name, "fail", "ssh or ssh-keygen not found",
+                     "install the OpenSSH client (Debian: openssh-client)")
+    hosts: dict[str, str] = {}
+    for command, argv in commands.items():
+        looked_up = _ssh_lookup_name(argv)
+        if looked_up is None:
+            return Check(name, "fail", f"app.commands.{command}: `ssh -G` cannot read its "
+                         "options", "fix the ssh options of that command in reseller.yaml")
+        hosts.setdefault(looked_up, command)
+    missing = []
+    for host in hosts:
+        try:
+            proc = subprocess.run([keygen, "-F", host, "-f", known], capture_output=True,
+                                  stdin=subprocess.DEVNULL, timeout=TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            proc = None
+        if proc is None or proc.returncode != 0:
+            missing.append(host)
+    if missing:
+        first = missing[0]
+        host, _, port = first.strip("[").partition("]:")
+        scan = command_line("ssh-keyscan", *(["-p", port] if port else []), host)
+        return Check(name, "fail", f"known_hosts {known} pins no key for {', '.join(missing)}",
+                     f"run {scan} where the network is trusted, compare the fingerprint with "
+                     "the host's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), "
+                     "and add the line to the APP_SSH_KNOWN_HOSTS secret")
+    return Check(name, "ok", f"known_hosts {known}: yours, owner-only, pins {', '.join(hosts)}")
+
+
 def _absent(s: Settings, name: str, key: str) -> Check:
     if s.reseller is None:
         return Check(name, "fail", s.reseller_problem or "no reseller.yaml",
@@ -485,17 +623,21 @@ def platform_stack(s: Settings) -> Check:
     return Check(name, "ok", f"{ref}: the {len(wanted)} outputs the tenants read from it")
 
 
-ALL_CHECKS: Final[tuple[Callable[[Settings], Check], ...]] = (
+# a check gives one line, or several that belong together (app_ssh)
+CheckFunction = Callable[[Settings], Check | list[Check]]
+ALL_CHECKS: Final[tuple[CheckFunction, ...]] = (
     pulumi_cli, backend, secrets_provider, aws_identity, hosted_zone, kms_key,
-    shared_database_secret, shared_mysql_tls, platform_stack, app_database, sunat_endpoints)
+    shared_database_secret, shared_mysql_tls, platform_stack, app_database, app_ssh,
+    sunat_endpoints)
 
 
 def run_checks(settings: Settings,
-               checks: tuple[Callable[[Settings], Check], ...] = ALL_CHECKS) -> list[Check]:
-    out = []
+               checks: tuple[CheckFunction, ...] = ALL_CHECKS) -> list[Check]:
+    out: list[Check] = []
     for check in checks:
         try:
-            out.append(check(settings))
+            found = check(settings)
+            out.extend(found if isinstance(found, list) else [found])
         except Exception as exc:  # a check's own bug must not hide the others' results
             out.append(Check(check.__name__.replace("_", "-"), "fail",
                              f"the check failed: {type(exc).__name__}",

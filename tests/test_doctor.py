@@ -301,8 +301,8 @@ def test_text_output_is_one_line_per_check_with_the_fix_under_a_failure(
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("FAIL  pulumi-cli") and "-> install the Pulumi CLI" in lines[1]
-    assert sum(1 for line in lines if line.startswith(("OK ", "FAIL", "SKIP"))) == 11
-    assert lines[-1] == "1 of 11 checks failed"
+    assert sum(1 for line in lines if line.startswith(("OK ", "FAIL", "SKIP", "WARN"))) == 12
+    assert lines[-1] == "1 of 12 checks failed"
 
 
 # ---- each check failing once ----------------------------------------------------------------

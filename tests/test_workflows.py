@@ -29,6 +29,7 @@ VARS = {
 DEMO = {"contaapi", "nandu", "pruebademo"}
 PRODUCTION = {"bodegaperez", "ferreteriaandina", "hotelsol"}
 MARKER = "provisioner-applied"
+VPC_RUNNER = {"PROVISIONER_RUNNER": "vpc"}
 SKIP = ("bench/", "tests/", "docs/", ".ci/", "scripts/", "examples/")
 
 pytestmark = pytest.mark.timeout(600)
@@ -55,8 +56,10 @@ def _reseller_repo(dest: Path) -> Path:
 @pytest.fixture
 def rehearsal(tmp_path: Path, request: pytest.FixtureRequest) -> Rehearsal:
     shards = getattr(request, "param", "1")
-    r = Rehearsal(tmp_path, vars={**VARS, "PROVISIONER_SHARDS": shards},
-                  secrets={})  # no passphrase secret: a KMS user
+    # no passphrase secret: a KMS user; a self-hosted runner in the VPC (its .env says so:
+    # docs/ci.md "Runner network"), which reaches the app's databases
+    r = Rehearsal(tmp_path, vars={**VARS, "PROVISIONER_SHARDS": shards}, secrets={},
+                  runner_env=VPC_RUNNER)
     r.init_origin(_reseller_repo(tmp_path / "seed"))
     return r
 
@@ -242,6 +245,28 @@ def test_pull_requests_plan_spec_changes_at_once_and_code_after_approval(
     assert "plan-review" in comment["body"]
     assert any("PATCH" in call for call in r.gh_calls())
 
+
+
+def test_a_hosted_runner_without_a_way_to_the_databases_applies_nothing(
+        tmp_path: Path) -> None:
+    """On a runner that does not say it is in the VPC, with no SOCKS tunnel named, the apply
+    shards stop before any engine call with one line (exit 2), no stack is created and the
+    marker stays; naming the tunnel (the PROVISIONER_DB_PROXY variable) lets the same push
+    through."""
+    r = Rehearsal(tmp_path, vars=VARS, secrets={}, runner_env={})  # GitHub-hosted
+    r.init_origin(_reseller_repo(tmp_path / "seed"))
+    run = _push(r)
+    assert run.result("early") == "failure", run.log()
+    assert "reseller.yaml:35:1: app: in CI (CI=true)" in run.log()
+    assert "set PROVISIONER_DB_PROXY=socks5://HOST:PORT" in run.log()
+    assert not [c for c in r.pulumi_calls() if c["stack"]], r.pulumi_calls()
+    assert r.stacks() == {}
+    assert r.tag_in_origin(MARKER) is None
+    r.vars["PROVISIONER_DB_PROXY"] = "socks5://127.0.0.1:1080"
+    run = r.run("main.yml", {"event_name": "push", "ref": "refs/heads/main", "sha": r.head(),
+                             "checkout_default": r.head()})
+    assert run.result("marker") == "success", run.log()
+    assert {c["stack"] for c in _ups(r)} == DEMO | PRODUCTION
 
 def test_drift_and_validate_run_on_a_fresh_runner(rehearsal: Rehearsal) -> None:
     r = rehearsal

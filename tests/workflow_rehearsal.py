@@ -186,9 +186,12 @@ class Rehearsal:
     """One origin repository, one fake Pulumi backend and GitHub API, many workflow runs."""
 
     def __init__(self, tmp: Path, *, vars: Mapping[str, str],
-                 secrets: Mapping[str, str] | None = None, repository: str = "acme/tenants"):
+                 secrets: Mapping[str, str] | None = None, repository: str = "acme/tenants",
+                 runner_env: Mapping[str, str] | None = None):
         self.tmp = tmp
         self.vars = dict(vars)
+        # what the runner machine itself sets for every job (a self-hosted runner's .env file)
+        self.runner_env = dict(runner_env or {})
         self.secrets = dict(secrets or {})
         self.repository = repository
         self.origin = tmp / "origin.git"
@@ -405,6 +408,7 @@ exec "{base_python}" "$@"
             "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true", "GIT_TERMINAL_PROMPT": "0",
+            **self.runner_env,
         }
         for scope in (data.get("env") or {}, job.get("env") or {}):
             for k, v in scope.items():

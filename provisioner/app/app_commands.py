@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from provisioner.app.connection import AppError
-from provisioner.model.models import template_problem
+from provisioner.model.models import AppCommands, template_problem
 
 Runner = Callable[[Sequence[str], bytes | None], None]
 
@@ -21,13 +21,24 @@ SSH_KEY_ENV: Final = "PROVISIONER_SSH_KEY_FILE"
 SSH_KNOWN_HOSTS_ENV: Final = "PROVISIONER_SSH_KNOWN_HOSTS"
 
 
+def is_ssh(args: Sequence[str]) -> bool:
+    """An app command that runs over ssh: its program is `ssh` (a path to it too)."""
+    return bool(args) and os.path.basename(args[0]) == "ssh"
+
+
+def ssh_commands(commands: AppCommands) -> dict[str, list[str]]:
+    """app.commands' ssh commands, by name (migrate, seed, put_certificate)."""
+    found = {name: getattr(commands, name) for name in type(commands).model_fields}
+    return {name: list(argv) for name, argv in found.items() if argv and is_ssh(argv)}
+
+
 def with_ssh_identity(args: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
     """`ssh ...` with the configured key and known_hosts: BatchMode (never a prompt),
     StrictHostKeyChecking=yes against that file only, that key only (ssh_config(5))."""
     env = os.environ if env is None else env
     argv = list(args)
     key, known = env.get(SSH_KEY_ENV), env.get(SSH_KNOWN_HOSTS_ENV)
-    if not argv or os.path.basename(argv[0]) != "ssh" or not (key or known):
+    if not is_ssh(argv) or not (key or known):
         return argv
     if not (key and known):
         raise AppError(f"{SSH_KEY_ENV} and {SSH_KNOWN_HOSTS_ENV} go together: a deploy key "
@@ -54,7 +65,14 @@ def run_command(args: Sequence[str], stdin: bytes | None) -> None:
                        ) from None
     if proc.returncode != 0:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise AppError(f"{args[0]} exited with {proc.returncode}: {tail[0][:300]}")
+        hint = ""
+        if is_ssh(args) and tail[0].startswith("Host key verification failed"):
+            # ssh(1) with StrictHostKeyChecking=yes and BatchMode: an unknown or changed host
+            # key ends the connection with this line, never a prompt
+            pinned = os.environ.get(SSH_KNOWN_HOSTS_ENV) or "~/.ssh/known_hosts"
+            hint = (f" (the app host's key is not the one pinned in {pinned}: compare its "
+                    "fingerprint, then update the APP_SSH_KNOWN_HOSTS secret)")
+        raise AppError(f"{args[0]} exited with {proc.returncode}: {tail[0][:300]}{hint}")
 
 
 def expand(template: Sequence[str], values: dict[str, str]) -> list[str]:

@@ -1,5 +1,5 @@
 """`provisioner doctor`: is this machine (or CI runner) ready to provision? One line per check,
-with what to do when it fails; exit 1 when any fails. Checks live in provisioner/readiness.py."""
+with what to do when it fails or warns; exit 1 when any fails (provisioner/readiness.py)."""
 
 from __future__ import annotations
 
@@ -79,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
         width = max(len(c.name) for c in checks)
         for c in checks:
             line = f"{c.status.upper():<4}  {c.name:<{width}}  {c.detail}"
-            if c.status == "fail" and c.fix:
+            if c.status in ("fail", "warn") and c.fix:
                 line += f"\n      {'':<{width}}  -> {c.fix}"
             print(line)
-        print(f"{len(failed)} of {len(checks)} checks failed" if failed else
-              "ready: no check failed")
+        warned = sum(c.status == "warn" for c in checks)
+        also = f" ({warned} warned)" if warned else ""
+        print(f"{len(failed)} of {len(checks)} checks failed{also}" if failed else
+              f"ready: no check failed{also}")
     return 1 if failed else 0

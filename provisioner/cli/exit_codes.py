@@ -19,6 +19,10 @@ DRIFT: Final = 3  # drift: drift found
 INTERNAL: Final = 70  # EX_SOFTWARE (sysexits.h): a bug, the traceback with PROVISIONER_DEBUG=1
 INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report Ctrl-C
 
+# the stack commands' 2: nothing run, the environment is wrong (provisioner/app/runner_reach.py)
+NO_RUN: Final = ("usage, no Pulumi CLI, or in CI a runner with no way named to the app's "
+                 "databases (nothing run)")
+
 COMMON: Final[tuple[tuple[int, str], ...]] = (
     (INTERNAL, "internal error (a bug; PROVISIONER_DEBUG=1 shows the traceback)"),
     (INTERRUPTED, "interrupted (Ctrl-C)"),
@@ -29,7 +33,8 @@ TABLE: Final[dict[str, tuple[tuple[int, str], ...]]] = {
              (FAILED, "invalid values, a non-empty directory, a file --upgrade cannot read "
                       "or parse (nothing written), or stale files (--check)"),
              (USAGE, "usage error")),
-    "doctor": ((OK, "every check passed or was skipped"), (FAILED, "a check failed"),
+    "doctor": ((OK, "every check passed, was skipped or only warned"),
+               (FAILED, "a check failed"),
                (USAGE, "usage error")),
     "validate": ((OK, "valid (warnings allowed)"), (FAILED, "errors found"),
                  (USAGE, "usage error")),
@@ -55,18 +60,17 @@ TABLE: Final[dict[str, tuple[tuple[int, str], ...]]] = {
             (USAGE, "usage error")),
     "plan": ((OK, "planned"),
              (FAILED, "invalid specs or a tenant's preview failed or was refused"),
-             (USAGE, "usage (or no Pulumi CLI)")),
+             (USAGE, NO_RUN)),
     "apply": ((OK, "all succeeded"),
               (FAILED, "a tenant failed or was refused (later waves not run)"),
-              (USAGE, "usage (or no Pulumi CLI)"),
+              (USAGE, NO_RUN),
               (4, "--require-tip: not the tip, or behind the marker (nothing applied)")),
     "ci": ((OK, "checked (spec-only prints review=true or false), may apply, or marker moved"),
            (FAILED, "git failed"), (USAGE, "usage error"),
            (4, "not the tip of the branch, or behind the last-applied marker")),
-    "destroy": ((OK, "destroyed"), (FAILED, "failed or refused"),
-                (USAGE, "usage (or no Pulumi CLI)")),
+    "destroy": ((OK, "destroyed"), (FAILED, "failed or refused"), (USAGE, NO_RUN)),
     "drift": ((OK, "no drift"), (FAILED, "a check failed (results incomplete)"),
-              (USAGE, "usage (or no Pulumi CLI)"), (DRIFT, "drift found")),
+              (USAGE, NO_RUN), (DRIFT, "drift found")),
     "verify": ((OK, "all checks passed"), (FAILED, "mismatches found"), (USAGE, "usage")),
     "platform": ((OK, "declared, previewed or applied"),
                  (FAILED, "the program failed, or a replace or delete of a protected resource "

@@ -141,10 +141,15 @@ def stack_runner(args: argparse.Namespace, root: Path, repo: Repository,
                  ) -> Iterator[AutomationRunner]:
     """The Automation API runner, plugins installed once; in local mode, moto is up for as long
     as the runner is used. Only `apply` passes `create_stacks`: previews and drift checks
-    select stacks and report missing ones as new."""
+    select stacks and report missing ones as new. In CI, `app:` stacks on a runner with no
+    named way to the app's databases are refused first (provisioner/app/runner_reach.py)."""
     from provisioner.model.layout import SPEC_ROOT_ENV
     from provisioner.orchestrate.automation import AutomationRunner, require_pulumi_cli
 
+    if not getattr(args, "local", False):  # local mode: its databases are on loopback
+        from provisioner.app.runner_reach import require_reachable
+
+        require_reachable(repo.reseller, repo.reseller_path)
     work = project_dir(root)
     require_pulumi_cli(work)
     env = {SPEC_ROOT_ENV: str(root)}
