@@ -239,6 +239,9 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
             "HOOK_DB_PORT": str(server.port), "HOOK_DB_PASSWORD": server.password,
             "PROVISIONER_DEBUG": "",
+            # every database of the run is on loopback: reachable from here, also when the
+            # demo or the tests run on a CI runner (CI=true)
+            "PROVISIONER_RUNNER": "vpc",
         }
         provider = "passphrase"
         if s3:
