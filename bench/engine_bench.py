@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -117,6 +118,9 @@ def many(count: int, levels: list[int]) -> None:
             one_noop = statistics.median(apply(world, 1) for _ in range(3))
         with tempfile.TemporaryDirectory(prefix="engine-bench-many-") as tmp, \
                 engine_world(Path(tmp), []) as world:
+            reseller = world.repo / "reseller.yaml"  # the examples' cap is 50 accounts
+            reseller.write_text(re.sub(r"(?m)^max_accounts: .*$", f"max_accounts: {count}",
+                                       reseller.read_text(encoding="utf-8")), encoding="utf-8")
             started = time.perf_counter()
             for name in add_demo_tenants(world.repo, count, prefix=f"p{parallel}x"):
                 world.prepare_stack(name)
