@@ -329,6 +329,9 @@ class AutomationRunner:
         self.stack_config = stack_config
         self.path_config = path_config
         self.plugins = dict(plugin_versions() if plugins is None else plugins)
+        # runs without a BASE: each stack's state is compared with its spec's database before
+        # a preview or up (provisioner.orchestrate.state_moves.StateCheck; None: not checked)
+        self.state_check: Any = None
 
     # -- workspace and stack ---------------------------------------------------------------
 
@@ -408,6 +411,21 @@ class AutomationRunner:
             return StackResult(name, operation, True, skipped=True,
                                new_stack=operation != "destroy", warnings=[note],
                                seconds=time.monotonic() - started)
+        warnings: list[str] = []
+        if self.state_check is not None and operation in ("preview", "up"):
+            move = self.state_check.move(name, stack.export_stack())
+            if move is not None and not move.acknowledged:  # before the engine writes anything
+                message = move.blocked_message()
+                return StackResult(name, operation, ok=False, skipped=True, error=message,
+                                   warnings=[message], seconds=time.monotonic() - started)
+            if move is not None:
+                from provisioner.orchestrate.teardown import (
+                    preview_ignoring_protect,
+                    up_after_unprotect,
+                )
+
+                call = preview_ignoring_protect if operation == "preview" else up_after_unprotect
+                warnings.append(move.data_message())
         outcome = call(stack, collector)
         opmap = getattr(outcome, "change_summary", None)  # PreviewResult
         if not isinstance(opmap, Mapping):  # UpResult, DestroyResult, RefreshResult
@@ -415,7 +433,8 @@ class AutomationRunner:
         if not isinstance(opmap, Mapping):
             opmap = None
         return StackResult(name, operation, True, _merge_counts(collector, opmap),
-                           list(collector.steps), None, time.monotonic() - started)
+                           list(collector.steps), None, time.monotonic() - started,
+                           warnings=warnings)
 
     def preview(self, stack: str, on_step: StepCallback) -> StackResult:
         return self._run(stack, "preview", on_step,
