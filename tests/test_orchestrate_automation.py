@@ -185,6 +185,26 @@ def test_events_become_steps_without_secret_values() -> None:
     assert step.detail.count(MASK) == 2 and '"a" → "b"' in step.detail
 
 
+def test_a_value_known_only_after_the_apply_is_shown_as_such() -> None:
+    from pulumi.runtime.rpc import UNKNOWN
+
+    from provisioner.orchestrate.automation import UNKNOWN_SHOWN
+
+    collector = EventCollector("nandu", lambda s, st: None, Redactor())
+
+    def state(inputs: dict[str, Any]) -> Any:
+        return auto.StepEventStateMetadata(type="", urn="", custom=True, delete=False, id="",
+                                           parent="", protect=False, provider="",
+                                           inputs=inputs, outputs={}, retain_on_delete=False)
+
+    meta = auto.StepEventMetadata(
+        op=auto.events.OpType.UPDATE, urn="urn:pulumi:nandu::tenants::mysql:index/user:User::u",
+        type="mysql:index/user:User", provider="", old=state({"host": "a"}),
+        new=state({"host": UNKNOWN}), diffs=["host"])
+    collector(auto.EngineEvent(1, 0, resource_pre_event=auto.ResourcePreEvent(meta)))
+    assert collector.steps[0].detail == f'host: "a" → {UNKNOWN_SHOWN}'
+
+
 def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any],
                                                            tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:

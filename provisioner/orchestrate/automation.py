@@ -280,7 +280,15 @@ class EventCollector:
         return self.redactor.text("; ".join(parts))
 
 
+# What the engine puts in a preview's inputs for a value known only after the apply (the
+# Python SDK's pulumi.runtime.rpc.UNKNOWN); printed as such, never as if it were the value.
+UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN_SHOWN = "(known after apply)"
+
+
 def _short(value: Any, limit: int = 80) -> str:
+    if value == UNKNOWN_VALUE:
+        return UNKNOWN_SHOWN
     text = "∅" if value is None else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
