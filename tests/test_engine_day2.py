@@ -28,6 +28,13 @@ DEMO, PRODUCTION = "pruebademo", "bodegaperez"
 DEMO_RUC, PRODUCTION_RUC = "20123456789", "10054148289"
 BASE_DOMAIN = "facturador.example.pe"
 ZERO = {"create": 0, "update": 0, "replace": 0, "delete": 0}
+# Of the secret versions a new value may replace (test_engine_apply.VERSION_REPLACEMENTS), a
+# day-2 edit touches only the published config's: the database password and the admin's
+# never change after creation, so their user and versions must not even show in a plan.
+DAY_2_REPLACEMENTS = {"secret-config-tenant-env-version", "secret-config-bootstrap-json-version"}
+assert DAY_2_REPLACEMENTS <= VERSION_REPLACEMENTS
+NEVER_ON_DAY_2 = {"database-user", "secret-database-version", "secret-admin-version",
+                  "app-website"}
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -132,7 +139,7 @@ def _text(value: Any) -> Any:
 
 def _previewed_then_applied_in_place(world: World, outputs: list[str], stack: str,
                                      *, base: str = "HEAD~1",
-                                     allowed: set[str] = VERSION_REPLACEMENTS
+                                     allowed: set[str] = DAY_2_REPLACEMENTS
                                      ) -> dict[str, Any]:
     """The pull request's plan shows the edit as updates of `stack` (no replace but of the
     secret versions in `allowed`, no delete); the merge's apply does the same; a re-apply of
@@ -145,6 +152,7 @@ def _previewed_then_applied_in_place(world: World, outputs: list[str], stack: st
     assert result["changes"]["update"] > 0 and result["changes"]["delete"] == 0, result
     assert ("update", "app-account") in _steps(result), result["steps"]
     assert _replaced(result) <= allowed, result["steps"]
+    assert not {name for _op, name in _steps(result)} & NEVER_ON_DAY_2, result["steps"]
     previewed = _steps(result)
 
     code, report = run_json(world, outputs, "apply", *selection)
@@ -250,7 +258,7 @@ def test_sol_password_change_updates_the_company_and_the_secret(world: World,
     world.secret_values[PRODUCTION]["solPassword"] = new
     assert _text(_company(world, PRODUCTION)["soap_password"]) != new
     _previewed_then_applied_in_place(world, outputs, PRODUCTION, base="all",
-                                     allowed={*VERSION_REPLACEMENTS, "secret-sol-version"})
+                                     allowed={*DAY_2_REPLACEMENTS, "secret-sol-version"})
     assert _text(_company(world, PRODUCTION)["soap_password"]) == new
     sol = json.loads(client("secretsmanager", world.moto).get_secret_value(
         SecretId=f"tenancy/tenants/{PRODUCTION}/sol")["SecretString"])
@@ -391,8 +399,18 @@ def test_drift_with_the_app_database_refusing_sign_in_fails_instead_of_no_drift(
     what could not be read, no password in it."""
     server = world.server
     old, wrong = server.password, "rotated-elsewhere-51c0"
-    server.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", (wrong,))
-    server.password = wrong
+    # one connection, kept open, changes and restores every account of the admin user
+    admin = server.connect()
+    with admin.cursor() as cur:
+        cur.execute("SELECT host FROM mysql.user WHERE user = %s", (server.user,))
+        hosts = [h for (h,) in cur.fetchall()]
+
+    def set_password(password: str) -> None:
+        with admin.cursor() as cur:
+            for host in hosts:
+                cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (server.user, host, password))
+
+    set_password(wrong)
     try:
         code, report = run_json(world, outputs, "drift")
         assert code == 1, report
@@ -408,8 +426,8 @@ def test_drift_with_the_app_database_refusing_sign_in_fails_instead_of_no_drift(
         assert proc.returncode == 1, proc.stdout
         assert "no drift" not in proc.stdout, proc.stdout
     finally:
-        server.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", (old,))
-        server.password = old
+        set_password(old)
+        admin.close()
     code, report = run_json(world, outputs, "drift")
     assert code == 0 and report["drifted"] == [], report
 

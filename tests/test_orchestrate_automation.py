@@ -205,6 +205,20 @@ def test_a_value_known_only_after_the_apply_is_shown_as_such() -> None:
     assert collector.steps[0].detail == f'host: "a" → {UNKNOWN_SHOWN}'
 
 
+def test_an_error_from_a_python_provider_is_one_line_without_its_traceback() -> None:
+    from provisioner.orchestrate.automation import describe_error
+
+    stderr = ("  ~  pulumi-python:dynamic/app:Step app-website refresh 1 error\n"
+              "error: Preview failed: Traceback (most recent call last):\n"
+              '  File "/x/pulumi/dynamic/__main__.py", line 201, in Read\n'
+              "    result = provider.read(id_, props)\n"
+              "provisioner.app.connection.AppUnreachable: refresh of app-website: cannot "
+              "connect to 127.0.0.1:3306 as root: Access denied (error 1045)\n")
+    line = describe_error(mock.Mock(stderr=stderr), Redactor())
+    assert "\n" not in line and "Traceback" not in line and 'File "' not in line
+    assert line.endswith("Access denied (error 1045)")
+
+
 def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any],
                                                            tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:

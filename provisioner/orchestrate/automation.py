@@ -490,13 +490,19 @@ class AutomationRunner:
         return self._run(stack, "refresh", on_step, call)
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+
+
 def describe_error(exc: BaseException, redactor: Redactor, limit: int = 1500) -> str:
     """A short, redacted reason: the CLI's error lines rather than its whole output."""
     text = str(exc)
     stderr = getattr(exc, "stderr", None)
     if stderr:
         text = str(stderr)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # a provider's Python traceback (a dynamic provider's exception) is noise around its last
+    # line, the exception itself: the header line and the frames are left out
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()
+             and _TRACEBACK not in ln and not ln.strip().startswith('File "')]
     interesting = [ln for ln in lines if "error" in ln.lower()] or lines
     out = redactor.text(" | ".join(interesting[-6:])) or type(exc).__name__
     return out if len(out) <= limit else out[: limit - 1] + "…"
