@@ -297,3 +297,67 @@ def test_the_provider_out_of_process_over_grpc(env, tmp_path: Path) -> None:
         assert gone.id == ""  # refresh: gone
     finally:
         server.close()
+
+
+def _step_props(name: str, steps: list[str], account: str, production: bool = False) -> dict:
+    return {"name": name, "uuid": json.loads(account)["uuid"], "steps": steps,
+            "production": production, "account": account, "website_id": None}
+
+
+# day-2 edits the app's edit dialog and lock buttons carry out (docs/app.md, "Day 2")
+DAY_2_EDITS = {
+    "plan": {"plan": "pyme"},
+    "modules": {"modules": {"preset": "restaurante"}},
+    "levels": {"modules": {"preset": "basico", "levels": {"documents": ["new_document"]}}},
+    "soap": {"soap": {"send": "ose", "environment": "demo",
+                      "ose_url": "https://ose.example.pe/billService"}},
+    "locks": {"lock_users": True, "limit_emission": True, "suspended": True},
+    "smtp": {"smtp": {"host": "smtp.zoho.com", "port": 587, "username": "a@b.pe"}},
+    "production switch": {"allow_production_switch": False},
+}
+
+
+@pytest.mark.parametrize("edit", sorted(DAY_2_EDITS))
+def test_a_day_2_edit_updates_the_account_step_and_leaves_the_website_step_alone(
+        edit: str) -> None:
+    """The website step writes only the website and hostname: were it updated by a day-2
+    edit, a preview could not know its website id, so hyn's password, the database user and
+    the database secret's version would show as changing, and the apply would not change them."""
+    from provisioner.app.account import desired_account
+    from provisioner.model.repository import load_repository
+
+    repo = load_repository(Path(__file__).resolve().parent.parent / "examples")
+    spec = repo.tenant("pruebademo").spec
+    edited = spec.model_validate({**spec.model_dump(mode="json", exclude_none=True),
+                                  **DAY_2_EDITS[edit]})
+    before, after = (_account_json(desired_account(s, repo.reseller, repo.catalog))
+                     for s in (spec, edited))
+    assert before != after
+    provider = StepsProvider()
+    website = _step_props("app-website", ["website"], before)
+    assert provider.diff("id", website, _step_props("app-website", ["website"], after)
+                         ).changes is False
+    account = _step_props("app-account", ["client", "tenant", "sync"], before)
+    diff = provider.diff("id", account, _step_props("app-account",
+                                                    ["client", "tenant", "sync"], after))
+    assert diff.changes is True and not diff.replaces
+
+
+def test_the_website_step_still_changes_with_what_it_writes_or_how_it_is_removed() -> None:
+    from provisioner.app.account import desired_account
+    from provisioner.model.repository import load_repository
+
+    repo = load_repository(Path(__file__).resolve().parent.parent / "examples")
+    spec = repo.tenant("pruebademo").spec
+    renamed = spec.model_copy(update={"subdomain": "otrodemo"})
+    before, moved = (_account_json(desired_account(s, repo.reseller, repo.catalog))
+                     for s in (spec, renamed))
+    silo = _account_json(desired_account(spec, repo.reseller, repo.catalog, silo=True))
+    provider = StepsProvider()
+    old = _step_props("app-website", ["website"], before)
+    diff = provider.diff("id", old, _step_props("app-website", ["website"], moved))
+    assert diff.replaces == ["uuid"] and diff.delete_before_replace
+    silo_diff = provider.diff("id", old, {**old, "account": silo})
+    assert silo_diff.changes is True and not silo_diff.replaces  # its silo connection
+    # production keeps the account on removal (delete reads `production` from the state)
+    assert provider.diff("id", old, {**old, "production": True}).changes is True

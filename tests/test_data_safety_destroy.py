@@ -33,7 +33,7 @@ def production_state() -> auto.Deployment:
     test_infra_program.py): data protected and retained, DNS and versions neither."""
     resources = [
         {"urn": f"{PREFIX}pulumi:pulumi:Stack::tenants-bodegaperez", "type": "pulumi:pulumi:Stack",
-         "custom": False},
+         "custom": False, "outputs": {"databaseName": "tenancy_bodegaperez"}},
         {"urn": TENANT, "type": "facturador:tenants:Tenant", "custom": False},
         _res("pulumi:providers:aws", "default_7_0_0", parent=""),
         _res("pulumi:providers:mysql", "shared-mysql"),
@@ -176,6 +176,65 @@ def test_the_plan_of_a_move_previews_with_protect_ignored_and_changes_no_state(
     assert stack.workspace.serialize_args_for_op("bodegaperez") == []
 
 
+# -- a database move found in the state, when no BASE is there to compare (--all) ---------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _state_check(**tenant_edits: Any) -> Any:
+    import yaml
+
+    from provisioner.orchestrate.state_moves import StateCheck
+
+    tenant = yaml.safe_load((EXAMPLES / "tenants" / "bodegaperez.yaml").read_text())
+    reseller = yaml.safe_load((EXAMPLES / "reseller.yaml").read_text())
+    reseller.update(tenant_edits.pop("reseller", {}))
+    return StateCheck({"bodegaperez": {**tenant, **tenant_edits}}, reseller)
+
+
+@pytest.mark.parametrize(("edits", "new"), [
+    ({"plan": "corporativo"}, "silo:tenancy_bodegaperez"),
+    ({"reseller": {"database_prefix": "acme"}}, "pool:acme_bodegaperez"),
+])
+@pytest.mark.parametrize("operation", ["up", "preview"])
+def test_a_move_the_state_shows_is_refused_before_the_engine_runs(
+        stacks: Stacks, tmp_path: Path, edits: dict[str, Any], new: str, operation: str) -> None:
+    runner = _runner(tmp_path)
+    runner.state_check = _state_check(**edits)
+    result = getattr(runner, operation)("bodegaperez", _noop)
+    assert result.status == "blocked" and not result.ok and result.changes["create"] == 0
+    assert new in (result.error or "") and "pool:tenancy_bodegaperez" in (result.error or "")
+    assert "\n" not in (result.error or "")
+    assert [k for k, _ in stacks["bodegaperez"].calls] == ["export"]  # no preview, no up
+
+
+def test_the_spec_of_the_states_database_runs_as_usual(stacks: Stacks, tmp_path: Path) -> None:
+    runner = _runner(tmp_path)
+    runner.state_check = _state_check()
+    assert runner.up("bodegaperez", _noop).ok
+    assert [k for k, _ in stacks["bodegaperez"].calls] == ["export", "up"]
+
+
+def test_an_acknowledged_move_the_state_shows_runs_as_a_database_move(
+        stacks: Stacks, tmp_path: Path) -> None:
+    runner = _runner(tmp_path)
+    runner.state_check = _state_check(plan="corporativo",
+                                      acknowledge_new_database="silo:tenancy_bodegaperez")
+    result = runner.up("bodegaperez", _noop)
+    assert result.ok and any("created EMPTY" in w for w in result.warnings), result
+    assert [k for k, _ in stacks["bodegaperez"].calls] == ["export", "export", "import", "up"]
+
+
+def test_a_stack_never_applied_has_no_database_in_its_state() -> None:
+    from provisioner.orchestrate.state_moves import state_identity
+
+    assert state_identity(production_state()) == "pool:tenancy_bodegaperez"
+    assert state_identity(auto.Deployment(version=3, deployment={"resources": []})) is None
+    both = production_state()
+    both.deployment["resources"].append(_res("aws:rds/instance:Instance", "database-rds"))
+    assert state_identity(both) is None  # a move half done by hand: not guessed
+
+
 # -- the command ---------------------------------------------------------------------------
 
 
@@ -209,3 +268,15 @@ def test_destroy_production_with_the_flag_keeps_the_data_and_dns_goes_last(
     assert not any(r.get("protect") for r in stack.calls[1][1].deployment["resources"])
     warnings = " ".join(json.loads(out)["warnings"])
     assert "database, secrets and generated values are kept (retain_on_delete)" in warnings
+
+
+def test_plan_all_refuses_a_tier_change_the_state_shows_without_previewing(
+        gitrepo: Path, cli_env: Stacks, run_cli: Any) -> None:  # noqa: F811
+    path = gitrepo / "tenants" / "bodegaperez.yaml"
+    path.write_text(path.read_text().replace("plan: pyme", "plan: corporativo"))
+    code, out, err = run_cli("--repo", gitrepo, "plan", "--all", "--stacks", "bodegaperez",
+                             "--format", "json")
+    assert code == 1, out + err
+    (result,) = json.loads(out)["results"]
+    assert result["status"] == "blocked" and "silo:tenancy_bodegaperez" in result["error"]
+    assert [k for k, _ in cli_env["bodegaperez"].calls] == ["export"]

@@ -97,3 +97,28 @@ def test_missing_app_secrets_are_named_with_their_commands() -> None:
     assert run.error is not None
     assert "pulumi config set --secret --stack nandu appKey" in str(run.error)
     assert not any(r.type == APP_STEP for r in run.resources)
+
+
+def test_a_catalog_edit_of_the_plans_limits_changes_the_account_step(tmp_path) -> None:
+    """The account's rows name the plan, its limits come from the app's `plans` row: an edit
+    of the limits in reseller.yaml must change the account step's inputs, or the engine never
+    runs the sync that copies the row into the tenant's configuration (update())."""
+    import shutil
+
+    import yaml
+
+    from tests.test_infra_program import EXAMPLES as SPEC_DIR
+
+    spec_dir = tmp_path / "specs"
+    shutil.copytree(SPEC_DIR, spec_dir)
+    path = spec_dir / "reseller.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (pyme,) = [p for p in data["plans"] if p["name"] == "pyme"]
+    pyme["limit_documents"] += 500
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    before = run_example("bodegaperez")
+    after = run_example("bodegaperez", spec_dir=spec_dir)
+    assert after.error is None, after.error
+    old, new = (r.one(APP_STEP, "app-account").inputs for r in (before, after))
+    assert new["plan"]["limit_documents"] == old["plan"]["limit_documents"] + 500
+    assert new["account"] == old["account"]  # the account's own rows do not change

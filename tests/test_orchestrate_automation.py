@@ -185,6 +185,40 @@ def test_events_become_steps_without_secret_values() -> None:
     assert step.detail.count(MASK) == 2 and '"a" → "b"' in step.detail
 
 
+def test_a_value_known_only_after_the_apply_is_shown_as_such() -> None:
+    from pulumi.runtime.rpc import UNKNOWN
+
+    from provisioner.orchestrate.automation import UNKNOWN_SHOWN
+
+    collector = EventCollector("nandu", lambda s, st: None, Redactor())
+
+    def state(inputs: dict[str, Any]) -> Any:
+        return auto.StepEventStateMetadata(type="", urn="", custom=True, delete=False, id="",
+                                           parent="", protect=False, provider="",
+                                           inputs=inputs, outputs={}, retain_on_delete=False)
+
+    meta = auto.StepEventMetadata(
+        op=auto.events.OpType.UPDATE, urn="urn:pulumi:nandu::tenants::mysql:index/user:User::u",
+        type="mysql:index/user:User", provider="", old=state({"host": "a"}),
+        new=state({"host": UNKNOWN}), diffs=["host"])
+    collector(auto.EngineEvent(1, 0, resource_pre_event=auto.ResourcePreEvent(meta)))
+    assert collector.steps[0].detail == f'host: "a" → {UNKNOWN_SHOWN}'
+
+
+def test_an_error_from_a_python_provider_is_one_line_without_its_traceback() -> None:
+    from provisioner.orchestrate.automation import describe_error
+
+    stderr = ("  ~  pulumi-python:dynamic/app:Step app-website refresh 1 error\n"
+              "error: Preview failed: Traceback (most recent call last):\n"
+              '  File "/x/pulumi/dynamic/__main__.py", line 201, in Read\n'
+              "    result = provider.read(id_, props)\n"
+              "provisioner.app.connection.AppUnreachable: refresh of app-website: cannot "
+              "connect to 127.0.0.1:3306 as root: Access denied (error 1045)\n")
+    line = describe_error(mock.Mock(stderr=stderr), Redactor())
+    assert "\n" not in line and "Traceback" not in line and 'File "' not in line
+    assert line.endswith("Access denied (error 1045)")
+
+
 def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any],
                                                            tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:

@@ -356,8 +356,14 @@ def test_drift_exits_3_and_names_the_drifted_tenants(
     code, out, _ = run_cli("--repo", gitrepo, "drift")
     assert code == 0 and "no drift" in out
     fake.fail = {"contaapi"}
-    code, _, _ = run_cli("--repo", gitrepo, "drift")
-    assert code == 1
+    code, out, _ = run_cli("--repo", gitrepo, "drift")
+    # a failed check is not an all-clear: the tenant is named as unknown, never "no drift"
+    assert code == 1 and "no drift" not in out
+    assert "drift unknown (the check failed): contaapi" in out
+    fake.changes = {"nandu": {"update": 1}}
+    code, out, _ = run_cli("--repo", gitrepo, "drift", "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["drifted"] == ["nandu"] and report["unknown"] == ["contaapi"]
 
 
 def test_commands_needing_pulumi_say_how_to_install_it(

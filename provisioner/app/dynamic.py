@@ -23,6 +23,13 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 _IGNORED = {"__provider", "website_id", "changes", "warnings"}
 # the steps that write inside the tenant database: a refresh of their resource reads it too
 _TENANT_STEPS = frozenset({"database", "migrate", "seed", "certificate", "tenant", "sync"})
+# What of the account the website step writes (`Onboarding._step_website`: the websites and
+# hostnames rows). The rest of its `account` input serves the checks before the account is
+# created and is read again by the later steps, so a day-2 edit (plan, modules, SOAP, locks)
+# must not update this resource: in a preview its `website_id` output would turn unknown, and
+# with it hyn's password, so every day-2 plan showed the database user updated and the
+# database secret's version replaced, neither of which the apply then did.
+WEBSITE_FIELDS = ("uuid", "fqdn", "managed_by_database_connection")
 
 
 def account_from_json(text: str):
@@ -82,6 +89,21 @@ def _masked(text: str, secrets: dict[str, Any]) -> str:
     return text
 
 
+def _compared(key: str, props: dict[str, Any]) -> Any:
+    """The value of input `key` that decides whether the resource changes: for the website
+    step's account, only what that step writes (WEBSITE_FIELDS)."""
+    value = props.get(key)
+    if key == "account" and list(props.get("steps") or ()) == ["website"] and \
+            isinstance(value, str):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(data, dict):
+            return {k: data.get(k) for k in WEBSITE_FIELDS}
+    return value
+
+
 class StepsProvider(ResourceProvider):
     """Runs some of the onboarding steps (`steps` input) on create and on update."""
 
@@ -93,7 +115,7 @@ class StepsProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = (set(olds) | set(news)) - _IGNORED
-        changed = sorted(k for k in keys if olds.get(k) != news.get(k))
+        changed = sorted(k for k in keys if _compared(k, olds) != _compared(k, news))
         replaces = [k for k in ("uuid", "name") if k in changed]
         return DiffResult(changes=bool(changed), replaces=replaces,
                           delete_before_replace=bool(replaces))

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from provisioner.orchestrate.report import RunReport
     from provisioner.orchestrate.scheduler import run_waves
+    from provisioner.orchestrate.state_moves import state_check_for
 
     root = spec_root(args)
     if args.require_tip:
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if any(w.jobs for w in waves):
         redactor = redactor_for()
         with stack_runner(args, root, repo, redactor, create_stacks=True) as runner:
+            runner.state_check = state_check_for(changes, repo)
             results = run_waves(runner, waves, parallel=args.parallel, reporter=reporter(args),
                                 redactor=redactor)
     report.results = [*results, *checked.blocked]

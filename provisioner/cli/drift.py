@@ -52,15 +52,24 @@ def run(args: argparse.Namespace) -> int:
                                       parallel=args.parallel, reporter=reporter(args),
                                       redactor=redactor, title="drift")
     drifted = [r.stack for r in report.results if r.ok and r.total_changes]
+    # a check that failed (a server refusing sign-in, say) says nothing about drift: never
+    # "no drift" while one of them is unknown
+    unknown = [r.stack for r in report.results if not r.ok]
     # a tenant in git without a stack was never applied: reported (and exit 3), never created
     new = [r.stack for r in report.results if r.new_stack]
     if args.format == "json":
         from provisioner.cli.output import print_json
 
-        print_json({**report.as_dict(), "drifted": drifted, "new_stacks": new})
+        print_json({**report.as_dict(), "drifted": drifted, "new_stacks": new,
+                    "unknown": unknown})
     else:
         emit(report, "text")
-        print(f"drifted: {', '.join(drifted)}" if drifted else "no drift")
+        if drifted:
+            print(f"drifted: {', '.join(drifted)}")
+        if unknown:
+            print(f"drift unknown (the check failed): {', '.join(unknown)}")
+        if not drifted and not unknown:
+            print("no drift")
         if new:
             print(f"not provisioned (no stack yet): {', '.join(new)}")
     if not report.ok:

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.orchestrate.report import RunReport, adopted_imports, markdown_comment
     from provisioner.orchestrate.results import StackResult
     from provisioner.orchestrate.scheduler import Job, run_jobs
+    from provisioner.orchestrate.state_moves import state_check_for
 
     assert repo is not None
     redactor = redactor_for()
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, StackResult] = {r.stack: r for r in checked.blocked}
     if previews:
         with stack_runner(args, root, repo, redactor) as runner:
+            runner.state_check = state_check_for(changes, repo)
             for r in run_jobs(runner, previews, parallel=args.parallel,
                               reporter=reporter(args), redactor=redactor, title="preview"):
                 results[r.stack] = r

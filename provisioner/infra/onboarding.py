@@ -131,7 +131,11 @@ def finish(*, spec: TenantSpec, reseller: ResellerSpec, catalog: Catalog, silo: 
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[website, *after]))
     return AppStep("app-account", {
         **_props("account", ["client", "tenant", "sync"], None, reseller, spec, secrets),
-        "account": account_json, "tenant_server": tenant_server},
+        "account": account_json, "tenant_server": tenant_server,
+        # the catalog's plan, which the account's rows do not hold (they name the plan): an
+        # edit of its limits in reseller.yaml must re-run the sync, which copies the app's
+        # `plans` row into the tenant's configuration as update() does (docs/app.md)
+        "plan": catalog.plans[spec.plan].app_json()},
         opts=_options(parent, spec.is_production, depends_on=[migrate]))
 
 

@@ -280,7 +280,15 @@ class EventCollector:
         return self.redactor.text("; ".join(parts))
 
 
+# What the engine puts in a preview's inputs for a value known only after the apply (the
+# Python SDK's pulumi.runtime.rpc.UNKNOWN); printed as such, never as if it were the value.
+UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN_SHOWN = "(known after apply)"
+
+
 def _short(value: Any, limit: int = 80) -> str:
+    if value == UNKNOWN_VALUE:
+        return UNKNOWN_SHOWN
     text = "∅" if value is None else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -331,6 +339,9 @@ class AutomationRunner:
         self.stack_config = stack_config
         self.path_config = path_config
         self.plugins = dict(plugin_versions() if plugins is None else plugins)
+        # runs without a BASE: each stack's state is compared with its spec's database before
+        # a preview or up (provisioner.orchestrate.state_moves.StateCheck; None: not checked)
+        self.state_check: Any = None
 
     # -- workspace and stack ---------------------------------------------------------------
 
@@ -410,6 +421,21 @@ class AutomationRunner:
             return StackResult(name, operation, True, skipped=True,
                                new_stack=operation != "destroy", warnings=[note],
                                seconds=time.monotonic() - started)
+        warnings: list[str] = []
+        if self.state_check is not None and operation in ("preview", "up"):
+            move = self.state_check.move(name, stack.export_stack())
+            if move is not None and not move.acknowledged:  # before the engine writes anything
+                message = move.blocked_message()
+                return StackResult(name, operation, ok=False, skipped=True, error=message,
+                                   warnings=[message], seconds=time.monotonic() - started)
+            if move is not None:
+                from provisioner.orchestrate.teardown import (
+                    preview_ignoring_protect,
+                    up_after_unprotect,
+                )
+
+                call = preview_ignoring_protect if operation == "preview" else up_after_unprotect
+                warnings.append(move.data_message())
         outcome = call(stack, collector)
         opmap = getattr(outcome, "change_summary", None)  # PreviewResult
         if not isinstance(opmap, Mapping):  # UpResult, DestroyResult, RefreshResult
@@ -417,7 +443,8 @@ class AutomationRunner:
         if not isinstance(opmap, Mapping):
             opmap = None
         return StackResult(name, operation, True, _merge_counts(collector, opmap),
-                           list(collector.steps), None, time.monotonic() - started)
+                           list(collector.steps), None, time.monotonic() - started,
+                           warnings=warnings)
 
     def preview(self, stack: str, on_step: StepCallback) -> StackResult:
         return self._run(stack, "preview", on_step,
@@ -472,13 +499,19 @@ class AutomationRunner:
         return self._run(stack, "refresh", on_step, call)
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+
+
 def describe_error(exc: BaseException, redactor: Redactor, limit: int = 1500) -> str:
     """A short, redacted reason: the CLI's error lines rather than its whole output."""
     text = str(exc)
     stderr = getattr(exc, "stderr", None)
     if stderr:
         text = str(stderr)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # a provider's Python traceback (a dynamic provider's exception) is noise around its last
+    # line, the exception itself: the header line and the frames are left out
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()
+             and _TRACEBACK not in ln and not ln.strip().startswith('File "')]
     interesting = [ln for ln in lines if "error" in ln.lower()] or lines
     out = redactor.text(" | ".join(interesting[-6:])) or type(exc).__name__
     return out if len(out) <= limit else out[: limit - 1] + "…"
