@@ -152,7 +152,7 @@ def _platform(world_repo: Path, moto: str, server: Any, certs: Path) -> dict[str
     overrides reseller.yaml's platform ids with them (keys named like the platform stack's
     outputs, provisioner/infra/config.py; what local mode sets too): moto's zone ids and the
     loopback address are not values reseller.yaml's rules accept."""
-    from provisioner.orchestrate.local import client
+    from provisioner.orchestrate.local import client, local_network
 
     path = world_repo / "reseller.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -172,9 +172,17 @@ def _platform(world_repo: Path, moto: str, server: Any, certs: Path) -> dict[str
                        "put_certificate": [py, hook, "put-certificate",
                                            str(certs / "{filename}")]}
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    # a silo tenant's instance goes into the platform's subnet group and security group
+    vpc, subnets = local_network(moto)
+    group = client("ec2", moto).create_security_group(
+        GroupName="tenant-mysql", Description="silo MySQL", VpcId=vpc)["GroupId"]
+    client("rds", moto).create_db_subnet_group(
+        DBSubnetGroupName="tenant-db", DBSubnetGroupDescription="silo MySQL",
+        SubnetIds=subnets)
     return {"hostedZoneId": zone_id, "kmsKeyId": key_arn,
             "sharedDatabaseEndpoint": server.endpoint, "sharedDatabaseAdminUser": server.user,
-            "sharedDatabaseAdminSecretArn": admin}
+            "sharedDatabaseAdminSecretArn": admin, "dbSubnetGroup": "tenant-db",
+            "securityGroupIds": json.dumps([group])}
 
 
 @contextmanager
