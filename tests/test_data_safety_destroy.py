@@ -209,3 +209,30 @@ def test_destroy_production_with_the_flag_keeps_the_data_and_dns_goes_last(
     assert not any(r.get("protect") for r in stack.calls[1][1].deployment["resources"])
     warnings = " ".join(json.loads(out)["warnings"])
     assert "database, secrets and generated values are kept (retain_on_delete)" in warnings
+
+
+@pytest.mark.parametrize(("tenant", "production", "kept"), [
+    ("pruebademo", False, "pruebademo: its database is kept (retain_on_delete)"),
+    ("bodegaperez", True, "bodegaperez: its database, secrets and generated values are kept"),
+    ("hotelsol", True, "hotelsol: its RDS instance tenancy-hotelsol, secrets and generated "
+                       "values are kept (retain_on_delete) and no longer managed by the stack; "
+                       "the instance keeps running (and billing) until it is deleted by hand"),
+])
+def test_the_destroy_message_names_what_is_kept_and_a_silo_instance_left_running(
+        tenant: str, production: bool, kept: str) -> None:
+    from provisioner.cli.destroy import kept_message, silo_instance
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    text = (examples / "tenants" / f"{tenant}.yaml").read_text(encoding="utf-8")
+    message = kept_message(tenant, production, silo_instance(examples, text))
+    assert message.startswith(kept), message
+    assert ("keeps running" in message) is (tenant == "hotelsol")
+
+
+def test_an_unreadable_spec_names_no_silo_instance(tmp_path: Path) -> None:
+    from provisioner.cli.destroy import silo_instance
+
+    (tmp_path / "reseller.yaml").write_text("base_domain: x.example.pe\n", encoding="utf-8")
+    assert silo_instance(tmp_path, None) is None
+    assert silo_instance(tmp_path, "plan: [not, a, name]\n") is None
+    assert silo_instance(tmp_path / "missing", "subdomain: a\nplan: corporativo\n") is None

@@ -217,6 +217,9 @@ def test_the_production_silo_destroy_is_refused_then_keeps_instance_data_and_sec
 
     code, report = run_json(world, outputs, "destroy", TENANT, "--allow-destroy-production")
     assert code == 0, report
+    (kept,) = report["warnings"]
+    assert f"its RDS instance {IDENTIFIER}, secrets and generated values are kept" in kept
+    assert "keeps running (and billing) until it is deleted by hand" in kept
     exported = json.loads(world.pulumi("stack", "export", "--stack", TENANT).stdout)
     assert not exported["deployment"].get("resources"), "the stack holds nothing"
     # gone: the DNS records
