@@ -239,6 +239,25 @@ def test_the_production_silo_destroy_is_refused_then_keeps_instance_data_and_sec
                                 database=SYSTEM_DB)
 
 
+def test_the_kept_instance_imports_by_identifier_with_its_mysql_endpoint(
+        world: World) -> None:
+    """`pulumi import` (what an adopted silo tenant's `import_` does at `up`): the plugin's Read
+    finds the instance by identifier and reports the server behind it, not moto's name."""
+    world.pulumi("stack", "init", "reimport", "--secrets-provider", world.secrets_provider)
+    world.pulumi("import", "aws:rds/instance:Instance", "kept", IDENTIFIER, "--stack",
+                 "reimport", "--yes", "--generate-code=false", "--protect=false")
+    exported = json.loads(world.pulumi("stack", "export", "--stack", "reimport").stdout)
+    (kept,) = [r for r in exported["deployment"]["resources"] if r["urn"].endswith("::kept")]
+    assert kept["id"] == IDENTIFIER
+    assert (kept["outputs"]["address"], kept["outputs"]["port"]) == (world.server.host,
+                                                                     world.server.port)
+    assert kept["outputs"]["endpoint"] == world.server.endpoint
+    assert kept["inputs"]["username"] == MASTER and kept["inputs"]["dbName"] == UUID
+    world.pulumi("state", "delete", kept["urn"], "--stack", "reimport", "--yes")
+    world.pulumi("stack", "rm", "reimport", "--yes", "--force")  # its default provider left
+    assert _instance(world)  # only the state entries went
+
+
 def test_no_state_file_or_output_of_the_silo_run_holds_a_secret(
         world: World, outputs: list[str]) -> None:
     printed = "\n".join(outputs)
