@@ -258,6 +258,52 @@ def test_the_kept_instance_imports_by_identifier_with_its_mysql_endpoint(
     assert _instance(world)  # only the state entries went
 
 
+def test_the_kept_silo_account_is_adopted_and_its_instance_imported_with_no_data_written(
+        world: World, outputs: list[str]) -> None:
+    """`provisioner adopt` of the account the destroy kept, then its first apply: the instance
+    is imported by identifier (the stand-in's Read, getInstance for the kept-settings
+    warnings), its master password given as the `databasePassword` stack secret and kept, and
+    the onboarding steps find the account: no row, user or database is written. The destroyed
+    stack's kept secrets are deleted first, as for an account the app made: a stack creates its
+    secrets and imports none, so a kept name would fail CreateSecret (docs/data-safety.md)."""
+    master = _database_secret(world)["password"]
+    website_id = _website_id(world)
+    rows = world.server.execute("SELECT * FROM companies", database=UUID)
+    sm = client("secretsmanager", world.moto)
+    for kept in sm.list_secrets(MaxResults=100)["SecretList"]:
+        if kept["Name"].startswith(f"tenancy/tenants/{TENANT}/"):
+            sm.delete_secret(SecretId=kept["ARN"], ForceDeleteWithoutRecovery=True)
+    (world.repo / "tenants" / f"{TENANT}.yaml").unlink()
+    world.env["PROVISIONER_APP_DB_PASSWORD"] = world.server.password
+    proc = world.provisioner("adopt", TENANT)
+    outputs.extend([proc.stdout, proc.stderr])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    spec = yaml.safe_load((world.repo / "tenants" / f"{TENANT}.yaml").read_text("utf-8"))
+    assert spec["adopted"]["website_id"] == website_id and spec["plan"] == "corporativo"
+    world.pulumi("config", "set", "--secret", "databasePassword", "--stack", TENANT,
+                 input=master)
+    world.secret_values[TENANT]["databasePassword"] = master
+    _commit(world.repo, "hotelsol adopted")
+
+    code, report = run_json(world, outputs, "apply", "--all")
+    assert code == 0, report
+    (result,) = report["results"]
+    assert result["changes"]["replace"] == 0 and result["changes"]["delete"] == 0, result
+    exported = json.loads(world.pulumi("stack", "export", "--stack", TENANT).stdout)
+    (instance,) = [r for r in exported["deployment"]["resources"]
+                   if r["type"] == "aws:rds/instance:Instance"]
+    assert instance["id"] == IDENTIFIER
+    assert instance["outputs"]["endpoint"] == world.server.endpoint
+    assert _signs_in(world, MASTER, master)  # its password kept, not reset to a new one
+    assert _database_secret(world)["password"] == master
+    assert _website_id(world) == website_id
+    assert world.server.execute("SELECT * FROM companies", database=UUID) == rows
+    assert _signs_in(world, UUID, hyn_password(world.app_key, website_id), UUID)
+    code, report = run_json(world, outputs, "apply", "--all")
+    assert code == 0 and report["totals"] == {"create": 0, "update": 0, "replace": 0,
+                                              "delete": 0}, report
+
+
 def test_no_state_file_or_output_of_the_silo_run_holds_a_secret(
         world: World, outputs: list[str]) -> None:
     printed = "\n".join(outputs)

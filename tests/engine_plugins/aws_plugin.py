@@ -304,6 +304,34 @@ def get_secret_version(c: Config, a: dict[str, Any]) -> dict[str, Any]:
             "createdDate": str(v.get("CreatedDate", "")), "region": a.get("region") or REGION}
 
 
+def get_instance(c: Config, a: dict[str, Any]) -> dict[str, Any]:
+    """aws.rds.getInstance (data source aws_db_instance, internal/service/rds/
+    instance_data_source.go): the instance by identifier, what the adopted-instance warnings
+    compare; its endpoint is the server behind it (_instance_outputs)."""
+    rds = client(c, "rds", a.get("region"))
+    (d,) = rds.describe_db_instances(DBInstanceIdentifier=a["dbInstanceIdentifier"])[
+        "DBInstances"]
+    outs = _instance_outputs(d)
+    return {**outs, "id": a["dbInstanceIdentifier"],
+            "dbInstanceIdentifier": a["dbInstanceIdentifier"],
+            "dbInstanceArn": d["DBInstanceArn"], "engine": d["Engine"],
+            "engineVersion": d.get("EngineVersion", ""),
+            "dbInstanceClass": d.get("DBInstanceClass", ""),
+            "allocatedStorage": d.get("AllocatedStorage", 0),
+            "maxAllocatedStorage": d.get("MaxAllocatedStorage", 0),
+            "storageType": d.get("StorageType", ""),
+            "storageEncrypted": bool(d.get("StorageEncrypted")),
+            "kmsKeyId": d.get("KmsKeyId", ""),
+            "dbSubnetGroup": (d.get("DBSubnetGroup") or {}).get("DBSubnetGroupName", ""),
+            "vpcSecurityGroups": [g["VpcSecurityGroupId"]
+                                  for g in d.get("VpcSecurityGroups", [])],
+            "publiclyAccessible": bool(d.get("PubliclyAccessible")),
+            "dbName": d.get("DBName", ""), "masterUsername": d.get("MasterUsername", ""),
+            "backupRetentionPeriod": d.get("BackupRetentionPeriod", 0),
+            "autoMinorVersionUpgrade": bool(d.get("AutoMinorVersionUpgrade")),
+            "region": a.get("region") or REGION}
+
+
 def get_key(c: Config, a: dict[str, Any]) -> dict[str, Any]:
     m = client(c, "kms", a.get("region")).describe_key(KeyId=a["keyId"])["KeyMetadata"]
     return {"arn": m["Arn"], "id": m["KeyId"], "keyId": a["keyId"],
@@ -331,6 +359,7 @@ PROVIDER = Provider("aws", plugin_version("pulumi_aws"), {
 }, invokes={
     "aws:secretsmanager/getSecretVersion:getSecretVersion": get_secret_version,
     "aws:kms/getKey:getKey": get_key,
+    "aws:rds/getInstance:getInstance": get_instance,
 })
 
 # The platform stack's resource types and functions (tests/engine_plugins/aws_iam.py,
