@@ -316,8 +316,11 @@ def _left(w: World, outputs: dict[str, Any]) -> None:
     parameters = [g["DBParameterGroupName"] for g in client(
         "rds", w.moto).describe_db_parameter_groups()["DBParameterGroups"]
         if not g["DBParameterGroupName"].startswith("default")]
-    print(f"   subnet group {', '.join(groups)}, parameter group {', '.join(parameters)}, the "
-          "security group: in use by those servers (RDS and EC2 refuse to delete them)")
+    security = [g["GroupName"] for g in client("ec2", w.moto).describe_security_groups()[
+        "SecurityGroups"] if g["GroupName"] != "default"]
+    print(f"   subnet group {', '.join(groups)}, parameter group {', '.join(parameters)}, "
+          f"security group {', '.join(security)}: in use by those servers (RDS and EC2 refuse "
+          "to delete them)")
     print(f"   secrets {', '.join(platform_secrets)}: "
           f"{PROTECTED['shared-mysql-admin-secret'].split(':')[0]}")
     print(f"   tenant secrets of {', '.join(tenant_secrets) or 'none'}: production tenants "
