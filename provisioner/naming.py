@@ -25,6 +25,11 @@ def database_user(prefix: str, subdomain: str, *, silo: bool = False) -> str:
     return f"{prefix}_{subdomain}"
 
 
+def silo_identifier(prefix: str, subdomain: str) -> str:
+    """A silo tenant's RDS instance identifier: letters, digits and single hyphens."""
+    return f"{prefix}-{subdomain}"
+
+
 def max_subdomain_length(prefix: str) -> int:
     """Longest subdomain whose database and user names still fit MySQL's limits (and DNS's 63)."""
     overhead = len(prefix) + 1

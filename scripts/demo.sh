@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the bundled examples: set up, validate every spec, render each tenant's
-# documents (secrets masked), and show what each tenant's stack declares; then provision the
-# examples end to end on the Pulumi engine setup.sh built (scripts/demo_engine.py: apply, what
-# exists, a second apply that changes nothing, destroy). DEMO_VERBOSE=1 prints every command's
-# own output.
+# documents (secrets masked), and show what each tenant's stack declares; then, on the Pulumi
+# engine setup.sh built (scripts/demo_engine.py), create the platform stack and provision every
+# example tenant on it by stack reference: what exists, a second run of both that changes
+# nothing, the tenants destroyed, then the platform taken down (what is kept, and why).
+# DEMO_VERBOSE=1 prints every command's own output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,8 +24,9 @@ $P --repo examples explain --all
 echo "== onboard --dry-run (the rows the app's \"Guardar\" writes, as SQL; secrets masked; no database touched)"
 $P --repo examples onboard nandu --dry-run
 
-echo "== provision for real: the example tenants on the built Pulumi engine (file backend,"
-echo "   moto's AWS APIs, a private MariaDB; stand-in provider plugins; docs/engine.md)"
+echo "== provision for real: the platform stack, then the example tenants on it, on the built"
+echo "   Pulumi engine (file backend, moto's AWS APIs, a private MariaDB behind every RDS"
+echo "   instance; stand-in provider plugins; docs/engine.md)"
 .venv/bin/python scripts/demo_engine.py ${DEMO_VERBOSE:+-v}
 
 echo "== init: a reseller's own repository in a temporary directory, then its first tenant"

@@ -1,7 +1,8 @@
 """Everything a real engine run needs on this machine, for the engine tests and the demo.
 
-moto's server (AWS APIs), a private MariaDB with the app's system database, the three stand-in
-provider plugins on a temporary PATH, a file backend with passphrase secrets, and a spec
+moto's server (AWS APIs), a private MariaDB with the app's system database (also the server
+behind every RDS instance the aws stand-in makes), the three stand-in provider plugins on a
+temporary PATH, a file backend with passphrase secrets, and a spec
 repository: the bundled examples with reseller.yaml pointed at those servers (hosted zone, KMS
 key and admin secret created in moto; the app's commands are tests/app_command_hook.py). The
 Pulumi project is a Pulumi.yaml in that repository whose `main` is this checkout's infra/ and
@@ -73,6 +74,7 @@ class World:
     platform: dict[str, str]  # plain stack config: the platform ids in moto / MariaDB
     app_key: str
     secrets_provider: str = "passphrase"
+    platform_stack: str | None = None  # the platform stack's name (its environment), if made
     secret_values: dict[str, dict[str, str]] = field(default_factory=dict)  # stack -> key -> v
 
     @property
@@ -86,11 +88,12 @@ class World:
             out.update(v for v in values.values() if len(v) >= 8)
         return out
 
-    def pulumi(self, *args: str, input: str | None = None, check: bool = True
-               ) -> subprocess.CompletedProcess[str]:
-        """The engine's CLI in the repository, with the run's environment."""
+    def pulumi(self, *args: str, input: str | None = None, check: bool = True,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """The engine's CLI in the repository (or `cwd`: platform/), with the run's
+        environment."""
         proc = subprocess.run([str(ENGINE / "bin" / "pulumi"), *args, "--non-interactive"],
-                              cwd=self.repo, env={**os.environ, **self.env}, input=input,
+                              cwd=cwd or self.repo, env={**os.environ, **self.env}, input=input,
                               capture_output=True, text=True, timeout=600)
         if check and proc.returncode != 0:
             raise RuntimeError(f"pulumi {' '.join(args[:2])} failed: {proc.stderr[-2000:]}")
@@ -129,8 +132,9 @@ class World:
             else:
                 values[need.key] = f"{need.key}-{stack}-{secrets.token_hex(8)}"
         self.pulumi("stack", "init", stack, "--secrets-provider", self.secrets_provider)
-        self.pulumi("config", "set-all", "--stack", stack,
-                    *(f"--plaintext={k}={v}" for k, v in self.platform.items()))
+        if self.platform:  # else every platform value comes from the platform stack
+            self.pulumi("config", "set-all", "--stack", stack,
+                        *(f"--plaintext={k}={v}" for k, v in self.platform.items()))
         for key, value in values.items():  # read from stdin: never on a command line
             self.pulumi("config", "set", "--secret", key, "--stack", stack, input=value)
         self.secret_values[stack] = values
@@ -145,16 +149,29 @@ class World:
         return found
 
 
-def _platform(world_repo: Path, moto: str, server: Any, certs: Path) -> dict[str, str]:
+def _platform(world_repo: Path, moto: str, server: Any, certs: Path,
+              platform_stack: str | None = None) -> dict[str, str]:
     """Create the platform's hosted zone, KMS key and admin secret in moto, and point the app
     section of the examples' reseller.yaml at the MariaDB server. Returns the stack config that
     overrides reseller.yaml's platform ids with them (keys named like the platform stack's
     outputs, provisioner/infra/config.py; what local mode sets too): moto's zone ids and the
-    loopback address are not values reseller.yaml's rules accept."""
-    from provisioner.orchestrate.local import client
+    loopback address are not values reseller.yaml's rules accept.
+
+    `platform_stack`: none of that is made here; the platform program (platform/, project
+    `platform`) gets that stack's settings, reseller.yaml reads every platform value from it
+    by `platform.stack_reference`, and no stack config overrides them."""
+    from provisioner.orchestrate.local import client, local_network
 
     path = world_repo / "reseller.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    _app_commands(data, server, certs)
+    if platform_stack is not None:
+        data["platform"] = {"region": data["platform"]["region"],
+                            "ipv6": data["platform"].get("ipv6", False),
+                            "stack_reference": platform_reference(platform_stack)}
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
+        _platform_project(world_repo, moto, platform_stack)
+        return {}
     zone = client("route53", moto).create_hosted_zone(
         Name=data["base_domain"] + ".", CallerReference=secrets.token_hex(8))
     zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
@@ -162,6 +179,23 @@ def _platform(world_repo: Path, moto: str, server: Any, certs: Path) -> dict[str
     admin = client("secretsmanager", moto).create_secret(
         Name="platform/mysql-admin", KmsKeyId=key_arn,
         SecretString=json.dumps({"username": server.user, "password": server.password}))["ARN"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    # a silo tenant's instance goes into the platform's subnet group and security group
+    vpc, subnets = local_network(moto)
+    group = client("ec2", moto).create_security_group(
+        GroupName="tenant-mysql", Description="silo MySQL", VpcId=vpc)["GroupId"]
+    client("rds", moto).create_db_subnet_group(
+        DBSubnetGroupName="tenant-db", DBSubnetGroupDescription="silo MySQL",
+        SubnetIds=subnets)
+    return {"hostedZoneId": zone_id, "kmsKeyId": key_arn,
+            "sharedDatabaseEndpoint": server.endpoint, "sharedDatabaseAdminUser": server.user,
+            "sharedDatabaseAdminSecretArn": admin, "dbSubnetGroup": "tenant-db",
+            "securityGroupIds": json.dumps([group])}
+
+
+def _app_commands(data: dict[str, Any], server: Any, certs: Path) -> None:
+    """reseller.yaml's app section: the system database on the MariaDB, the app's commands
+    tests/app_command_hook.py."""
     app = data["app"]
     app["system_database"].update({"host": server.host, "port": server.port,
                                    "database": SYSTEM_DB, "user": server.user})
@@ -170,22 +204,45 @@ def _platform(world_repo: Path, moto: str, server: Any, certs: Path) -> dict[str
                        "seed": [py, hook, "seed", "{uuid}"],
                        "put_certificate": [py, hook, "put-certificate",
                                            str(certs / "{filename}")]}
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return {"hostedZoneId": zone_id, "kmsKeyId": key_arn,
-            "sharedDatabaseEndpoint": server.endpoint, "sharedDatabaseAdminUser": server.user,
-            "sharedDatabaseAdminSecretArn": admin}
+
+
+def platform_reference(stack: str) -> str:
+    """The platform stack as a tenant references it on the file backend."""
+    return f"organization/platform/{stack}"
+
+
+def _platform_project(repo: Path, moto: str, stack: str) -> None:
+    """platform/Pulumi.yaml (this checkout's platform program and .venv) and the stack's
+    settings: local mode's (a VPC and two subnets made in moto, placeholders for the load
+    balancer and the repository; provisioner/orchestrate/local.py), less its fake credentials,
+    which the run's environment gives."""
+    from provisioner.orchestrate.local import local_platform_config
+
+    (repo / "platform").mkdir(exist_ok=True)
+    (repo / "platform" / "Pulumi.yaml").write_text(yaml.safe_dump({
+        "name": "platform", "description": "engine run of the repository's platform program",
+        "runtime": {"name": "python", "options": {"toolchain": "pip",
+                                                  "virtualenv": str(ROOT / ".venv")}},
+        "main": str(ROOT / "platform")}, sort_keys=False), encoding="utf-8")
+    config, _paths = local_platform_config(moto)
+    settings = {k: v for k, (v, secret) in config.items()
+                if not secret and k not in ("aws:accessKey",)}
+    (repo / "platform" / f"Pulumi.{stack}.yaml").write_text(
+        yaml.safe_dump({"config": settings}, sort_keys=False), encoding="utf-8")
 
 
 @contextmanager
-def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = False
-                 ) -> Iterator[World]:
-    """Start everything under `base`; `tenants` keeps only those example tenants. `s3`: the
+def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = False,
+                 platform_stack: str | None = None) -> Iterator[World]:
+    """Start everything under `base`; `tenants` keeps only those example tenants.
+    `platform_stack`: the tenants read the platform from that stack of the platform program,
+    which the caller creates first (`provisioner platform up NAME`). `s3`: the
     state in a bucket of moto's S3 and the secrets provider a key of moto's KMS (awskms://),
     as CI has them; the CLI's gocloud drivers reach moto through the bucket URL's `endpoint`
     and the AWS SDK's AWS_ENDPOINT_URL."""
     from provisioner.orchestrate.local import moto_server
     from tests import app_schema
-    from tests.engine_plugins import install
+    from tests.engine_plugins import aws_rds_mysql, install
     from tests.mariadb_server import start_server
 
     base.mkdir(parents=True, exist_ok=True)
@@ -209,7 +266,7 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
                     path.unlink()
         certs = base / "certificates"
         certs.mkdir()
-        platform = _platform(repo, moto, server, certs)
+        platform = _platform(repo, moto, server, certs, platform_stack)
         (repo / "Pulumi.yaml").write_text(yaml.safe_dump({
             "name": "tenants", "description": "engine run of the repository's program",
             "runtime": {"name": "python", "options": {"toolchain": "pip",
@@ -238,6 +295,9 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
             "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
             "HOOK_DB_PORT": str(server.port), "HOOK_DB_PASSWORD": server.password,
+            # every RDS instance the aws stand-in makes is this MariaDB (its master user an
+            # account there): a silo tenant's and the platform's shared server can be signed in
+            aws_rds_mysql.ENV: aws_rds_mysql.login(server),
             "PROVISIONER_DEBUG": "",
             # every database of the run is on loopback: reachable from here, also when the
             # demo or the tests run on a CI runner (CI=true)
@@ -256,7 +316,8 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
                                               "region=us-east-1",
                         "PROVISIONER_SECRETS_PROVIDER": provider})
         yield World(base, repo, moto, server, env, platform,
-                    app_key="base64:" + secrets.token_urlsafe(24), secrets_provider=provider)
+                    app_key="base64:" + secrets.token_urlsafe(24), secrets_provider=provider,
+                    platform_stack=platform_stack)
 
 
 def _reset_moto(url: str) -> None:

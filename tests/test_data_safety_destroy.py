@@ -280,3 +280,30 @@ def test_plan_all_refuses_a_tier_change_the_state_shows_without_previewing(
     (result,) = json.loads(out)["results"]
     assert result["status"] == "blocked" and "silo:tenancy_bodegaperez" in result["error"]
     assert [k for k, _ in cli_env["bodegaperez"].calls] == ["export"]
+
+
+@pytest.mark.parametrize(("tenant", "production", "kept"), [
+    ("pruebademo", False, "pruebademo: its database is kept (retain_on_delete)"),
+    ("bodegaperez", True, "bodegaperez: its database, secrets and generated values are kept"),
+    ("hotelsol", True, "hotelsol: its RDS instance tenancy-hotelsol, secrets and generated "
+                       "values are kept (retain_on_delete) and no longer managed by the stack; "
+                       "the instance keeps running (and billing) until it is deleted by hand"),
+])
+def test_the_destroy_message_names_what_is_kept_and_a_silo_instance_left_running(
+        tenant: str, production: bool, kept: str) -> None:
+    from provisioner.cli.destroy import kept_message, silo_instance
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    text = (examples / "tenants" / f"{tenant}.yaml").read_text(encoding="utf-8")
+    message = kept_message(tenant, production, silo_instance(examples, text))
+    assert message.startswith(kept), message
+    assert ("keeps running" in message) is (tenant == "hotelsol")
+
+
+def test_an_unreadable_spec_names_no_silo_instance(tmp_path: Path) -> None:
+    from provisioner.cli.destroy import silo_instance
+
+    (tmp_path / "reseller.yaml").write_text("base_domain: x.example.pe\n", encoding="utf-8")
+    assert silo_instance(tmp_path, None) is None
+    assert silo_instance(tmp_path, "plan: [not, a, name]\n") is None
+    assert silo_instance(tmp_path / "missing", "subdomain: a\nplan: corporativo\n") is None

@@ -173,8 +173,8 @@ def test_the_pull_request_plan_previews_day_2_edits_as_updates(world: World,
 # (aws_secretsmanager_secret_version, secret_version.go): a new value is a new version of the
 # same secret, made before the old one is let go (AWSPREVIOUS), as the real provider does.
 # Nothing else may be replaced by a day-2 edit.
-VERSION_REPLACEMENTS = {"secret-config-tenant-env-version", "secret-config-bootstrap-json-version",
-                        "secret-admin-version", "secret-database-version"}
+VERSION_REPLACEMENTS = {"secret-config-tenant-env-version",
+                        "secret-config-bootstrap-json-version"}
 
 
 def _replaced(result: dict[str, Any]) -> set[str]:

@@ -47,15 +47,43 @@ def last_spec_text(root: Path, tenant: str) -> str | None:
     return None
 
 
-def kept_message(tenant: str, production: bool) -> str:
+def kept_message(tenant: str, production: bool, instance: str | None = None) -> str:
     """What a destroy leaves behind: the runner unprotects, then the engine only drops the
-    retained resources from state (provisioner.orchestrate.teardown)."""
+    retained resources from state (provisioner.orchestrate.teardown). A silo tenant's database
+    is its RDS `instance`, which keeps running, and billing, until someone deletes it."""
     from provisioner.doc_links import doc_url
 
-    kept = ("its database, secrets and generated values" if production else "its database")
-    return (f"{tenant}: {kept} are kept (retain_on_delete) and no longer managed by the stack; "
-            "its DNS record is removed last. Drop the data by hand when it is no longer "
-            f"needed ({doc_url('docs/data-safety.md')}).")
+    database = f"its RDS instance {instance}" if instance else "its database"
+    kept = f"{database}, secrets and generated values are" if production else f"{database} is"
+    running = ("; the instance keeps running (and billing) until it is deleted by hand"
+               if instance else "")
+    return (f"{tenant}: {kept} kept (retain_on_delete) and no longer managed by the stack"
+            f"{running}; its DNS records are removed last. Drop the data by hand when it is no "
+            f"longer needed ({doc_url('docs/data-safety.md', 'Destroy')}).")
+
+
+def silo_instance(root: Path, spec_text: str | None) -> str | None:
+    """The RDS instance of the tenant whose spec is `spec_text`, when its plan is a silo plan
+    of the reseller's catalog; None for a pooled tenant or a spec that cannot be read."""
+    from provisioner import naming
+    from provisioner.model.layout import RESELLER_FILENAMES
+    from provisioner.orchestrate.policy import database_identity
+    from provisioner.orchestrate.spec_blobs import parsed
+
+    tenant = parsed(spec_text)
+    for name in RESELLER_FILENAMES:
+        path = root / name
+        if not path.is_file():
+            continue
+        reseller = parsed(path.read_text(encoding="utf-8", errors="replace"))
+        identity = database_identity(tenant, reseller)
+        if identity is None or not identity.startswith("silo:"):
+            return None
+        # the identity names naming.database_name(prefix, subdomain): the prefix is its head
+        subdomain = tenant["subdomain"].strip().lower()
+        prefix = identity.split(":", 1)[1].removesuffix(f"_{subdomain}")
+        return naming.silo_identifier(prefix, subdomain)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                                       f"no spec found for {tenant}, so it may be production; "
                                       "pass --allow-destroy-production to destroy it")]
     else:
-        report.warnings = {tenant: [kept_message(tenant, was_production(change))]}
+        report.warnings = {tenant: [kept_message(tenant, was_production(change),
+                                                 silo_instance(root, change.old_text))]}
         repo = load_repository(root)
         redactor = redactor_for()
         with stack_runner(args, root, repo, redactor) as runner:

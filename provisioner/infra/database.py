@@ -17,6 +17,7 @@ import pulumi_random as random
 from provisioner.app.adopt_first_apply import database_import_id
 from provisioner.app.tenant_database import TENANT_CHARSET, TENANT_COLLATION
 from provisioner.doc_links import doc_url
+from provisioner.naming import silo_identifier
 
 from .errors import StackError
 from .platform_refs import PlatformValues
@@ -233,11 +234,6 @@ def pool_database(*, name: str, username: str, password: pulumi.Output[str],
         opts=pulumi.ResourceOptions.merge(options(provider=provider),
                                           pulumi.ResourceOptions(delete_before_replace=True)))
     return Database(host, port, name, username, (schema, user, grant))
-
-
-def silo_identifier(prefix: str, subdomain: str) -> str:
-    """RDS instance identifier: letters, digits and single hyphens."""
-    return f"{prefix}-{subdomain}"
 
 
 def kms_key_arn(key: pulumi.Input[str], region: str | None,
