@@ -50,8 +50,13 @@ from provisioner.secrets import FALLBACK_ENV, SECRETS_PROVIDER_ENV
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 PLUGIN_PACKAGES = ("pulumi_aws", "pulumi_random", "pulumi_mysql")
 # Pulumi counts a replacement once as "replace"; create-/delete-replacement steps are its parts.
+# An import (an adopted account's `import_` resource) counts in the create column, as the
+# engine's own summary puts it beside the creates, but its step keeps the engine's op,
+# "import" (pulumi/pulumi sdk/go/common/apitype OpImport): a plan that showed "create" for a
+# database the app already has would tell the reviewer the opposite of what happens.
 _OP_ALIASES = {"create": "create", "import": "create", "update": "update", "replace": "replace",
                "delete": "delete"}
+_STEP_OPS = {**_OP_ALIASES, "import": "import"}
 # `stack select` / `stack init` rewrite the project's workspace file (see above): one at a time.
 _SELECT_LOCK = threading.Lock()
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
@@ -247,7 +252,7 @@ class EventCollector:
 
     def _step(self, meta: Any) -> Step | None:
         op = str(getattr(getattr(meta, "op", ""), "value", getattr(meta, "op", "")))
-        kind = _OP_ALIASES.get(op)
+        kind = _STEP_OPS.get(op)
         if op == "refresh":  # a refresh step carries drift only when it has diffs
             kind = "update" if getattr(meta, "diffs", None) else None
         urn = str(getattr(meta, "urn", ""))
@@ -301,7 +306,7 @@ def _merge_counts(collector: EventCollector, opmap: Mapping[Any, int] | None) ->
         return collector.summary
     counts = empty_counts()
     for step in collector.steps:
-        counts[step.op] += 1
+        counts[_OP_ALIASES[step.op]] += 1
     return counts
 
 
