@@ -1,7 +1,8 @@
 """Everything a real engine run needs on this machine, for the engine tests and the demo.
 
-moto's server (AWS APIs), a private MariaDB with the app's system database, the three stand-in
-provider plugins on a temporary PATH, a file backend with passphrase secrets, and a spec
+moto's server (AWS APIs), a private MariaDB with the app's system database (also the server
+behind every RDS instance the aws stand-in makes), the three stand-in provider plugins on a
+temporary PATH, a file backend with passphrase secrets, and a spec
 repository: the bundled examples with reseller.yaml pointed at those servers (hosted zone, KMS
 key and admin secret created in moto; the app's commands are tests/app_command_hook.py). The
 Pulumi project is a Pulumi.yaml in that repository whose `main` is this checkout's infra/ and
@@ -185,7 +186,7 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
     and the AWS SDK's AWS_ENDPOINT_URL."""
     from provisioner.orchestrate.local import moto_server
     from tests import app_schema
-    from tests.engine_plugins import install
+    from tests.engine_plugins import aws_rds_mysql, install
     from tests.mariadb_server import start_server
 
     base.mkdir(parents=True, exist_ok=True)
@@ -238,6 +239,9 @@ def engine_world(base: Path, tenants: list[str] | None = None, *, s3: bool = Fal
             "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
             "HOOK_DB_PORT": str(server.port), "HOOK_DB_PASSWORD": server.password,
+            # every RDS instance the aws stand-in makes is this MariaDB (its master user an
+            # account there): a silo tenant's and the platform's shared server can be signed in
+            aws_rds_mysql.ENV: aws_rds_mysql.login(server),
             "PROVISIONER_DEBUG": "",
         }
         provider = "passphrase"

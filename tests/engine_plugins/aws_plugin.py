@@ -12,7 +12,9 @@ Replacement rules (ForceNew) of hashicorp/terraform-provider-aws, for what the p
 - aws_db_instance (internal/service/rds/instance.go): `identifier`, `identifier_prefix`,
   `engine`, `db_name`, `username`, `kms_key_id`, `storage_encrypted`, `availability_zone`,
   `character_set_name`, `snapshot_identifier`, `timezone`; `password` Sensitive; the rest
-  (instance_class, storage, backups, tags...) in place; import by identifier.
+  (instance_class, storage, backups, tags...) in place; import by identifier. Each instance is
+  the run's MariaDB when the world names one (aws_rds_mysql.py): its master user an account
+  there, its address and port the MariaDB's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import uuid
 from typing import Any
 
-from tests.engine_plugins import aws_iam, aws_network, aws_storage
+from tests.engine_plugins import aws_iam, aws_network, aws_rds_mysql, aws_storage
 from tests.engine_plugins.server import Config, Kind, NotFound, Provider, plugin_version, serve
 
 REGION = "us-east-1"
@@ -203,14 +205,21 @@ RDS_SET = {"instanceClass": "DBInstanceClass", "allocatedStorage": "AllocatedSto
 
 
 def _instance_outputs(d: dict[str, Any]) -> dict[str, Any]:
+    """The instance's outputs: its endpoint is the MariaDB behind it when the world named one
+    (aws_rds_mysql.py), else moto's (no server there)."""
     endpoint = d.get("Endpoint") or {}
-    return {"address": endpoint.get("Address", ""), "port": int(endpoint.get("Port", 3306)),
-            "endpoint": f"{endpoint.get('Address', '')}:{endpoint.get('Port', 3306)}",
-            "arn": d["DBInstanceArn"], "engineVersionActual": d.get("EngineVersion", "")}
+    address, port = endpoint.get("Address", ""), int(endpoint.get("Port", 3306))
+    out = {"address": address, "port": port, "endpoint": f"{address}:{port}",
+           "arn": d["DBInstanceArn"], "engineVersionActual": d.get("EngineVersion", "")}
+    server = aws_rds_mysql.backing()
+    return {**out, **server.endpoint} if server is not None else out
 
 
 def instance_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rds = client(c, "rds", p.get("region"))
+    server = aws_rds_mysql.backing()
+    if server is not None:  # refused before anything exists
+        server.check_master(p["identifier"], p["username"], p["password"])
     kwargs = {aws: p[key] for key, aws in RDS_SET.items() if p.get(key) is not None}
     optional = {"DBName": p.get("dbName"), "KmsKeyId": p.get("kmsKeyId")}  # a server has none
     d = rds.create_db_instance(
@@ -218,6 +227,8 @@ def instance_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         MasterUsername=p["username"], MasterUserPassword=p["password"],
         StorageEncrypted=bool(p.get("storageEncrypted")), Tags=_tags(p.get("tags")),
         **{k: v for k, v in optional.items() if v is not None}, **kwargs)["DBInstance"]
+    if server is not None:
+        server.create_master(p["identifier"], p["username"], p["password"])
     return p["identifier"], _instance_outputs(d)
 
 
@@ -242,19 +253,42 @@ def instance_update(c: Config, id_: str, o: dict[str, Any], n: dict[str, Any]
                if n.get(key) is not None and n.get(key) != o.get(key)}
     if n.get("password") != o.get("password"):
         changes["MasterUserPassword"] = n["password"]
+    server = aws_rds_mysql.backing()
+    login_changed = (o.get("username"), o.get("password")) != (n.get("username"),
+                                                                n.get("password"))
+    if server is not None and login_changed:  # refused before anything changes
+        server.check_master(id_, n["username"], n["password"])
     if changes:
         d = rds.modify_db_instance(DBInstanceIdentifier=id_, ApplyImmediately=True,
                                    **changes)["DBInstance"]
-        return _instance_outputs(d)
-    return {}
+    else:
+        (d,) = rds.describe_db_instances(DBInstanceIdentifier=id_)["DBInstances"]
+    if server is not None and login_changed:
+        server.alter_master(id_, o.get("username") or n["username"], n["username"],
+                            n["password"])
+    # always the instance's own outputs: the engine's update result is olds + news + these,
+    # and a `port` input (3306) must not stand for the server's port
+    return _instance_outputs(d)
 
 
 def instance_delete(c: Config, id_: str, p: dict[str, Any]) -> None:
+    # as resourceInstanceDelete (internal/service/rds/instance.go) asks: a final snapshot
+    # unless skip_final_snapshot (default false), which then needs final_snapshot_identifier;
+    # DeleteAutomatedBackups from delete_automated_backups (default true). RDS itself refuses
+    # an instance with deletion protection (moto too: InvalidParameterCombination), and then
+    # the master account stays.
     rds = client(c, "rds", p.get("region"))
-    rds.delete_db_instance(DBInstanceIdentifier=id_,
-                           SkipFinalSnapshot=bool(p.get("skipFinalSnapshot")),
+    skip = bool(p.get("skipFinalSnapshot"))
+    if not skip and not p.get("finalSnapshotIdentifier"):
+        raise ValueError("final_snapshot_identifier is required when skip_final_snapshot is "
+                         "false")
+    rds.delete_db_instance(DBInstanceIdentifier=id_, SkipFinalSnapshot=skip,
+                           DeleteAutomatedBackups=bool(p.get("deleteAutomatedBackups", True)),
                            **({"FinalDBSnapshotIdentifier": p["finalSnapshotIdentifier"]}
-                              if p.get("finalSnapshotIdentifier") else {}))
+                              if not skip else {}))
+    server = aws_rds_mysql.backing()
+    if server is not None and p.get("username"):
+        server.drop_master(id_, p["username"])
 
 
 # -- functions ---------------------------------------------------------------------------------
