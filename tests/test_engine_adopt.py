@@ -22,10 +22,11 @@ from typing import Any
 
 import pytest
 
+from provisioner.app.connection import Server
 from provisioner.app.journal import JOURNAL
 from provisioner.app.tenant_database import hyn_password
 from provisioner.orchestrate.local import client
-from tests.app_env import APP_KEY, SMTP_PASSWORD, AppEnv
+from tests.app_env import APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, AppEnv
 from tests.engine_world import SYSTEM_DB, World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1500)]
@@ -34,7 +35,21 @@ BASE_DOMAIN = "facturador.example.pe"
 OWN_RECORD = "pruebademo"  # has its own A/AAAA records: adopted.dns_record, imported
 EDITED = "nandu"  # SMTP (its password goes to the stack), and edited by hand in the app
 SHARED = (OWN_RECORD, EDITED)
+SILO = "hotelsol"  # the corporativo plan: its own RDS instance, which the app's account uses
+ACCOUNTS = (*SHARED, SILO)
 PREFIX = "tenancy"
+SILO_ID = f"{PREFIX}-{SILO}"  # provisioner.infra.database.silo_identifier
+MASTER_USER = f"{PREFIX}{SILO}"  # provisioner.naming.database_user(silo=True)
+MASTER_PASSWORD = "Instance-master-7Qe2v9"  # the instance's, set when it was made
+# the instance as the installation made it: other settings than the stack's (8.4, the
+# reseller's silo_instance_class, 20 GB, 7 days of backups for production)
+INSTANCE = {"EngineVersion": "8.0.39", "DBInstanceClass": "db.t3.medium",
+            "AllocatedStorage": 50, "BackupRetentionPeriod": 1}
+INSTANCE_FIELDS = ("Engine", "EngineVersion", "DBInstanceClass", "AllocatedStorage",
+                   "MaxAllocatedStorage", "StorageType", "StorageEncrypted", "KmsKeyId",
+                   "DBName", "MasterUsername", "BackupRetentionPeriod", "PubliclyAccessible",
+                   "DeletionProtection", "AutoMinorVersionUpgrade", "DBSubnetGroup",
+                   "VpcSecurityGroups")
 APP_SERVER_IP, APP_SERVER_IP6 = "192.0.2.10", "2001:db8::10"
 TENANT_TABLES = ("companies", "configurations", "establishments", "warehouses", "series",
                  "users", "module_user", "module_level_user")
@@ -80,11 +95,20 @@ def _change_records(world: World, name: str, kinds: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """The app with its accounts, made by its form; the reseller's repository without tenants."""
-    with engine_world(tmp_path_factory.mktemp("adopt"), list(SHARED)) as w:
+    with engine_world(tmp_path_factory.mktemp("adopt"), list(ACCOUNTS)) as w:
         w.app_key = APP_KEY  # the app's APP_KEY: hyn's passwords were made with it
         app = AppEnv(w.server, SYSTEM_DB, w.repo)
         for sub in SHARED:
             app.onboarding(sub).run()
+        # the silo account, on the instance made for it (the stand-in's RDS is the MariaDB,
+        # its master user an account there: tests/engine_plugins/aws_rds_mysql.py); without a
+        # certificate of its own, which the first apply would place again from the stack
+        spec = w.repo / "tenants" / f"{SILO}.yaml"
+        spec.write_text(spec.read_text(encoding="utf-8").replace("certificate: true\n", ""),
+                        encoding="utf-8")
+        _make_instance(w)
+        app.onboarding(SILO, tenant_server=Server(w.server.host, w.server.port, MASTER_USER,
+                                                  MASTER_PASSWORD, "")).run()
         app.query(f"DROP TABLE {JOURNAL}")
         # hand edits in the app: a trade name, and a level of a module the admin lacks
         w.server.execute("UPDATE companies SET trade_name = 'Nandu Grill' WHERE id = 1",
@@ -101,6 +125,37 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
         _commit(w.repo, "the reseller's repository, before adopting")
         w.env["PROVISIONER_APP_DB_PASSWORD"] = w.server.password
         yield w
+
+
+def _make_instance(world: World) -> None:
+    """The silo account's RDS instance, as the installation made it, with the stand-in's
+    MariaDB account behind it (what the stand-in's Create makes)."""
+    from tests.engine_plugins.aws_rds_mysql import Backing
+
+    server = world.server
+    backing = Backing(server.host, server.port, server.user, server.password)
+    backing.check_master(SILO_ID, MASTER_USER, MASTER_PASSWORD)
+    client("rds", world.moto).create_db_instance(
+        DBInstanceIdentifier=SILO_ID, Engine="mysql", MasterUsername=MASTER_USER,
+        MasterUserPassword=MASTER_PASSWORD, DBName=uuid(SILO), StorageEncrypted=True,
+        KmsKeyId=world.platform["kmsKeyId"], StorageType="gp3", **INSTANCE)
+    backing.create_master(SILO_ID, MASTER_USER, MASTER_PASSWORD)
+
+
+def instance(world: World) -> dict[str, Any]:
+    (d,) = client("rds", world.moto).describe_db_instances(
+        DBInstanceIdentifier=SILO_ID)["DBInstances"]
+    return {k: d.get(k) for k in INSTANCE_FIELDS}
+
+
+def signs_in(world: World, user: str, password: str, database: str | None = None) -> bool:
+    import pymysql
+
+    try:
+        world.server.connect(database, user=user, password=password).close()
+    except pymysql.MySQLError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +175,7 @@ def snapshot(world: World) -> dict[str, Any]:
     out: dict[str, Any] = {
         t: server.execute(f"SELECT * FROM `{t}` ORDER BY id", database=SYSTEM_DB)
         for t in ("websites", "hostnames", "clients", "plans")}
-    for sub in SHARED:
+    for sub in ACCOUNTS:
         for table in TENANT_TABLES:
             out[(sub, table)] = server.execute(f"SELECT * FROM `{table}` ORDER BY id",
                                                database=uuid(sub))
@@ -134,6 +189,10 @@ def snapshot(world: World) -> dict[str, Any]:
             "information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (uuid(sub),))
         out[(sub, "dns")] = _records(world, fqdn(sub))
     out["wildcard"] = _records(world, f"*.{BASE_DOMAIN}")
+    out[(SILO, "instance")] = instance(world)
+    out[(SILO, "master")] = server.execute(
+        "SELECT User, Host, Password, authentication_string, plugin FROM mysql.user WHERE "
+        "User = %s", (MASTER_USER,))
     return out
 
 
@@ -169,14 +228,7 @@ def hyn_login_works(world: World, sub: str) -> bool:
     """The tenant database user signs in with the password the app set (hyn's)."""
     (website_id,) = world.server.execute("SELECT id FROM websites WHERE uuid = %s",
                                          (uuid(sub),), database=SYSTEM_DB)[0]
-    import pymysql
-
-    try:
-        world.server.connect(uuid(sub), user=uuid(sub),
-                             password=hyn_password(APP_KEY, website_id)).close()
-    except pymysql.MySQLError:
-        return False
-    return True
+    return signs_in(world, uuid(sub), hyn_password(APP_KEY, website_id), uuid(sub))
 
 
 # --- 1. adopt ---------------------------------------------------------------------------------
@@ -186,8 +238,13 @@ def test_adopt_writes_each_account_and_names_the_differences(
     code, report = run_json(world, outputs, "adopt", "--all")
     assert code == 1, report  # the hand-edited account would change: exit 1
     adopted = {a["tenant"]: a for a in report["adopted"]}
-    assert sorted(adopted) == sorted(SHARED)
+    assert sorted(adopted) == sorted(ACCOUNTS)
     assert all(a["error"] is None for a in adopted.values()), adopted
+    # the silo account: no difference; the instance's master password is the operator's to
+    # give the stack (RDS never returns it), the SOL password goes with --set-secrets
+    assert adopted[SILO]["differences"] == [], adopted[SILO]
+    assert adopted[SILO]["secrets_to_set"] == ["databasePassword", "solPassword"]
+    assert SOL_PASSWORD not in json.dumps(report)
     assert set(before["wildcard"]) == {"A"}, before["wildcard"]
     assert set(before[(OWN_RECORD, "dns")]) == {"A", "AAAA"} and not before[(EDITED, "dns")]
     assert adopted[OWN_RECORD]["differences"] == []
@@ -207,7 +264,7 @@ def test_adopt_writes_each_account_and_names_the_differences(
 
     repo = load_repository(world.repo)
     repo.raise_for_errors()
-    for sub in SHARED:
+    for sub in ACCOUNTS:
         spec = repo.tenant(sub).spec
         website_id = adopted[sub]["website_id"]
         assert spec.adopted is not None and spec.adopted.website_id == website_id
@@ -215,14 +272,16 @@ def test_adopt_writes_each_account_and_names_the_differences(
         assert spec.adopted.database_user_host == world.server.host
         text = (world.repo / "tenants" / f"{sub}.yaml").read_text(encoding="utf-8")
         assert text.startswith("# yaml-language-server") and SMTP_PASSWORD not in text
+        assert SOL_PASSWORD not in text
     assert repo.tenant(EDITED).spec.smtp is not None
+    assert repo.tenant(SILO).spec.plan == "corporativo"
 
     # adopt read the app and wrote only our journal rows: every step done
     assert snapshot(world) == before
     rows = journal(world)
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
         (uuid(s), adopted[s]["website_id"], s, "website,database,migrate,seed,client,tenant")
-        for s in sorted(SHARED)]
+        for s in sorted(ACCOUNTS)]
 
 
 def test_the_operator_sets_the_secrets_and_commits(world: World, outputs: list[str]) -> None:
@@ -237,7 +296,10 @@ def test_the_operator_sets_the_secrets_and_commits(world: World, outputs: list[s
     code, out = run_text(world, outputs, "adopt", "--all", "--force", "--set-secrets")
     assert code == 1, out  # still the hand edits: reported again
     assert f"secret smtpPassword: set in stack {EDITED}" in out
-    assert SMTP_PASSWORD not in out
+    assert f"secret solPassword: set in stack {SILO}" in out
+    assert f"secret databasePassword still to set: pulumi config set --secret --stack {SILO}" \
+        in out
+    assert SMTP_PASSWORD not in out and SOL_PASSWORD not in out
     # --force rewrote the files and kept what the operator set (adopt cannot read it)
     from provisioner.model.repository import load_repository
 
@@ -245,20 +307,22 @@ def test_the_operator_sets_the_secrets_and_commits(world: World, outputs: list[s
     assert specs[OWN_RECORD].adopted.dns_record is True
     assert specs[EDITED].adopted.dns_record is False
 
-    for sub in SHARED:
+    for sub in ACCOUNTS:
         listed = world.pulumi("stack", "ls", "--json").stdout
         if sub not in {s["name"] for s in json.loads(listed)}:
             world.pulumi("stack", "init", sub, "--secrets-provider", world.secrets_provider)
         world.pulumi("config", "set-all", "--stack", sub,
                      *(f"--plaintext={k}={v}" for k, v in world.platform.items()))
         values = {"appKey": APP_KEY, "appDatabasePassword": world.server.password}
+        if sub == SILO:  # the instance's master password, as it is (docs/adopt.md step 6)
+            values["databasePassword"] = MASTER_PASSWORD
         for key, value in values.items():  # from stdin: never on a command line
             world.pulumi("config", "set", "--secret", key, "--stack", sub, input=value)
         world.secret_values[sub] = values
     settings = (world.repo / f"Pulumi.{EDITED}.yaml").read_text(encoding="utf-8")
     assert "smtpPassword" in settings and "secure:" in settings
     assert SMTP_PASSWORD not in settings
-    world.secret_values["app"] = {"smtp": SMTP_PASSWORD}
+    world.secret_values["app"] = {"smtp": SMTP_PASSWORD, "sol": SOL_PASSWORD}
     _commit(world.repo, "adopt the app's accounts")
 
 
@@ -273,34 +337,76 @@ DOCUMENTED_CREATES = {
     "facturador:tenants:Tenant", "random:index/randomPassword:RandomPassword",
     "pulumi-python:dynamic/app:Step", "aws:secretsmanager/secret:Secret",
     "aws:secretsmanager/secretVersion:SecretVersion"}
+# what each account's first apply imports (docs/adopt.md's table)
+IMPORTS = {
+    OWN_RECORD: {("mysql:index/database:Database", "database"),
+                 ("aws:route53/record:Record", "dns-a"), ("aws:route53/record:Record", "dns-aaaa")},
+    EDITED: {("mysql:index/database:Database", "database")},
+    SILO: {("aws:rds/instance:Instance", "database")}}
+
+
+# An adopted instance's update in the same run as its import (the engine imports, then diffs
+# against the program: pulumi/pulumi step_generator.go continueStepsFromImport): only what
+# docs/adopt.md leaves to the stack, tags and what only Pulumi reads at a delete; every setting
+# of the instance is in ignore_changes (provisioner/infra/database.py ADOPTED_INSTANCE_KEPT).
+INSTANCE_STACK_OWNED = {"tags", "applyImmediately", "skipFinalSnapshot",
+                        "finalSnapshotIdentifier", "deleteAutomatedBackups"}
+
+
+def changed_keys(step: dict[str, Any]) -> set[str]:
+    """The properties a step changes, from its detail (`key: old → new; ...`)."""
+    return {part.split(":", 1)[0] for part in step["detail"].split("; ") if ":" in part}
 
 
 def _check_first_steps(result: dict[str, Any], sub: str) -> None:
     steps = [(s["op"], s["type"], s["name"]) for s in result["steps"]]
+    updates = [s for s in result["steps"] if s["op"] == "update"]
+    if sub == SILO:
+        (update,) = updates
+        assert (update["type"], update["name"]) == ("aws:rds/instance:Instance", "database")
+        assert changed_keys(update) <= INSTANCE_STACK_OWNED, update
+        assert "password" not in changed_keys(update)
+    else:
+        assert updates == [], updates
     ops = {op for op, _, _ in steps}
-    assert ops <= {"create", IMPORTED}, steps  # no update, replace or delete
+    assert ops <= {"create", "update", IMPORTED}, steps  # no replace or delete
     imported = {(t, n) for op, t, n in steps if op == IMPORTED}
-    expected = {("mysql:index/database:Database", "database")}
-    if sub == OWN_RECORD:
-        expected |= {("aws:route53/record:Record", "dns-a"),
-                     ("aws:route53/record:Record", "dns-aaaa")}
-    assert imported == expected, steps
+    assert imported == IMPORTS[sub], steps
     created = {t for op, t, n in steps if op == "create"}
     allowed = DOCUMENTED_CREATES | ({"aws:route53/record:Record"} if sub != OWN_RECORD
                                     else set())
+    if sub == SILO:  # the final snapshot's name suffix, made once per stack
+        allowed |= {"random:index/randomId:RandomId"}
     assert created <= allowed, sorted(created - allowed)
     assert not [s for s in steps if s[1].startswith(("mysql:index/user", "mysql:index/grant"))]
     assert result["changes"]["replace"] == result["changes"]["delete"] == 0, result
 
 
 def test_the_pull_request_plan_shows_imports_only(world: World, outputs: list[str]) -> None:
-    code, report = run_json(world, outputs, "plan", "--base", "HEAD~1")
+    comment = world.base / "comment.md"
+    code, report = run_json(world, outputs, "plan", "--base", "HEAD~1",
+                            "--comment-file", str(comment))
     assert code == 0, report
     results = by_stack(report)
-    assert sorted(results) == sorted(SHARED)
-    for sub in SHARED:
+    assert sorted(results) == sorted(ACCOUNTS)
+    for sub in ACCOUNTS:
         assert results[sub]["operation"] == "preview", results[sub]
         _check_first_steps(results[sub], sub)
+    # the instance's settings that differ from the stack's: warned, kept (docs/adopt.md)
+    kept = [w for w in report["warnings"] if f"adopted instance {SILO_ID}:" in w]
+    assert all("kept as it is" in w for w in kept), kept
+    # (moto gave the instance its default security group)
+    assert {w.split(f"{SILO_ID}: ", 1)[1].split(" is ", 1)[0] for w in kept} == {
+        "engine_version", "instance_class", "allocated_storage", "backup_retention_period",
+        "vpc_security_group_ids"}, kept
+    assert not [w for w in report["warnings"] if not w.startswith(f"{SILO}: ")], report
+    # the pull request's comment: adopted, the imports as imports, the warnings
+    text = comment.read_text(encoding="utf-8")
+    assert text.count(" (adopted) |") == len(ACCOUNTS), text
+    assert "- import `mysql:index/database:Database` `database`" in text
+    assert "- import `aws:rds/instance:Instance` `database`" in text
+    assert "create `mysql:index/database:Database`" not in text
+    assert "instance_class is" in text
 
 
 def test_the_first_apply_imports_and_changes_nothing_of_the_app(
@@ -309,7 +415,7 @@ def test_the_first_apply_imports_and_changes_nothing_of_the_app(
     code, report = run_json(world, outputs, "apply", "--base", "HEAD~1")
     assert code == 0, report
     results = by_stack(report)
-    for sub in SHARED:
+    for sub in ACCOUNTS:
         assert results[sub]["status"] == "ok", results[sub]
         _check_first_steps(results[sub], sub)
 
@@ -328,17 +434,22 @@ def test_the_first_apply_imports_and_changes_nothing_of_the_app(
     changed = {k for k in before if before[k] != after[k]}
     # module_user rows come back with new ids (update() deletes and inserts them)
     assert changed <= {(EDITED, "module_level_user"), (EDITED, "module_user"),
-                       (EDITED, "dns")}, changed
+                       (EDITED, "dns"), (SILO, "dns")}, changed
     # DNS: the own records imported as they point; the other account got the stack's alias
     # records; the app's wildcard untouched
     assert after[(OWN_RECORD, "dns")] == before[(OWN_RECORD, "dns")]
     assert after["wildcard"] == before["wildcard"]
-    mine = after[(EDITED, "dns")]
-    assert set(mine) == {"A", "AAAA"}, mine
-    assert mine["A"]["AliasTarget"]["DNSName"].startswith("facturador-alb-")
+    for sub in (EDITED, SILO):
+        mine = after[(sub, "dns")]
+        assert set(mine) == {"A", "AAAA"}, mine
+        assert mine["A"]["AliasTarget"]["DNSName"].startswith("facturador-alb-")
     # the tenant users: not re-created, password not reset, hyn's password still signs in
-    for sub in SHARED:
+    for sub in ACCOUNTS:
         assert hyn_login_works(world, sub), sub
+    # the silo instance: imported, its master password and settings as they were
+    assert after[(SILO, "instance")] == before[(SILO, "instance")]
+    assert after[(SILO, "master")] == before[(SILO, "master")]
+    assert signs_in(world, MASTER_USER, MASTER_PASSWORD)
     # our journal: as adopt wrote it
     assert journal(world) == journal_before
 

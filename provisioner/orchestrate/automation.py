@@ -228,6 +228,10 @@ class EventCollector:
     redactor: Redactor
     steps: list[Step] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # the warnings about a resource, the program's or a provider's (e.g. an adopted
+    # instance's settings kept as they are, provisioner/infra/database.py): a PR plan must
+    # show them, not only the engine's log
+    warnings: list[str] = field(default_factory=list)
     summary: dict[str, int] | None = None
     _seen: set[tuple[str, str]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -241,11 +245,16 @@ class EventCollector:
             step = self._step((pre or out).metadata)
             if step is not None:
                 self.on_step(self.stack, step)
-        if diag is not None and getattr(diag, "severity", "") == "error":
+        severity = getattr(diag, "severity", "") if diag is not None else ""
+        if severity == "warning" and not getattr(diag, "urn", None):
+            severity = ""  # the engine's own notes (e.g. a plugin taken from $PATH): no finding
+        if severity in ("error", "warning"):
             message = self.redactor.text(str(getattr(diag, "message", "")).strip())
+            found = self.errors if severity == "error" else self.warnings
             if message:
                 with self._lock:
-                    self.errors.append(message)
+                    if severity == "error" or message not in found:
+                        found.append(message)
         if summary is not None:
             changes = getattr(summary, "resource_changes", None) or {}
             self.summary = counts_from_opmap(changes)
@@ -420,7 +429,8 @@ class AutomationRunner:
         if not isinstance(opmap, Mapping):
             opmap = None
         return StackResult(name, operation, True, _merge_counts(collector, opmap),
-                           list(collector.steps), None, time.monotonic() - started)
+                           list(collector.steps), None, time.monotonic() - started,
+                           warnings=list(collector.warnings))
 
     def preview(self, stack: str, on_step: StepCallback) -> StackResult:
         return self._run(stack, "preview", on_step,
