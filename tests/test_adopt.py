@@ -294,3 +294,23 @@ def test_an_account_on_the_alternate_server_keeps_it(app, run_cli):
     assert spec.sunat_alternate_server is True
     assert app.onboarding("nandu").run().changes == []
     assert _dump(app, [uuid]) == before
+
+
+def test_a_rewrite_keeps_the_operators_dns_record_of_the_same_account(app, run_cli):
+    """docs/adopt.md step 5 is the operator's (adopt does not look at Route53): `--force`
+    (e.g. to run --set-secrets) keeps it; lost, the first apply would create an existing
+    record. A file of another website (an account made again) does not pass it on."""
+    assert run_cli("--repo", app.repo, "adopt", "pruebademo", "nandu")[0] == 0
+    tenants = app.repo / "tenants"
+    for sub, website_id in (("pruebademo", None), ("nandu", 999999)):
+        path = tenants / f"{sub}.yaml"
+        text = path.read_text(encoding="utf-8").replace(
+            "adopted:\n", "adopted:\n  dns_record: true\n", 1)
+        if website_id is not None:
+            text = re.sub(r"website_id: \d+", f"website_id: {website_id}", text)
+        path.write_text(text, encoding="utf-8")
+    assert run_cli("--repo", app.repo, "adopt", "pruebademo", "nandu", "--force")[0] == 0
+    repo = load_repository(app.repo)
+    assert repo.tenant("pruebademo").spec.adopted.dns_record is True
+    nandu = repo.tenant("nandu").spec.adopted
+    assert nandu.dns_record is False and nandu.website_id != 999999
