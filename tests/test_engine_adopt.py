@@ -231,6 +231,9 @@ def hyn_login_works(world: World, sub: str) -> bool:
     return signs_in(world, uuid(sub), hyn_password(APP_KEY, website_id), uuid(sub))
 
 
+REPORTED_LEVELS: list[int] = []  # what adopt said the first apply writes to user 1's levels
+
+
 # --- 1. adopt ---------------------------------------------------------------------------------
 
 def test_adopt_writes_each_account_and_names_the_differences(
@@ -252,10 +255,10 @@ def test_adopt_writes_each_account_and_names_the_differences(
     assert fields["companies.trade_name"]["app"] == "Nandu Grill"
     stray = [f for f in fields if f.startswith("module_levels[")]
     assert len(stray) == 1 and "not have" in fields[stray[0]]["why"], fields
-    # and what the sync makes of it: user 1's levels without the stray one
+    # and what the sync makes of it: user 1's levels as the edit form writes them (checked
+    # against the rows the first apply leaves)
     assert set(fields) == {"companies.trade_name", "module_level_user", *stray}, fields
-    assert set(fields["module_level_user"]["app"]) - set(fields["module_level_user"]["spec"]) \
-        == {int(stray[0][len("module_levels["):-1])}
+    REPORTED_LEVELS[:] = fields["module_level_user"]["spec"]
     # the SMTP password the app holds: to set in the stack, never in the output
     assert adopted[EDITED]["secrets_to_set"] == ["smtpPassword"]
     assert SMTP_PASSWORD not in json.dumps(report)
@@ -429,6 +432,9 @@ def test_the_first_apply_imports_and_changes_nothing_of_the_app(
     levels_after = level_values(world, after, uuid(EDITED))
     assert levels_before - levels_after == {"account_users_settings"}, levels_before
     assert levels_after < levels_before
+    # exactly the ids the report said the first apply would write
+    assert sorted(r[1] for r in after[(EDITED, "module_level_user")] if r[2] == 1) == \
+        REPORTED_LEVELS
     assert {r[1:] for r in after[(EDITED, "module_user")]} == \
         {r[1:] for r in before[(EDITED, "module_user")]}
     changed = {k for k in before if before[k] != after[k]}
@@ -479,6 +485,18 @@ def test_a_second_apply_changes_nothing(world: World, outputs: list[str]) -> Non
     assert report["totals"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}, report
     assert all(not r["steps"] for r in report["results"]), report
     assert snapshot(world) == state
+
+
+def test_adopting_again_after_the_first_apply_finds_what_the_app_keeps(
+        world: World, outputs: list[str]) -> None:
+    """The first apply left user 1's levels in the edit form's ids: read back as the app means
+    them, the specs are the same files, and only the trade name the stack keeps differs."""
+    code, report = run_json(world, outputs, "adopt", "--all", "--force")
+    adopted = {a["tenant"]: a for a in report["adopted"]}
+    assert code == 1 and adopted[OWN_RECORD]["differences"] == [] == \
+        adopted[SILO]["differences"], report
+    assert [d["field"] for d in adopted[EDITED]["differences"]] == ["companies.trade_name"]
+    assert _git(world.repo, "status", "--porcelain", "tenants") == ""
 
 
 def test_no_state_file_or_output_holds_a_secret(world: World, outputs: list[str]) -> None:
