@@ -119,6 +119,7 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
         # the installation's DNS: the app's wildcard, and one account's own records
         _change_records(w, f"*.{BASE_DOMAIN}", {"A": APP_SERVER_IP})
         _change_records(w, fqdn(OWN_RECORD), {"A": APP_SERVER_IP, "AAAA": APP_SERVER_IP6})
+        ORIGINALS.update(w.tenant_specs())  # what the form was given; the files go
         for path in (w.repo / "tenants").glob("*.yaml"):
             path.unlink()
         _git(w.repo, "init", "-q", "-b", "main")
@@ -231,6 +232,7 @@ def hyn_login_works(world: World, sub: str) -> bool:
     return signs_in(world, uuid(sub), hyn_password(APP_KEY, website_id), uuid(sub))
 
 
+ORIGINALS: dict[str, Any] = {}  # the specs the accounts were made from
 REPORTED_LEVELS: list[int] = []  # what adopt said the first apply writes to user 1's levels
 
 
@@ -276,7 +278,17 @@ def test_adopt_writes_each_account_and_names_the_differences(
         text = (world.repo / "tenants" / f"{sub}.yaml").read_text(encoding="utf-8")
         assert text.startswith("# yaml-language-server") and SMTP_PASSWORD not in text
         assert SOL_PASSWORD not in text
+        # what the form was given, read back from the app's rows
+        was = ORIGINALS[sub]
+        assert (spec.ruc, spec.company_name, spec.admin_email, spec.plan, spec.soap.send,
+                spec.soap.environment, spec.soap.sol_user, spec.allow_production_switch,
+                spec.limit_emission) == (
+            was.ruc, was.company_name, was.admin_email, was.plan, was.soap.send,
+            was.soap.environment, was.soap.sol_user, was.allow_production_switch,
+            was.limit_emission), sub
     assert repo.tenant(EDITED).spec.smtp is not None
+    assert (repo.tenant(EDITED).spec.smtp.host, repo.tenant(EDITED).spec.smtp.port) == (
+        ORIGINALS[EDITED].smtp.host, ORIGINALS[EDITED].smtp.port)
     assert repo.tenant(SILO).spec.plan == "corporativo"
 
     # adopt read the app and wrote only our journal rows: every step done
