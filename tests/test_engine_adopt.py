@@ -4,12 +4,15 @@ The accounts are made the way the app's "Guardar" (ClientController::store) make
 (tests/app_env.py: the onboarding steps against the app's schema, then our journal dropped: the
 form keeps none): the websites/hostnames/clients rows, the tenant database with hyn's user and
 password, its companies/configurations/users rows. The AWS side an installation has is in moto:
-one account's own Route53 records, the others behind the app's wildcard record. Then the
+one account's own Route53 records, the others behind the app's wildcard record; the silo
+account's RDS instance (the stand-in backed by the MariaDB, tests/engine_plugins/aws_rds_mysql.py)
+with other settings than the stack's and its own master password. Then the
 operator's steps of docs/adopt.md: `adopt --all`, the report read, `adopt --set-secrets`, the
 stacks made with the named secrets provider and the app's platform secrets set, the commit; the
 pull request's `plan`, the merge's `apply`: imports and the documented creates only, no create,
-replace or delete of what the app has, no password reset, no row the report did not name; a
-second apply changes nothing. The tests run in order on one world.
+replace or delete of what the app has, no password reset (hyn's or the instance's master
+password), no instance setting applied, no row the report did not name; a second apply changes
+nothing, and adopting again finds the same files. The tests run in order on one world.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import pytest
 from provisioner.app.connection import Server
 from provisioner.app.journal import JOURNAL
 from provisioner.app.tenant_database import hyn_password
+from provisioner.infra.database import silo_identifier
+from provisioner.naming import database_name, database_user
 from provisioner.orchestrate.local import client
 from tests.app_env import APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, AppEnv
 from tests.engine_world import SYSTEM_DB, World, engine_world
@@ -38,8 +43,8 @@ SHARED = (OWN_RECORD, EDITED)
 SILO = "hotelsol"  # the corporativo plan: its own RDS instance, which the app's account uses
 ACCOUNTS = (*SHARED, SILO)
 PREFIX = "tenancy"
-SILO_ID = f"{PREFIX}-{SILO}"  # provisioner.infra.database.silo_identifier
-MASTER_USER = f"{PREFIX}{SILO}"  # provisioner.naming.database_user(silo=True)
+SILO_ID = silo_identifier(PREFIX, SILO)
+MASTER_USER = database_user(PREFIX, SILO, silo=True)
 MASTER_PASSWORD = "Instance-master-7Qe2v9"  # the instance's, set when it was made
 # the instance as the installation made it: other settings than the stack's (8.4, the
 # reseller's silo_instance_class, 20 GB, 7 days of backups for production)
@@ -69,7 +74,7 @@ def _commit(repo: Path, message: str) -> None:
 
 
 def uuid(sub: str) -> str:
-    return f"{PREFIX}_{sub}"
+    return database_name(PREFIX, sub)
 
 
 def fqdn(sub: str) -> str:
@@ -422,6 +427,29 @@ def test_the_pull_request_plan_shows_imports_only(world: World, outputs: list[st
     assert "- import `aws:rds/instance:Instance` `database`" in text
     assert "create `mysql:index/database:Database`" not in text
     assert "instance_class is" in text
+
+
+def test_the_plan_as_pr_yml_runs_it_reading_no_secret_value(world: World,
+                                                           outputs: list[str]) -> None:
+    """pr.yml's plan role reads no secret value (PROVISIONER_PREVIEW_SECRET_VALUES=none: the
+    shared server's admin password stays unknown, so the mysql provider is not configured):
+    the same imports; the pooled database's diff after its import is then unknown to the
+    engine, shown as an update with no property named (docs/adopt.md), which the merge's apply
+    (with the password) does not make."""
+    world.env["PROVISIONER_PREVIEW_SECRET_VALUES"] = "none"
+    try:
+        code, report = run_json(world, outputs, "plan", "--base", "HEAD~1")
+    finally:
+        del world.env["PROVISIONER_PREVIEW_SECRET_VALUES"]
+    assert code == 0, report
+    results = by_stack(report)
+    for sub in ACCOUNTS:
+        steps = results[sub]["steps"]
+        unknown = [s for s in steps if s["op"] == "update"
+                   and s["type"] == "mysql:index/database:Database"]
+        assert all(s["detail"] == "" for s in unknown), unknown
+        _check_first_steps({**results[sub], "steps": [s for s in steps if s not in unknown]},
+                           sub)
 
 
 def test_the_first_apply_imports_and_changes_nothing_of_the_app(
