@@ -525,6 +525,10 @@ def test_a_second_apply_changes_nothing(world: World, outputs: list[str]) -> Non
     assert report["totals"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}, report
     assert all(not r["steps"] for r in report["results"]), report
     assert snapshot(world) == state
+    # and the nightly drift run (a refresh: every provider reads what it imported) is clean
+    code, report = run_json(world, outputs, "drift")
+    assert code == 0 and sorted(by_stack(report)) == sorted(ACCOUNTS), report
+    assert snapshot(world) == state
 
 
 def test_adopting_again_after_the_first_apply_finds_what_the_app_keeps(
