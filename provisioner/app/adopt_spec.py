@@ -143,6 +143,7 @@ def _plan_name(row: dict[str, Any] | None, catalog: Catalog) -> str | None:
             return plan.name
     return None
 
+
 def _level_reading(account: Account, catalog: Catalog, chosen: set[str]
                    ) -> dict[int, tuple[str, str]]:
     """What user 1's level ids mean: (module, level) per id. store() writes the system's ids
