@@ -193,7 +193,8 @@ def run_floor(server, system_db: str, prefix: str) -> tuple[float, int]:
                     (f"SELECT module_id FROM {db}.module_user WHERE user_id = %s",
                      (ADMIN_USER_ID,)),
                     (f"SELECT module_level_id FROM {db}.module_level_user WHERE user_id = %s",
-                     (ADMIN_USER_ID,))):
+                     (ADMIN_USER_ID,)),
+                    (f"SELECT id, value FROM {db}.module_levels", None)):
                 cur.execute(sql, args)
                 rows += len(cur.fetchall())
             conn.commit()  # as adopt does: one long transaction over them all costs 3x

@@ -294,3 +294,91 @@ def test_an_account_on_the_alternate_server_keeps_it(app, run_cli):
     assert spec.sunat_alternate_server is True
     assert app.onboarding("nandu").run().changes == []
     assert _dump(app, [uuid]) == before
+
+
+def test_a_rewrite_keeps_the_operators_dns_record_of_the_same_account(app, run_cli):
+    """docs/adopt.md step 5 is the operator's (adopt does not look at Route53): `--force`
+    (e.g. to run --set-secrets) keeps it; lost, the first apply would create an existing
+    record. A file of another website (an account made again) does not pass it on."""
+    assert run_cli("--repo", app.repo, "adopt", "pruebademo", "nandu")[0] == 0
+    tenants = app.repo / "tenants"
+    for sub, website_id in (("pruebademo", None), ("nandu", 999999)):
+        path = tenants / f"{sub}.yaml"
+        text = path.read_text(encoding="utf-8").replace(
+            "adopted:\n", "adopted:\n  dns_record: true\n", 1)
+        if website_id is not None:
+            text = re.sub(r"website_id: \d+", f"website_id: {website_id}", text)
+        path.write_text(text, encoding="utf-8")
+    assert run_cli("--repo", app.repo, "adopt", "pruebademo", "nandu", "--force")[0] == 0
+    repo = load_repository(app.repo)
+    assert repo.tenant("pruebademo").spec.adopted.dns_record is True
+    nandu = repo.tenant("nandu").spec.adopted
+    assert nandu.dns_record is False and nandu.website_id != 999999
+
+
+def _save_through_the_edit_form(app, uuid: str) -> None:
+    """What update() leaves of user 1's levels: the tenant's ids of their values (every id of a
+    value, so a value the tenant has twice gets both), where store() wrote the system's ids."""
+    ids = [i for (i,) in app.server.execute(
+        "SELECT module_level_id FROM module_level_user WHERE user_id = 1", database=uuid)]
+    if not ids:
+        return
+    marks = ", ".join(["%s"] * len(ids))
+    values = [v for (v,) in app.query(f"SELECT value FROM module_levels WHERE id IN ({marks})",
+                                      ids)]
+    marks = ", ".join(["%s"] * len(values))
+    mapped = [i for (i,) in app.server.execute(
+        f"SELECT id FROM module_levels WHERE value IN ({marks}) ORDER BY id", values,
+        database=uuid)]
+    app.server.execute("DELETE FROM module_level_user WHERE user_id = 1", database=uuid)
+    for i in mapped:
+        app.server.execute("INSERT INTO module_level_user (module_level_id, user_id) VALUES "
+                           "(%s, 1)", (i,), database=uuid)
+
+
+def test_accounts_saved_through_the_edit_form_are_adopted_clean(app, run_cli):
+    """The edit form writes the tenant's level ids (shifted from 76 on), store() the system's:
+    adopt reads either as the app means them, reports no difference, and onboarding the
+    adopted spec changes no row."""
+    shifted = []
+    for uuid in _uuids(app):
+        before = app.server.execute("SELECT module_level_id FROM module_level_user WHERE "
+                                    "user_id = 1 ORDER BY 1", database=uuid)
+        _save_through_the_edit_form(app, uuid)
+        if app.server.execute("SELECT module_level_id FROM module_level_user WHERE "
+                              "user_id = 1 ORDER BY 1", database=uuid) != before:
+            shifted.append(uuid)
+    assert len(shifted) >= 3, shifted  # the examples have levels from 76 on
+    rows = _dump(app, _uuids(app))
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "--all", "--format", "json")
+    report = json.loads(out)
+    assert code == 0, [(a["tenant"], a["differences"]) for a in report["adopted"]
+                       if a["differences"]]
+    repo = load_repository(app.repo)
+    orig = load_repository(app.repo)
+    from provisioner.app.account import desired_account
+    from provisioner.app.day2_sync import tenant_level_ids
+    from provisioner.model.repository import load_tenant
+    from provisioner.model.semantics import resolve_modules
+
+    for sub in ALL:
+        spec, _ = load_tenant(app.originals / f"{sub}.yaml", orig.reseller, orig.catalog)
+        adopted = repo.tenant(sub).spec
+        if spec.spec.user_type == "admin" and resolve_modules(adopted, repo.catalog) != \
+                resolve_modules(spec.spec, repo.catalog):
+            # only where the rows cannot tell the two apart: the adopted spec in store()'s
+            # form is the very rows the original's update() wrote (ids from 76 on)
+            uuid = f"{repo.reseller.database_prefix}_{sub}"
+            have = sorted(i for (i,) in app.server.execute(
+                "SELECT module_level_id FROM module_level_user WHERE user_id = 1",
+                database=uuid))
+            tenant = dict(app.server.execute("SELECT id, value FROM module_levels",
+                                             database=uuid))
+            original = desired_account(spec.spec, repo.reseller, repo.catalog)
+            ours = desired_account(adopted, repo.reseller, repo.catalog)
+            assert tenant_level_ids(tenant, original.level_values) == have, sub
+            assert sorted(ours.level_ids) == have, sub
+            shifted.remove(uuid)  # counted below: most are read as the app means them
+        assert app.onboarding(sub).run().changes == [], sub
+    assert len(shifted) >= 2, shifted
+    assert _dump(app, _uuids(app)) == rows

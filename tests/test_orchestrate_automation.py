@@ -14,11 +14,13 @@ from provisioner.orchestrate.automation import (
     AutomationRunner,
     EventCollector,
     SecretsSettingsError,
+    _merge_counts,
     check_secrets_settings,
+    counts_from_opmap,
     plugin_versions,
 )
 from provisioner.orchestrate.local import LocalPlatform
-from provisioner.orchestrate.results import Step
+from provisioner.orchestrate.results import StackResult, Step
 from provisioner.redaction import Redactor
 from provisioner.secrets import MASK
 
@@ -217,6 +219,39 @@ def test_an_error_from_a_python_provider_is_one_line_without_its_traceback() -> 
     line = describe_error(mock.Mock(stderr=stderr), Redactor())
     assert "\n" not in line and "Traceback" not in line and 'File "' not in line
     assert line.endswith("Access denied (error 1045)")
+
+
+def test_an_import_is_a_step_of_its_own_counted_with_the_creates() -> None:
+    """An adopted account's `import_` resource: the plan says import, never create."""
+    collector = EventCollector("nandu", lambda s, st: None, Redactor([]))
+    meta = auto.StepEventMetadata(
+        op=auto.events.OpType.IMPORT, urn="urn:pulumi:nandu::tenants::"
+        "mysql:index/database:Database::database", type="mysql:index/database:Database",
+        provider="")
+    collector(auto.EngineEvent(1, 0, resource_pre_event=auto.ResourcePreEvent(meta)))
+    assert [(s.op, s.name) for s in collector.steps] == [("import", "database")]
+    assert _merge_counts(collector, None) == {"create": 1, "update": 0, "replace": 0,
+                                              "delete": 0}
+    assert counts_from_opmap({auto.events.OpType.IMPORT: 2}) == {
+        "create": 2, "update": 0, "replace": 0, "delete": 0}
+
+
+def test_resource_warnings_are_kept_redacted_and_engine_notes_are_not() -> None:
+    collector = EventCollector("hotelsol", lambda s, st: None, Redactor(["hunter22"]))
+    urn = "urn:pulumi:hotelsol::tenants::facturador:tenants:Tenant::hotelsol"
+    for message, where in (("adopted instance x: instance_class differs (hunter22)\n", urn),
+                           ("adopted instance x: instance_class differs (hunter22)\n", urn),
+                           ("using pulumi-resource-aws from $PATH at /tmp/bin", None)):
+        collector(auto.EngineEvent(1, 0, diagnostic_event=auto.DiagnosticEvent(
+            message=message, color="never", severity="warning", urn=where)))
+    assert collector.warnings == [f"adopted instance x: instance_class differs ({MASK})"]
+    assert collector.errors == []
+    from provisioner.orchestrate.policy import engine_warnings
+
+    ran = StackResult("hotelsol", "preview", warnings=list(collector.warnings))
+    new = StackResult("nandu", "preview", skipped=True, new_stack=True, warnings=["new stack"])
+    assert engine_warnings([ran, new]) == {
+        "hotelsol": [f"hotelsol: adopted instance x: instance_class differs ({MASK})"]}
 
 
 def test_stack_select_and_init_never_overlap_across_threads(fakes: dict[str, Any],

@@ -71,6 +71,9 @@ class Account:
     user: dict[str, Any] | None = None
     module_ids: list[int] = field(default_factory=list)
     level_ids: list[int] = field(default_factory=list)
+    # the tenant's own module_levels (id -> value): the edit form writes these ids, store() the
+    # system's, which differ from 76 on (docs/app.md)
+    tenant_levels: dict[int, str] = field(default_factory=dict)
     user_hosts: list[str] = field(default_factory=list)  # mysql.user hosts of `<uuid>`
     fallback_certificate: str | None = None  # the admin's configurations.certificate
     schema: tuple[str, str] | None = None  # the tenant database's charset and collation
@@ -178,6 +181,9 @@ def read_tenants(admin: Server, accounts: Iterable[Account]) -> Iterator[Account
                     cur.execute(f"SELECT module_level_id FROM {db}.module_level_user"
                                 " WHERE user_id = %s", (ADMIN_USER_ID,))
                     account.level_ids = sorted(r["module_level_id"] for r in cur.fetchall())
+                    cur.execute(f"SELECT id, value FROM {db}.module_levels")
+                    account.tenant_levels = {int(r["id"]): as_text(r["value"])
+                                             for r in cur.fetchall()}
                 except Exception as exc:  # a missing database or table: reported per account
                     import pymysql
 

@@ -13,7 +13,12 @@ from typing import Any
 
 from provisioner.app.account import desired_account
 from provisioner.app.account_read import Account, as_text
-from provisioner.app.day2_sync import client_columns, company_columns, configuration_columns
+from provisioner.app.day2_sync import (
+    client_columns,
+    company_columns,
+    configuration_columns,
+    tenant_level_ids,
+)
 from provisioner.app.tenant_database import TENANT_CHARSET, TENANT_COLLATION
 from provisioner.model.catalog import Catalog, DatabaseTier
 from provisioner.model.models import ResellerSpec, TenantSpec
@@ -72,9 +77,13 @@ def compare(account: Account, spec: TenantSpec, reseller: ResellerSpec, catalog:
     if sorted(account.module_ids) != sorted(d.day2_module_ids):
         out.append(Difference("module_user", sorted(account.module_ids),
                               sorted(d.day2_module_ids), "modules of the admin user (1)"))
-    if sorted(account.level_ids) != sorted(d.day2_level_ids):
-        out.append(Difference("module_level_user", sorted(account.level_ids),
-                              sorted(d.day2_level_ids), "levels of the admin user (1)"))
+    # the sync leaves the levels alone in store()'s form (system ids) and in update()'s (the
+    # tenant's ids of the same values), and otherwise writes update()'s: the spec's value here
+    written = tenant_level_ids(account.tenant_levels, d.level_values) \
+        if account.tenant_levels else sorted(d.day2_level_ids)
+    if sorted(account.level_ids) not in (sorted(d.day2_level_ids), written):
+        out.append(Difference("module_level_user", sorted(account.level_ids), written,
+                              "levels of the admin user (1), as the edit form writes them"))
     pharmacy = int("digemid" in d.module_values)
     if account.configuration.get("is_pharmacy") not in (None, pharmacy):
         out.append(Difference("configurations.is_pharmacy",

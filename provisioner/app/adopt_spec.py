@@ -143,6 +143,47 @@ def _plan_name(row: dict[str, Any] | None, catalog: Catalog) -> str | None:
             return plan.name
     return None
 
+
+def _level_reading(account: Account, catalog: Catalog, chosen: set[str]
+                   ) -> dict[int, tuple[str, str]]:
+    """What user 1's level ids mean: (module, level) per id. store() writes the system's ids
+    (the catalog's); the edit form writes the tenant's ids of the posted values (update():
+    its module_levels, shifted from 76 on), and the edit dialog reads them so (record()). A
+    reading holds when every id is known and of a module the account has; the tenant's must
+    also be exactly what update() writes for it. When both hold (ids from 76 on can be read
+    either way, and the sync leaves both alone), the one that leaves fewer modules without
+    all their levels: a preset's modules come with all of theirs, in whichever form was
+    written. Else the system's, store()'s form (what does not hold is then reported)."""
+    from provisioner.app.day2_sync import tenant_level_ids
+
+    system: dict[int, tuple[str, str]] = {}
+    by_value: dict[str, tuple[str, str]] = {}
+    for m in catalog.modules.values():
+        for lv, ids in m.level_ids.items():
+            by_value.setdefault(lv, (m.value, lv))
+            for i in ids:
+                system[i] = (m.value, lv)
+    tenant = {i: by_value[v] for i, v in account.tenant_levels.items() if v in by_value}
+    ids = account.level_ids
+
+    def holds(reading: dict[int, tuple[str, str]]) -> bool:
+        return all(i in reading and reading[i][0] in chosen for i in ids)
+
+    def partial(reading: dict[int, tuple[str, str]]) -> int:
+        have: dict[str, set[str]] = {}
+        for i in ids:
+            have.setdefault(reading[i][0], set()).add(reading[i][1])
+        return sum(1 for m in chosen if catalog.modules[m].levels
+                   and have.get(m, set()) != set(catalog.modules[m].levels))
+
+    if not holds(tenant) or tenant_level_ids(
+            account.tenant_levels, {tenant[i][1] for i in ids}) != sorted(ids):
+        return system
+    if holds(system) and partial(system) <= partial(tenant):
+        return system
+    return tenant
+
+
 def _first_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
@@ -188,11 +229,6 @@ def _modules(account: Account, catalog: Catalog, result: Adoption) -> dict[str, 
     """A preset plus add/remove when that is short and exact, else an explicit list; levels
     only for modules that do not have all of theirs."""
     by_id = {m.app_id: m for m in catalog.modules.values() if m.app_id is not None}
-    level_of: dict[int, tuple[str, str]] = {}
-    for m in catalog.modules.values():
-        for lv, ids in m.level_ids.items():
-            for i in ids:
-                level_of[i] = (m.value, lv)
     chosen = []
     for mid in account.module_ids:
         if mid in by_id:
@@ -201,6 +237,7 @@ def _modules(account: Account, catalog: Catalog, result: Adoption) -> dict[str, 
             result.differences.append(Difference(
                 f"modules[{mid}]", mid, None, "a module id the catalog lacks; add it to "
                 "reseller.yaml's modules to keep it"))
+    level_of = _level_reading(account, catalog, set(chosen))
     levels: dict[str, list[str]] = {}
     for lid in account.level_ids:
         if lid not in level_of:

@@ -12,7 +12,7 @@ account against the same columns. Nothing else is ever written after creation (d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from provisioner.app.account import ADMIN_USER_ID, DesiredAccount, Secret, plan_json
@@ -194,6 +194,14 @@ def first_sync_plan(d: DesiredAccount) -> list[tuple[str, tuple[Any, ...]]]:
         out.append(("UPDATE configurations SET is_pharmacy = %s WHERE NOT (is_pharmacy <=> %s)",
                     (1, 1)))
     return out
+
+
+def tenant_level_ids(tenant_levels: Mapping[int, str], values: Iterable[str]) -> list[int]:
+    """The level ids update() writes for posted level values (`_ids_of` on the tenant's
+    module_levels, given here as read, id -> value): every id whose value is posted, so a value
+    the tenant has twice gives both."""
+    wanted = set(values)
+    return sorted(i for i, v in tenant_levels.items() if v in wanted)
 
 
 def _values_of(cur, table: str, ids: Sequence[int]) -> list[str]:

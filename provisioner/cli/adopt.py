@@ -158,12 +158,34 @@ def _not_written_by_adopt(tenants_dir: Path, subdomain: str) -> bool:
     return False
 
 
+# What the operator sets in an adopted file and adopt cannot read from the app (docs/adopt.md
+# step 5): a rewrite (`--force`, e.g. for `--set-secrets`) of the same account keeps it. Lost, a
+# `dns_record: true` would make the first apply create the account's existing record.
+OPERATOR_KEYS = ("dns_record",)
+
+
+def _operator_settings(path: Path, website_id: int) -> dict[str, Any]:
+    """The OPERATOR_KEYS of `adopted:` in the file adopt wrote before for this account."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    adopted = data.get("adopted") if isinstance(data, dict) else None
+    if not isinstance(adopted, dict) or adopted.get("website_id") != website_id:
+        return {}
+    return {k: adopted[k] for k in OPERATOR_KEYS if k in adopted}
+
+
 def _write_spec(tenants_dir: Path, adoption: Any) -> None:
     """Atomically: a file is whole or absent, never half-written."""
     import yaml
 
     tenants_dir.mkdir(parents=True, exist_ok=True)
     path = tenants_dir / f"{adoption.subdomain}.yaml"
+    if path.is_file() and not _not_written_by_adopt(tenants_dir, adoption.subdomain):
+        adoption.spec["adopted"].update(_operator_settings(path, adoption.website_id))
     text = HEADER + yaml.safe_dump(adoption.spec, sort_keys=False, allow_unicode=True,
                                    default_flow_style=False)
     tmp = path.with_suffix(".yaml.tmp")

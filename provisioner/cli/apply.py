@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.orchestrate.policy import (
         apply_waves,
         database_moves,
+        engine_warnings,
         protect_warnings,
         review,
         with_moves,
@@ -78,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
             results = run_waves(runner, waves, parallel=args.parallel, reporter=reporter(args),
                                 redactor=redactor)
     report.results = [*results, *checked.blocked]
-    for stack, extra in protect_warnings(results).items():
-        report.warnings.setdefault(stack, []).extend(extra)
+    for found in (engine_warnings(results), protect_warnings(results)):
+        for stack, extra in found.items():
+            report.warnings.setdefault(stack, []).extend(extra)
     emit(report, args.format)
     return exit_code(report)
 

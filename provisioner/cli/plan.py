@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.orchestrate.policy import (
         PREVIEW_MOVE_OPERATION,
         database_moves,
+        engine_warnings,
         protect_warnings,
         review,
     )
@@ -114,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
         if c.action == "destroy":
             results[c.stack] = StackResult(c.stack, "destroy", ok=True)
     report.results = [results[c.stack] for c in changes.changes if c.stack in results]
-    for stack, extra in protect_warnings(report.results).items():
-        report.warnings.setdefault(stack, []).extend(extra)
+    for found in (engine_warnings(report.results), protect_warnings(report.results)):
+        for stack, extra in found.items():
+            report.warnings.setdefault(stack, []).extend(extra)
     if args.comment_file:
         limit = {"limit": args.comment_limit} if args.comment_limit else {}
         args.comment_file.write_text(markdown_comment(report, redactor, **limit),

@@ -50,8 +50,13 @@ from provisioner.secrets import FALLBACK_ENV, SECRETS_PROVIDER_ENV
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 PLUGIN_PACKAGES = ("pulumi_aws", "pulumi_random", "pulumi_mysql")
 # Pulumi counts a replacement once as "replace"; create-/delete-replacement steps are its parts.
+# An import (an adopted account's `import_` resource) counts in the create column, as the
+# engine's own summary puts it beside the creates, but its step keeps the engine's op,
+# "import" (pulumi/pulumi sdk/go/common/apitype OpImport): a plan that showed "create" for a
+# database the app already has would tell the reviewer the opposite of what happens.
 _OP_ALIASES = {"create": "create", "import": "create", "update": "update", "replace": "replace",
                "delete": "delete"}
+_STEP_OPS = {**_OP_ALIASES, "import": "import"}
 # `stack select` / `stack init` rewrite the project's workspace file (see above): one at a time.
 _SELECT_LOCK = threading.Lock()
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
@@ -223,6 +228,10 @@ class EventCollector:
     redactor: Redactor
     steps: list[Step] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # the warnings about a resource, the program's or a provider's (e.g. an adopted
+    # instance's settings kept as they are, provisioner/infra/database.py): a PR plan must
+    # show them, not only the engine's log
+    warnings: list[str] = field(default_factory=list)
     summary: dict[str, int] | None = None
     _seen: set[tuple[str, str]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -236,18 +245,23 @@ class EventCollector:
             step = self._step((pre or out).metadata)
             if step is not None:
                 self.on_step(self.stack, step)
-        if diag is not None and getattr(diag, "severity", "") == "error":
+        severity = getattr(diag, "severity", "") if diag is not None else ""
+        if severity == "warning" and not getattr(diag, "urn", None):
+            severity = ""  # the engine's own notes (e.g. a plugin taken from $PATH): no finding
+        if severity in ("error", "warning"):
             message = self.redactor.text(str(getattr(diag, "message", "")).strip())
+            found = self.errors if severity == "error" else self.warnings
             if message:
                 with self._lock:
-                    self.errors.append(message)
+                    if severity == "error" or message not in found:
+                        found.append(message)
         if summary is not None:
             changes = getattr(summary, "resource_changes", None) or {}
             self.summary = counts_from_opmap(changes)
 
     def _step(self, meta: Any) -> Step | None:
         op = str(getattr(getattr(meta, "op", ""), "value", getattr(meta, "op", "")))
-        kind = _OP_ALIASES.get(op)
+        kind = _STEP_OPS.get(op)
         if op == "refresh":  # a refresh step carries drift only when it has diffs
             kind = "update" if getattr(meta, "diffs", None) else None
         urn = str(getattr(meta, "urn", ""))
@@ -309,7 +323,7 @@ def _merge_counts(collector: EventCollector, opmap: Mapping[Any, int] | None) ->
         return collector.summary
     counts = empty_counts()
     for step in collector.steps:
-        counts[step.op] += 1
+        counts[_OP_ALIASES[step.op]] += 1
     return counts
 
 
@@ -444,7 +458,7 @@ class AutomationRunner:
             opmap = None
         return StackResult(name, operation, True, _merge_counts(collector, opmap),
                            list(collector.steps), None, time.monotonic() - started,
-                           warnings=warnings)
+                           warnings=[*warnings, *collector.warnings])
 
     def preview(self, stack: str, on_step: StepCallback) -> StackResult:
         return self._run(stack, "preview", on_step,

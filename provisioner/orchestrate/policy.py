@@ -353,6 +353,13 @@ _PROTECT_ERRORS: Final = ("marked for protection", "because it is protected",
                           "unable to replace resource", "cannot be deleted")
 
 
+def engine_warnings(results: Sequence[StackResult]) -> dict[str, list[str]]:
+    """The warnings the program and the engine gave while a stack ran, per stack (a stack
+    that did not run has notes, not warnings)."""
+    return {r.stack: [f"{r.stack}: {w}" for w in r.warnings]
+            for r in results if r.warnings and not r.skipped}
+
+
 def protect_warnings(results: Sequence[StackResult]) -> dict[str, list[str]]:
     """For each stack the engine stopped on a protected resource, what that means here."""
     return {r.stack: [f"{r.stack}: Pulumi refused to replace or delete a protected resource "

@@ -239,7 +239,10 @@ def instance_read(c: Config, id_: str, s: dict[str, Any]
         (d,) = rds.describe_db_instances(DBInstanceIdentifier=id_)["DBInstances"]
     except rds.exceptions.DBInstanceNotFoundFault:
         raise NotFound(id_) from None
+    # pulumi-aws v7 gives every regional resource a `region` (optional, computed from the
+    # provider's region), which its Read sets, an import's too
     inputs = {"identifier": id_, "engine": d["Engine"], "username": d["MasterUsername"],
+              "region": s.get("region") or c.get("region") or REGION,
               "storageEncrypted": bool(d.get("StorageEncrypted")),
               **({"dbName": d["DBName"]} if d.get("DBName") else {}),
               **({"kmsKeyId": d["KmsKeyId"]} if d.get("KmsKeyId") else {})}
@@ -304,38 +307,38 @@ def get_secret_version(c: Config, a: dict[str, Any]) -> dict[str, Any]:
             "createdDate": str(v.get("CreatedDate", "")), "region": a.get("region") or REGION}
 
 
-def get_instance(c: Config, a: dict[str, Any]) -> dict[str, Any]:
-    """aws.rds.getInstance (data source aws_db_instance, internal/service/rds/
-    instance_data_source.go): the instance by identifier, what the adopted-instance warnings
-    compare; its endpoint is the server behind it (_instance_outputs)."""
-    rds = client(c, "rds", a.get("region"))
-    (d,) = rds.describe_db_instances(DBInstanceIdentifier=a["dbInstanceIdentifier"])[
-        "DBInstances"]
-    outs = _instance_outputs(d)
-    return {**outs, "id": a["dbInstanceIdentifier"],
-            "dbInstanceIdentifier": a["dbInstanceIdentifier"],
-            "dbInstanceArn": d["DBInstanceArn"], "engine": d["Engine"],
-            "engineVersion": d.get("EngineVersion", ""),
-            "dbInstanceClass": d.get("DBInstanceClass", ""),
-            "allocatedStorage": d.get("AllocatedStorage", 0),
-            "maxAllocatedStorage": d.get("MaxAllocatedStorage", 0),
-            "storageType": d.get("StorageType", ""),
-            "storageEncrypted": bool(d.get("StorageEncrypted")),
-            "kmsKeyId": d.get("KmsKeyId", ""),
-            "dbSubnetGroup": (d.get("DBSubnetGroup") or {}).get("DBSubnetGroupName", ""),
-            "vpcSecurityGroups": [g["VpcSecurityGroupId"]
-                                  for g in d.get("VpcSecurityGroups", [])],
-            "publiclyAccessible": bool(d.get("PubliclyAccessible")),
-            "dbName": d.get("DBName", ""), "masterUsername": d.get("MasterUsername", ""),
-            "backupRetentionPeriod": d.get("BackupRetentionPeriod", 0),
-            "autoMinorVersionUpgrade": bool(d.get("AutoMinorVersionUpgrade")),
-            "region": a.get("region") or REGION}
-
-
 def get_key(c: Config, a: dict[str, Any]) -> dict[str, Any]:
     m = client(c, "kms", a.get("region")).describe_key(KeyId=a["keyId"])["KeyMetadata"]
     return {"arn": m["Arn"], "id": m["KeyId"], "keyId": a["keyId"],
             "region": a.get("region") or REGION}
+
+
+def get_instance(c: Config, a: dict[str, Any]) -> dict[str, Any]:
+    """aws.rds.getInstance (data source aws_db_instance, internal/service/rds/
+    instance_data_source.go): the instance by identifier, its settings as RDS describes them
+    (what the adopted-instance warnings compare), the endpoint the MariaDB's when one is behind
+    it."""
+    rds = client(c, "rds", a.get("region"))
+    (d,) = rds.describe_db_instances(DBInstanceIdentifier=a["dbInstanceIdentifier"])[
+        "DBInstances"]
+    outs = _instance_outputs(d)
+    found = {
+        "id": d["DBInstanceIdentifier"], "dbInstanceIdentifier": d["DBInstanceIdentifier"],
+        "dbInstanceArn": d["DBInstanceArn"], "address": outs["address"], "port": outs["port"],
+        "endpoint": outs["endpoint"], "engine": d.get("Engine"),
+        "engineVersion": d.get("EngineVersion"), "dbInstanceClass": d.get("DBInstanceClass"),
+        "allocatedStorage": d.get("AllocatedStorage"),
+        "maxAllocatedStorage": d.get("MaxAllocatedStorage"),
+        "storageType": d.get("StorageType"), "storageEncrypted": d.get("StorageEncrypted"),
+        "kmsKeyId": d.get("KmsKeyId"),
+        "dbSubnetGroup": (d.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+        "vpcSecurityGroups": [g["VpcSecurityGroupId"] for g in d.get("VpcSecurityGroups", [])],
+        "publiclyAccessible": d.get("PubliclyAccessible"), "dbName": d.get("DBName"),
+        "masterUsername": d.get("MasterUsername"),
+        "backupRetentionPeriod": d.get("BackupRetentionPeriod"),
+        "autoMinorVersionUpgrade": d.get("AutoMinorVersionUpgrade"),
+        "region": a.get("region") or REGION}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 PROVIDER = Provider("aws", plugin_version("pulumi_aws"), {
