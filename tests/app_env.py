@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import bcrypt
 
@@ -138,7 +138,14 @@ def catalog_plan_rows(catalog: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
-def dict_rows(env: AppEnv, sql: str, database: str, args: Any = None) -> list[dict[str, Any]]:
+class OnServer(Protocol):
+    """An app environment or an engine world: anything with the test MariaDB server."""
+
+    server: MariaDBServer
+
+
+def dict_rows(env: OnServer, sql: str, database: str, args: Any = None
+              ) -> list[dict[str, Any]]:
     """The rows `sql` selects in `database` on the app's test server, as dicts."""
     import pymysql
 

@@ -18,9 +18,7 @@ nothing, and adopting again finds the same files. The tests run in order on one 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +30,7 @@ from provisioner.infra.database import silo_identifier
 from provisioner.naming import database_name, database_user
 from provisioner.orchestrate.local import client
 from tests.app_env import APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, AppEnv
+from tests.engine_runs import by_stack, commit, git, run_json, secret_leaks, signs_in
 from tests.engine_world import SYSTEM_DB, World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1500)]
@@ -61,16 +60,6 @@ TENANT_TABLES = ("companies", "configurations", "establishments", "warehouses", 
 # what the engine reports for an `import_` resource (pulumi/pulumi sdk/go/common/apitype
 # OpType: "import"); the provisioner's steps keep it apart from "create"
 IMPORTED = "import"
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def _commit(repo: Path, message: str) -> None:
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.pe", "commit", "-qm", message)
 
 
 def uuid(sub: str) -> str:
@@ -127,8 +116,8 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
         ORIGINALS.update(w.tenant_specs())  # what the form was given; the files go
         for path in (w.repo / "tenants").glob("*.yaml"):
             path.unlink()
-        _git(w.repo, "init", "-q", "-b", "main")
-        _commit(w.repo, "the reseller's repository, before adopting")
+        git(w.repo, "init", "-q", "-b", "main")
+        commit(w.repo, "the reseller's repository, before adopting")
         w.env["PROVISIONER_APP_DB_PASSWORD"] = w.server.password
         yield w
 
@@ -152,16 +141,6 @@ def instance(world: World) -> dict[str, Any]:
     (d,) = client("rds", world.moto).describe_db_instances(
         DBInstanceIdentifier=SILO_ID)["DBInstances"]
     return {k: d.get(k) for k in INSTANCE_FIELDS}
-
-
-def signs_in(world: World, user: str, password: str, database: str | None = None) -> bool:
-    import pymysql
-
-    try:
-        world.server.connect(database, user=user, password=password).close()
-    except pymysql.MySQLError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -208,26 +187,10 @@ def journal(world: World) -> list[tuple[Any, ...]]:
                                 database=SYSTEM_DB)
 
 
-def run_json(world: World, outputs: list[str], *args: str) -> tuple[int, dict[str, Any]]:
-    proc = world.provisioner(*args, "--format", "json")
-    outputs.extend([proc.stdout, proc.stderr])
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"provisioner {' '.join(args)} printed no JSON report "
-                             f"(exit {proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                             f"{proc.stderr[-4000:]}") from None
-    return proc.returncode, report
-
-
 def run_text(world: World, outputs: list[str], *args: str) -> tuple[int, str]:
     proc = world.provisioner(*args)
     outputs.extend([proc.stdout, proc.stderr])
     return proc.returncode, proc.stdout + proc.stderr
-
-
-def by_stack(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["stack"]: r for r in report["results"]}
 
 
 def hyn_login_works(world: World, sub: str) -> bool:
@@ -343,7 +306,7 @@ def test_the_operator_sets_the_secrets_and_commits(world: World, outputs: list[s
     assert "smtpPassword" in settings and "secure:" in settings
     assert SMTP_PASSWORD not in settings
     world.secret_values["app"] = {"smtp": SMTP_PASSWORD, "sol": SOL_PASSWORD}
-    _commit(world.repo, "adopt the app's accounts")
+    commit(world.repo, "adopt the app's accounts")
 
 
 # --- 2. the pull request's plan, the merge's apply ---------------------------------------------
@@ -540,17 +503,8 @@ def test_adopting_again_after_the_first_apply_finds_what_the_app_keeps(
     assert code == 1 and adopted[OWN_RECORD]["differences"] == [] == \
         adopted[SILO]["differences"], report
     assert [d["field"] for d in adopted[EDITED]["differences"]] == ["companies.trade_name"]
-    assert _git(world.repo, "status", "--porcelain", "tenants") == ""
+    assert git(world.repo, "status", "--porcelain", "tenants") == ""
 
 
 def test_no_state_file_or_output_holds_a_secret(world: World, outputs: list[str]) -> None:
-    printed = "\n".join(outputs)
-    assert printed, "no command output was captured"
-    leaks = {}
-    for value in sorted(world.every_secret() | {SMTP_PASSWORD}):
-        files = world.files_holding(value, world.state_dir, world.repo,
-                                    world.base / "pulumi-home")
-        if files or value in printed:
-            leaks[value[:6] + "…"] = ([str(f.relative_to(world.base)) for f in files],
-                                      value in printed)
-    assert not leaks, leaks
+    assert not (leaks := secret_leaks(world, outputs, frozenset({SMTP_PASSWORD}))), leaks

@@ -8,7 +8,6 @@ day-2 edits, drift, removal."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from provisioner.orchestrate.local import client
+from tests.engine_runs import by_stack, commit, init_repository, run_json, secret_leaks
 from tests.engine_world import World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
@@ -24,22 +24,10 @@ DEMO, PRODUCTION = "pruebademo", "bodegaperez"
 BASE_DOMAIN = "facturador.example.pe"
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def _commit(repo: Path, message: str) -> None:
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.pe", "commit", "-qm", message)
-
-
 @pytest.fixture(scope="module")
 def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with engine_world(tmp_path_factory.mktemp("engine"), [DEMO, PRODUCTION]) as w:
-        _git(w.repo, "init", "-q", "-b", "main")
-        (w.repo / ".gitignore").write_text("Pulumi.*.yaml\n")
-        _commit(w.repo, "the reseller's repository")
+        init_repository(w.repo)
         yield w
 
 
@@ -47,22 +35,6 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
 def outputs() -> list[str]:
     """Everything the commands printed, searched for secrets at the end."""
     return []
-
-
-def run_json(world: World, outputs: list[str], *args: str) -> tuple[int, dict[str, Any]]:
-    proc = world.provisioner(*args, "--format", "json")
-    outputs.extend([proc.stdout, proc.stderr])
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"provisioner {' '.join(args)} printed no JSON report "
-                             f"(exit {proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                             f"{proc.stderr[-4000:]}") from None
-    return proc.returncode, report
-
-
-def by_stack(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["stack"]: r for r in report["results"]}
 
 
 def _tenant_file(world: World, name: str) -> Path:
@@ -150,7 +122,7 @@ def _edit_day_2(world: World) -> None:
     world.pulumi("config", "set", "--secret", "smtpPassword", "--stack", DEMO,
                  input="smtp-day2-Pa55-e1c4")
     world.secret_values[DEMO]["smtpPassword"] = "smtp-day2-Pa55-e1c4"
-    _commit(world.repo, "day 2: plan, modules, SMTP, suspended")
+    commit(world.repo, "day 2: plan, modules, SMTP, suspended")
 
 
 def test_the_pull_request_plan_previews_day_2_edits_as_updates(world: World,
@@ -264,7 +236,7 @@ def test_a_removed_demo_tenant_is_destroyed_and_production_is_refused(
         world: World, outputs: list[str]) -> None:
     for name in (DEMO, PRODUCTION):
         _tenant_file(world, name).unlink()
-    _commit(world.repo, "both clients left")
+    commit(world.repo, "both clients left")
     code, report = run_json(world, outputs, "apply", "--base", "HEAD~1")
     assert code == 1, report  # the production removal is refused
     results = by_stack(report)
@@ -285,14 +257,4 @@ def test_a_removed_demo_tenant_is_destroyed_and_production_is_refused(
 
 
 def test_no_state_file_log_or_output_holds_a_secret(world: World, outputs: list[str]) -> None:
-    printed = "\n".join(outputs)
-    assert printed, "no command output was captured"
-    leaks = {}
-    for value in sorted(world.every_secret()):
-        files = world.files_holding(value, world.state_dir, world.repo,
-                                    world.base / "pulumi-home")
-        in_output = value in printed
-        if files or in_output:
-            leaks[value[:6] + "…"] = ([str(f.relative_to(world.base)) for f in files],
-                                      in_output)
-    assert not leaks, leaks
+    assert not (leaks := secret_leaks(world, outputs)), leaks

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ import yaml
 
 from provisioner.model.catalog import DEFAULT_MODULES, DEFAULT_PRESETS
 from provisioner.orchestrate.local import client
+from tests.app_env import dict_rows
+from tests.engine_runs import by_stack, commit, git, init_repository, run_json, secret_leaks
 from tests.engine_world import World, engine_world
 from tests.test_engine_apply import VERSION_REPLACEMENTS
 
@@ -37,22 +38,10 @@ NEVER_ON_DAY_2 = {"database-user", "secret-database-version", "secret-admin-vers
                   "app-website"}
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def _commit(repo: Path, message: str) -> None:
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.pe", "commit", "-qm", message)
-
-
 @pytest.fixture(scope="module")
 def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with engine_world(tmp_path_factory.mktemp("engine-day2"), [DEMO, PRODUCTION]) as w:
-        _git(w.repo, "init", "-q", "-b", "main")
-        (w.repo / ".gitignore").write_text("Pulumi.*.yaml\n")
-        _commit(w.repo, "the reseller's repository")
+        init_repository(w.repo)
         yield w
 
 
@@ -60,22 +49,6 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
 def outputs() -> list[str]:
     """Everything the commands printed, searched for secrets at the end."""
     return []
-
-
-def run_json(world: World, outputs: list[str], *args: str) -> tuple[int, dict[str, Any]]:
-    proc = world.provisioner(*args, "--format", "json")
-    outputs.extend([proc.stdout, proc.stderr])
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"provisioner {' '.join(args)} printed no JSON report "
-                             f"(exit {proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                             f"{proc.stderr[-4000:]}") from None
-    return proc.returncode, report
-
-
-def by_stack(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["stack"]: r for r in report["results"]}
 
 
 def _replaced(result: dict[str, Any]) -> set[str]:
@@ -104,20 +77,8 @@ def _edit_reseller(world: World, edit: Callable[[dict[str, Any]], None]) -> None
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-def _rows(world: World, sql: str, database: str, args: Any = None) -> list[dict[str, Any]]:
-    import pymysql
-
-    conn = world.server.connect(database)
-    try:
-        with conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
-
-
 def _one(world: World, sql: str, database: str, args: Any = None) -> dict[str, Any]:
-    (row,) = _rows(world, sql, database, args)
+    (row,) = dict_rows(world, sql, database, args)
     return row
 
 
@@ -180,7 +141,7 @@ def test_first_apply_creates_both_tenants(world: World, outputs: list[str]) -> N
 
 
 def _level_values(world: World, stack: str) -> list[str]:
-    return sorted(r["value"] for r in _rows(
+    return sorted(r["value"] for r in dict_rows(
         world, "SELECT l.value FROM module_level_user u JOIN module_levels l ON "
                "l.id = u.module_level_id WHERE u.user_id = 1", f"tenancy_{stack}"))
 
@@ -190,7 +151,7 @@ def test_module_levels_edit_updates_in_place_and_rewrites_the_admins_levels(
     modules = {m.value: m for m in DEFAULT_MODULES}
     kept = {"documents": ["new_document", "list_document"], "pos": ["pos"]}
     _edit_tenant(world, DEMO, lambda d: d["modules"].update(levels=kept))
-    _commit(world.repo, "day 2: fewer levels of documents and pos")
+    commit(world.repo, "day 2: fewer levels of documents and pos")
     _previewed_then_applied_in_place(world, outputs, DEMO)
     # the edit dialog writes the tenant's ids of the posted values (docs/app.md): the levels
     # listed for documents and pos, every level of the preset's other modules
@@ -215,7 +176,7 @@ def test_plan_limits_edit_reaches_the_accounts_configuration(world: World,
     _edit_reseller(world, raise_limits)
     world.server.execute("UPDATE plans SET limit_documents = 450, limit_users = 3 "
                          "WHERE name = 'Emprendedor'", database="facturador")
-    _commit(world.repo, "catalog: emprendedor allows 450 documents, 3 users, 2 locals")
+    commit(world.repo, "catalog: emprendedor allows 450 documents, 3 users, 2 locals")
     result = _previewed_then_applied_in_place(world, outputs, DEMO)
     assert ("replace", "secret-config-bootstrap-json-version") in _steps(result), result
 
@@ -236,7 +197,7 @@ def test_soap_edit_from_sunat_to_an_ose_updates_the_company_in_place(
         world: World, outputs: list[str]) -> None:
     ose = "https://ose.example.pe/ol-ti-itcpe/billService"
     _edit_tenant(world, DEMO, lambda d: d["soap"].update(send="ose", ose_url=ose))
-    _commit(world.repo, "day 2: documents go through an OSE")
+    commit(world.repo, "day 2: documents go through an OSE")
     before = _company(world, DEMO)
     assert (before["soap_send_id"], before["soap_url"]) == ("01", None)
     _previewed_then_applied_in_place(world, outputs, DEMO)
@@ -268,7 +229,7 @@ def test_sol_password_change_updates_the_company_and_the_secret(world: World,
 def test_lock_users_and_limit_emission_update_both_lock_columns(world: World,
                                                                 outputs: list[str]) -> None:
     _edit_tenant(world, DEMO, lambda d: d.update(lock_users=True, limit_emission=True))
-    _commit(world.repo, "day 2: the client may not create users nor emit")
+    commit(world.repo, "day 2: the client may not create users nor emit")
     _previewed_then_applied_in_place(world, outputs, DEMO)
     client_row, config = _client(world, DEMO_RUC), _configuration(world, DEMO)
     assert (client_row["locked_users"], config["locked_users"]) == (1, 1)
@@ -335,11 +296,11 @@ def _refused_with_nothing_changed(world: World, outputs: list[str],
 def test_a_pool_to_silo_plan_change_is_refused_before_any_write(world: World,
                                                                outputs: list[str]) -> None:
     _edit_tenant(world, DEMO, lambda d: d.update(plan="corporativo"))
-    _commit(world.repo, "the demo moves to the silo plan")
+    commit(world.repo, "the demo moves to the silo plan")
     try:
         _refused_with_nothing_changed(world, outputs, {DEMO: f"silo:tenancy_{DEMO}"})
     finally:
-        _git(world.repo, "revert", "--no-edit", "HEAD")
+        git(world.repo, "revert", "--no-edit", "HEAD")
     code, report = run_json(world, outputs, "apply", "--all")
     assert code == 0 and report["totals"] == ZERO, report
 
@@ -347,12 +308,12 @@ def test_a_pool_to_silo_plan_change_is_refused_before_any_write(world: World,
 def test_a_database_prefix_change_is_refused_before_any_write(world: World,
                                                               outputs: list[str]) -> None:
     _edit_reseller(world, lambda d: d.update(database_prefix="acme"))
-    _commit(world.repo, "a new database prefix")
+    commit(world.repo, "a new database prefix")
     try:
         _refused_with_nothing_changed(world, outputs, {DEMO: f"pool:acme_{DEMO}",
                                                        PRODUCTION: f"pool:acme_{PRODUCTION}"})
     finally:
-        _git(world.repo, "revert", "--no-edit", "HEAD")
+        git(world.repo, "revert", "--no-edit", "HEAD")
     code, report = run_json(world, outputs, "apply", "--all")
     assert code == 0 and report["totals"] == ZERO, report
 
@@ -433,13 +394,4 @@ def test_drift_with_the_app_database_refusing_sign_in_fails_instead_of_no_drift(
 
 
 def test_no_state_file_log_or_output_holds_a_secret(world: World, outputs: list[str]) -> None:
-    printed = "\n".join(outputs)
-    assert printed, "no command output was captured"
-    leaks = {}
-    for value in sorted(world.every_secret()):
-        files = world.files_holding(value, world.state_dir, world.repo,
-                                    world.base / "pulumi-home")
-        if files or value in printed:
-            leaks[value[:6] + "…"] = ([str(f.relative_to(world.base)) for f in files],
-                                      value in printed)
-    assert not leaks, leaks
+    assert not (leaks := secret_leaks(world, outputs)), leaks

@@ -9,17 +9,15 @@ The tests run in order, each on the state the one before left."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
 import yaml
 
 from provisioner.app.tenant_database import hyn_password
 from provisioner.orchestrate.local import client
+from tests.engine_runs import commit, init_repository, run_json, secret_leaks, signs_in
 from tests.engine_world import SYSTEM_DB, World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
@@ -37,22 +35,10 @@ VERSION_REPLACEMENTS = {"secret-sol-version", "secret-config-tenant-env-version"
                         "secret-admin-version"}
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def _commit(repo: Path, message: str) -> None:
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.pe", "commit", "-qm", message)
-
-
 @pytest.fixture(scope="module")
 def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with engine_world(tmp_path_factory.mktemp("silo"), [TENANT]) as w:
-        _git(w.repo, "init", "-q", "-b", "main")
-        (w.repo / ".gitignore").write_text("Pulumi.*.yaml\n")
-        _commit(w.repo, "the reseller's repository")
+        init_repository(w.repo)
         yield w
 
 
@@ -60,18 +46,6 @@ def world(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
 def outputs() -> list[str]:
     """Everything the commands printed, searched for secrets at the end."""
     return []
-
-
-def run_json(world: World, outputs: list[str], *args: str) -> tuple[int, dict[str, Any]]:
-    proc = world.provisioner(*args, "--format", "json")
-    outputs.extend([proc.stdout, proc.stderr])
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"provisioner {' '.join(args)} printed no JSON report "
-                             f"(exit {proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                             f"{proc.stderr[-4000:]}") from None
-    return proc.returncode, report
 
 
 def _instance(world: World) -> dict[str, Any]:
@@ -89,14 +63,6 @@ def _website_id(world: World) -> int:
     ((website_id,),) = world.server.execute("SELECT id FROM websites WHERE uuid = %s", (UUID,),
                                             database=SYSTEM_DB)
     return int(website_id)
-
-
-def _signs_in(world: World, user: str, password: str, database: str | None = None) -> bool:
-    try:
-        world.server.connect(database, user=user, password=password).close()
-    except pymysql.MySQLError:
-        return False
-    return True
 
 
 def test_the_silo_tenant_gets_its_instance_and_is_onboarded_through_its_master_login(
@@ -135,7 +101,7 @@ def test_the_silo_tenant_gets_its_instance_and_is_onboarded_through_its_master_l
     # tenant's own connection
     website_id = _website_id(world)
     assert world.server.execute("SHOW DATABASES LIKE %s", (UUID,))
-    assert _signs_in(world, UUID, hyn_password(world.app_key, website_id), UUID)
+    assert signs_in(world, UUID, hyn_password(world.app_key, website_id), UUID)
     ((connection,),) = world.server.execute(
         "SELECT managed_by_database_connection FROM websites WHERE id = %s", (website_id,),
         database=SYSTEM_DB)
@@ -182,7 +148,7 @@ def test_an_instance_setting_and_a_password_change_update_the_instance_in_place(
     world.pulumi("config", "set", "--secret", "solPassword", "--stack", TENANT,
                  input="sol-day2-Pa55-7b1e")
     world.secret_values[TENANT]["solPassword"] = "sol-day2-Pa55-7b1e"
-    _commit(world.repo, "day 2: a larger instance, a new SOL password")
+    commit(world.repo, "day 2: a larger instance, a new SOL password")
 
     code, report = run_json(world, outputs, "apply", "--base", "HEAD~1")
     assert code == 0, report
@@ -200,8 +166,8 @@ def test_an_instance_setting_and_a_password_change_update_the_instance_in_place(
         SecretId=f"tenancy/tenants/{TENANT}/sol")["SecretString"])
     assert sol["password"] == "sol-day2-Pa55-7b1e"
     # both logins still work, the rows are still there
-    assert _signs_in(world, MASTER, _database_secret(world)["password"])
-    assert _signs_in(world, UUID, hyn_password(world.app_key, _website_id(world)), UUID)
+    assert signs_in(world, MASTER, _database_secret(world)["password"])
+    assert signs_in(world, UUID, hyn_password(world.app_key, _website_id(world)), UUID)
     assert world.server.execute("SELECT COUNT(*) FROM companies", database=UUID) == [(1,)]
     code, report = run_json(world, outputs, "apply", "--all")
     assert code == 0 and report["totals"] == {"create": 0, "update": 0, "replace": 0,
@@ -230,7 +196,7 @@ def test_the_production_silo_destroy_is_refused_then_keeps_instance_data_and_sec
     # its master login and the tenant's data; in production the secrets and the app's rows
     d = _instance(world)
     assert d["DBInstanceStatus"] == "available" and d["DeletionProtection"] is True
-    assert _signs_in(world, MASTER, password)
+    assert signs_in(world, MASTER, password)
     assert world.server.execute("SELECT COUNT(*) FROM companies", database=UUID) == [(1,)]
     names = {s["Name"] for s in client("secretsmanager", world.moto).list_secrets(
         MaxResults=100)["SecretList"]}
@@ -283,7 +249,7 @@ def test_the_kept_silo_account_is_adopted_and_its_instance_imported_with_no_data
     world.pulumi("config", "set", "--secret", "databasePassword", "--stack", TENANT,
                  input=master)
     world.secret_values[TENANT]["databasePassword"] = master
-    _commit(world.repo, "hotelsol adopted")
+    commit(world.repo, "hotelsol adopted")
 
     code, report = run_json(world, outputs, "apply", "--all")
     assert code == 0, report
@@ -294,11 +260,11 @@ def test_the_kept_silo_account_is_adopted_and_its_instance_imported_with_no_data
                    if r["type"] == "aws:rds/instance:Instance"]
     assert instance["id"] == IDENTIFIER
     assert instance["outputs"]["endpoint"] == world.server.endpoint
-    assert _signs_in(world, MASTER, master)  # its password kept, not reset to a new one
+    assert signs_in(world, MASTER, master)  # its password kept, not reset to a new one
     assert _database_secret(world)["password"] == master
     assert _website_id(world) == website_id
     assert world.server.execute("SELECT * FROM companies", database=UUID) == rows
-    assert _signs_in(world, UUID, hyn_password(world.app_key, website_id), UUID)
+    assert signs_in(world, UUID, hyn_password(world.app_key, website_id), UUID)
     code, report = run_json(world, outputs, "apply", "--all")
     assert code == 0 and report["totals"] == {"create": 0, "update": 0, "replace": 0,
                                               "delete": 0}, report
@@ -306,13 +272,4 @@ def test_the_kept_silo_account_is_adopted_and_its_instance_imported_with_no_data
 
 def test_no_state_file_or_output_of_the_silo_run_holds_a_secret(
         world: World, outputs: list[str]) -> None:
-    printed = "\n".join(outputs)
-    assert printed, "no command output was captured"
-    leaks = {}
-    for value in sorted(world.every_secret()):
-        files = world.files_holding(value, world.state_dir, world.repo,
-                                    world.base / "pulumi-home")
-        if files or value in printed:
-            leaks[value[:6] + "…"] = ([str(f.relative_to(world.base)) for f in files],
-                                      value in printed)
-    assert not leaks, leaks
+    assert not (leaks := secret_leaks(world, outputs)), leaks
