@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _platform_up(world: World, verbose: bool) -> dict[str, Any] | None:
-    proc = world.provisioner("platform", "up", PLATFORM, "--format", "json")
+def _report(world: World, verbose: bool, *args: str) -> dict[str, Any] | None:
+    """`provisioner ARGS --format json`'s report, or None (what it printed shown) on failure."""
+    proc = world.provisioner(*args, "--format", "json")
     try:
         report = json.loads(proc.stdout)
     except ValueError:
@@ -150,6 +151,13 @@ def _platform_up(world: World, verbose: bool) -> dict[str, Any] | None:
     if proc.returncode != 0 or report is None:
         print(proc.stdout[-3000:])
         return None
+    return report
+
+
+def _platform_up(world: World, verbose: bool) -> dict[str, Any] | None:
+    report = _report(world, verbose, "platform", "up", PLATFORM)
+    if report is None:
+        return None
     c = report["results"][-1]["changes"]
     print(f"   platform {PLATFORM:<9} {report['results'][-1]['operation']:<4} +{c['create']} "
           f"~{c['update']} ±{c['replace']} -{c['delete']}")
@@ -157,15 +165,8 @@ def _platform_up(world: World, verbose: bool) -> dict[str, Any] | None:
 
 
 def _apply(world: World, verbose: bool) -> dict[str, Any] | None:
-    proc = world.provisioner("apply", "--all", "--format", "json")
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        report = None
-    if verbose or proc.returncode != 0 or report is None:
-        print(proc.stderr)
-    if proc.returncode != 0 or report is None:
-        print(proc.stdout[-3000:])
+    report = _report(world, verbose, "apply", "--all")
+    if report is None:
         return None
     for r in report["results"]:
         c = r["changes"]
