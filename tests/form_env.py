@@ -199,15 +199,10 @@ class FormServers:
             served.github.stop()
 
     def index(self) -> Path:
-        from provisioner.ruc.padron import import_padron
-        from tests.test_new import PADRON
+        from tests.padron_sample import STRUCK_OFF, padron_index
 
         index = self.tmp / "padron.sqlite3"
-        if not index.exists():
-            padron = self.tmp / "padron.txt"
-            padron.write_bytes(PADRON)
-            import_padron(padron, index)
-        return index
+        return index if index.exists() else padron_index(self.tmp, STRUCK_OFF)
 
     def start(self, edit: Callable[[Path], None] | None = None) -> Served:
         repos = make_repos(self.tmp / f"r{len(self.started)}")

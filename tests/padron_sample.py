@@ -11,6 +11,10 @@ HEADER = ("RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOM
 SUNAT = ("20131312955|SUPERINTENDENCIA NACIONAL DE ADUANAS Y DE ADMINISTRACION TRIBUTARIA - "
          "SUNAT|ACTIVO|HABIDO|150115|AV.|GARCILASO DE LA VEGA|-|-|1472|-|-|-|-|-|")
 
+# a taxpayer struck off (BAJA DE OFICIO, NO HABIDO): `new` and the form warn about it
+STRUCK_OFF = ("20100070970|PANADERÍA PE?A S.A.C.|BAJA DE OFICIO|NO HABIDO|150101"
+              "|-|-|-|-|-|-|-|-|-|-|")
+
 
 def padron_bytes(*rows: str) -> bytes:
     """The file SUNAT publishes, with the header, SUNAT's own row and `rows`."""

@@ -25,13 +25,12 @@ from provisioner.secrets import (
     required_stack_secrets,
     stack_init_command,
 )
+from tests.padron_sample import STRUCK_OFF
 from tests.padron_sample import padron_index as sample_index
 
 Run = Callable[..., tuple[int, str, str]]
 
-PADRON_ROWS = (
-    "20100070970|PANADERÍA PE?A S.A.C.|BAJA DE OFICIO|NO HABIDO|150101|-|-|-|-|-|-|-|-|-|-|",
-)
+PADRON_ROWS = (STRUCK_OFF,)
 
 BASE_FLAGS = ("--ruc", "20131312955", "--company-name", "Aduanas del Perú S.A.",
               "--subdomain", "aduanas", "--email", "ti@aduanas.example.pe", "--plan", "pyme")

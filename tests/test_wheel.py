@@ -22,14 +22,10 @@ from pathlib import Path
 import pytest
 
 from provisioner import __version__
+from tests.padron_sample import padron_bytes
 from tests.test_init import PLATFORM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
-PADRON = ("RUC|NOMBRE O RAZÓN SOCIAL|ESTADO DEL CONTRIBUYENTE|CONDICIÓN DE DOMICILIO|UBIGEO|"
-          "TIPO DE VÍA|NOMBRE DE VÍA|CÓDIGO DE ZONA|TIPO DE ZONA|NÚMERO|INTERIOR|LOTE|"
-          "DEPARTAMENTO|MANZANA|KILÓMETRO|\n"
-          "20131312955|SUPERINTENDENCIA NACIONAL DE ADUANAS Y DE ADMINISTRACION TRIBUTARIA - "
-          "SUNAT|ACTIVO|HABIDO|150115|AV.|GARCILASO DE LA VEGA|-|-|1472|-|-|-|-|-|\n")
 INIT_FLAGS = ("--no-input", "--base-domain", "facturador.acme.pe", "--database-prefix", "acme",
               *PLATFORM_FLAGS)  # the same platform as the in-checkout `init` tests
 
@@ -115,7 +111,7 @@ def test_every_offline_command_from_the_installed_wheel(installed: Path,
     assert run(installed, "validate", cwd=repo).returncode == 0
 
     # ruc: an index of our own, then the lookup `new` uses
-    (work / "padron.txt").write_bytes(PADRON.encode("latin-1"))
+    (work / "padron.txt").write_bytes(padron_bytes())
     index = work / "padron.sqlite3"
     result = run(installed, "ruc", "import", str(work / "padron.txt"), "--index", str(index),
                  cwd=repo)
