@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MARIADBD_CANDIDATES = ("/usr/sbin/mariadbd", "/usr/sbin/mysqld", "/usr/libexec/mariadbd")
 ROOT_PASSWORD = "root-test-password"
@@ -43,6 +44,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def rows_of(conn: Any, sql: str, args: object = None) -> list[tuple[Any, ...]]:
+    """The rows one statement returns on `conn`, which is closed after (the test server's
+    helpers and the stand-in plugins that sign in to it)."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -73,13 +85,7 @@ class MariaDBServer:
 
     def execute(self, sql: str, args: object = None, database: str | None = None) -> list[tuple]:
         """Run one statement as root and return its rows (for test setup and assertions)."""
-        conn = self.connect(database)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return rows_of(self.connect(database), sql, args)
 
     def stop(self) -> None:
         proc = self.process

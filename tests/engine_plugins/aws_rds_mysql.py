@@ -49,13 +49,9 @@ class Backing:
                                autocommit=True, connect_timeout=10, charset="utf8mb4")
 
     def run(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-        conn = self.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        from tests.mariadb_server import rows_of
+
+        return rows_of(self.connect(), sql, args)
 
     @property
     def endpoint(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 import pymysql
 
 from tests.engine_plugins.server import Config, Kind, NotFound, Provider, plugin_version, serve
+from tests.mariadb_server import rows_of
 
 
 def connect(config: Config, database: str | None = None) -> Any:
@@ -47,13 +48,7 @@ def connect(config: Config, database: str | None = None) -> Any:
 
 
 def run(config: Config, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-    conn = connect(config)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
+    return rows_of(connect(config), sql, args)
 
 
 def _q(name: str) -> str:
