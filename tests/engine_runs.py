@@ -44,6 +44,12 @@ def run_json(world: World, outputs: list[str], *args: str) -> tuple[int, dict[st
     return proc.returncode, report
 
 
+def shown(report: dict[str, Any]) -> str:
+    """A report whole, for an assertion's message (pytest cuts a dict's repr short, and the
+    failed stack's error is at its end)."""
+    return json.dumps(report, indent=1, ensure_ascii=False)
+
+
 def by_stack(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["stack"]: r for r in report["results"]}
 

@@ -30,7 +30,7 @@ from provisioner.infra.database import silo_identifier
 from provisioner.naming import database_name, database_user
 from provisioner.orchestrate.local import client
 from tests.app_env import APP_KEY, SMTP_PASSWORD, SOL_PASSWORD, AppEnv
-from tests.engine_runs import by_stack, commit, git, run_json, secret_leaks, signs_in
+from tests.engine_runs import by_stack, commit, git, run_json, secret_leaks, shown, signs_in
 from tests.engine_world import SYSTEM_DB, World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1500)]
@@ -369,7 +369,7 @@ def test_the_pull_request_plan_shows_imports_only(world: World, outputs: list[st
     comment = world.base / "comment.md"
     code, report = run_json(world, outputs, "plan", "--base", "HEAD~1",
                             "--comment-file", str(comment))
-    assert code == 0, report
+    assert code == 0, shown(report)
     results = by_stack(report)
     assert sorted(results) == sorted(ACCOUNTS)
     for sub in ACCOUNTS:
@@ -404,7 +404,7 @@ def test_the_plan_as_pr_yml_runs_it_reading_no_secret_value(world: World,
         code, report = run_json(world, outputs, "plan", "--base", "HEAD~1")
     finally:
         del world.env["PROVISIONER_PREVIEW_SECRET_VALUES"]
-    assert code == 0, report
+    assert code == 0, shown(report)
     results = by_stack(report)
     for sub in ACCOUNTS:
         steps = results[sub]["steps"]
@@ -419,7 +419,7 @@ def test_the_first_apply_imports_and_changes_nothing_of_the_app(
         world: World, before: dict[str, Any], outputs: list[str]) -> None:
     journal_before = journal(world)
     code, report = run_json(world, outputs, "apply", "--base", "HEAD~1")
-    assert code == 0, report
+    assert code == 0, shown(report)
     results = by_stack(report)
     for sub in ACCOUNTS:
         assert results[sub]["status"] == "ok", results[sub]
@@ -484,7 +484,7 @@ def level_values(world: World, rows: dict[str, Any], levels_of: str) -> set[str]
 def test_a_second_apply_changes_nothing(world: World, outputs: list[str]) -> None:
     state = snapshot(world)
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     assert report["totals"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}, report
     assert all(not r["steps"] for r in report["results"]), report
     assert snapshot(world) == state

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from provisioner.orchestrate.local import client
-from tests.engine_runs import by_stack, commit, init_repository, run_json, secret_leaks
+from tests.engine_runs import by_stack, commit, init_repository, run_json, secret_leaks, shown
 from tests.engine_world import World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
@@ -45,7 +45,7 @@ def test_a_first_apply_creates_each_tenant_for_real(world: World, outputs: list[
     for stack in (DEMO, PRODUCTION):
         world.prepare_stack(stack)
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     results = by_stack(report)
     assert results[DEMO]["changes"]["create"] >= 20, results[DEMO]
     assert {r["changes"]["replace"] + r["changes"]["delete"] for r in results.values()} == {0}
@@ -106,7 +106,7 @@ def test_a_first_apply_creates_each_tenant_for_real(world: World, outputs: list[
 
 def test_a_second_apply_changes_nothing(world: World, outputs: list[str]) -> None:
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     assert report["totals"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}, report
     assert all(not r["steps"] for r in report["results"]), report
 
@@ -129,7 +129,7 @@ def test_the_pull_request_plan_previews_day_2_edits_as_updates(world: World,
                                                                 outputs: list[str]) -> None:
     _edit_day_2(world)
     code, report = run_json(world, outputs, "plan", "--base", "HEAD~1")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (result,) = report["results"]
     assert result["stack"] == DEMO and result["operation"] == "preview"
     assert result["changes"]["update"] > 0 and result["changes"]["delete"] == 0, result
@@ -156,7 +156,7 @@ def _replaced(result: dict[str, Any]) -> set[str]:
 def test_day_2_edits_update_in_place_and_never_replace(world: World,
                                                       outputs: list[str]) -> None:
     code, report = run_json(world, outputs, "apply", "--base", "HEAD~1")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (result,) = report["results"]
     assert result["changes"]["update"] > 0 and result["changes"]["delete"] == 0, result
     assert _replaced(result) <= VERSION_REPLACEMENTS, result["steps"]
@@ -171,7 +171,7 @@ def test_day_2_edits_update_in_place_and_never_replace(world: World,
 def test_drift_finds_nothing_then_an_out_of_band_change(world: World,
                                                        outputs: list[str]) -> None:
     code, report = run_json(world, outputs, "drift")
-    assert code == 0, report
+    assert code == 0, shown(report)
     zone = world.platform["hostedZoneId"]
     r53 = client("route53", world.moto)
     fqdn = f"{DEMO}.{BASE_DOMAIN}."
@@ -206,12 +206,12 @@ def test_apply_with_refresh_puts_back_what_drift_found_gone(world: World,
     code, report = run_json(world, outputs, "apply", "--all")
     assert code == 0 and report["totals"]["create"] == 0 and aaaa() == [], report
     code, report = run_json(world, outputs, "apply", "--all", "--refresh")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (result,) = [r for r in report["results"] if r["changes"]["create"]]
     assert result["stack"] == DEMO and result["changes"]["create"] == 1, report
     assert len(aaaa()) == 1
     code, report = run_json(world, outputs, "drift")
-    assert code == 0, report
+    assert code == 0, shown(report)
 
 
 def test_pulumi_import_reads_an_existing_record_into_the_stack(world: World) -> None:

@@ -19,7 +19,7 @@ import yaml
 from provisioner.model.catalog import DEFAULT_MODULES, DEFAULT_PRESETS
 from provisioner.orchestrate.local import client
 from tests.app_env import dict_rows
-from tests.engine_runs import by_stack, commit, git, init_repository, run_json, secret_leaks
+from tests.engine_runs import by_stack, commit, git, init_repository, run_json, secret_leaks, shown
 from tests.engine_world import World, engine_world
 from tests.test_engine_apply import VERSION_REPLACEMENTS
 
@@ -107,7 +107,7 @@ def _previewed_then_applied_in_place(world: World, outputs: list[str], stack: st
     every tenant changes nothing. Returns the apply's result of `stack`."""
     selection = ["--all"] if base == "all" else ["--base", base]
     code, report = run_json(world, outputs, "plan", *selection)
-    assert code == 0, report
+    assert code == 0, shown(report)
     result = by_stack(report)[stack]
     assert result["operation"] == "preview" and result["status"] == "ok", result
     assert result["changes"]["update"] > 0 and result["changes"]["delete"] == 0, result
@@ -117,7 +117,7 @@ def _previewed_then_applied_in_place(world: World, outputs: list[str], stack: st
     previewed = _steps(result)
 
     code, report = run_json(world, outputs, "apply", *selection)
-    assert code == 0, report
+    assert code == 0, shown(report)
     result = by_stack(report)[stack]
     assert result["status"] == "ok" and result["changes"]["delete"] == 0, result
     assert _replaced(result) <= allowed, result["steps"]
@@ -133,7 +133,7 @@ def test_first_apply_creates_both_tenants(world: World, outputs: list[str]) -> N
     for stack in (DEMO, PRODUCTION):
         world.prepare_stack(stack)
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     assert {r["stack"]: r["status"] for r in report["results"]} == {DEMO: "ok",
                                                                    PRODUCTION: "ok"}
     assert _client(world, DEMO_RUC)["locked_users"] == 0

@@ -17,7 +17,7 @@ import yaml
 
 from provisioner.app.tenant_database import hyn_password
 from provisioner.orchestrate.local import client
-from tests.engine_runs import commit, init_repository, run_json, secret_leaks, signs_in
+from tests.engine_runs import commit, init_repository, run_json, secret_leaks, shown, signs_in
 from tests.engine_world import SYSTEM_DB, World, engine_world
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
@@ -69,7 +69,7 @@ def test_the_silo_tenant_gets_its_instance_and_is_onboarded_through_its_master_l
         world: World, outputs: list[str]) -> None:
     world.prepare_stack(TENANT)
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (result,) = report["results"]
     assert result["changes"]["create"] >= 20 and result["changes"]["replace"] == 0, result
 
@@ -131,11 +131,11 @@ def test_the_silo_tenant_gets_its_instance_and_is_onboarded_through_its_master_l
 def test_a_second_apply_and_a_refresh_of_the_silo_tenant_change_nothing(
         world: World, outputs: list[str]) -> None:
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     assert report["totals"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}, report
     # drift refreshes: the instance read back (endpoint, master user) is what the state holds
     code, report = run_json(world, outputs, "drift")
-    assert code == 0, report
+    assert code == 0, shown(report)
 
 
 def test_an_instance_setting_and_a_password_change_update_the_instance_in_place(
@@ -151,7 +151,7 @@ def test_an_instance_setting_and_a_password_change_update_the_instance_in_place(
     commit(world.repo, "day 2: a larger instance, a new SOL password")
 
     code, report = run_json(world, outputs, "apply", "--base", "HEAD~1")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (result,) = report["results"]
     steps = {(s["op"], s["name"]) for s in result["steps"]}
     assert ("update", "database") in steps, steps  # the instance, in place
@@ -182,7 +182,7 @@ def test_the_production_silo_destroy_is_refused_then_keeps_instance_data_and_sec
     password = _database_secret(world)["password"]
 
     code, report = run_json(world, outputs, "destroy", TENANT, "--allow-destroy-production")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (kept,) = report["warnings"]
     assert f"its RDS instance {IDENTIFIER}, secrets and generated values are kept" in kept
     assert "keeps running (and billing) until it is deleted by hand" in kept
@@ -252,7 +252,7 @@ def test_the_kept_silo_account_is_adopted_and_its_instance_imported_with_no_data
     commit(world.repo, "hotelsol adopted")
 
     code, report = run_json(world, outputs, "apply", "--all")
-    assert code == 0, report
+    assert code == 0, shown(report)
     (result,) = report["results"]
     assert result["changes"]["replace"] == 0 and result["changes"]["delete"] == 0, result
     exported = json.loads(world.pulumi("stack", "export", "--stack", TENANT).stdout)

@@ -76,21 +76,34 @@ def _change(c: Config, zone: str, action: str, p: dict[str, Any]) -> None:
         "Changes": [{"Action": action, "ResourceRecordSet": _record_set(p)}]})
 
 
+def _find(c: Config, zone: str, name: str, kind: str) -> dict[str, Any] | None:
+    """The record set of this name and type, if the zone has it."""
+    sets = client(c, "route53").list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=name, StartRecordType=kind, MaxItems="1")
+    return next((r for r in sets.get("ResourceRecordSets", [])
+                 if r["Name"].rstrip(".").lower() == name.rstrip(".").lower()
+                 and r["Type"] == kind), None)
+
+
 def record_create(c: Config, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    _change(c, p["zoneId"], "UPSERT" if p.get("allowOverwrite") else "CREATE", p)
+    """record.go sends CREATE (UPSERT with allow_overwrite), which Route53 refuses for a set
+    that exists. moto 5.2.6 refuses more: a CREATE equal to one in the zone's journal fails
+    when any set sorts at or after it (models.py change_resource_record_sets lists sets from
+    the name onward, not the name), so re-creating a deleted A record fails once its AAAA is
+    back. Route53's own rule is kept here, by name and type, and the change sent as UPSERT."""
+    if not p.get("allowOverwrite") and _find(c, p["zoneId"], p["name"], p["type"]):
+        raise RuntimeError(f"InvalidChangeBatch: [Tried to create resource record set "
+                           f"[name='{p['name']}', type='{p['type']}'] but it already exists]")
+    _change(c, p["zoneId"], "UPSERT", p)
     return f"{p['zoneId']}_{p['name']}_{p['type']}", {"fqdn": p["name"].rstrip(".").lower()}
 
 
 def record_read(c: Config, id_: str, s: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     zone, name, kind = (s["zoneId"], s["name"], s["type"]) if s.get("zoneId") else \
         id_.split("_", 2)
-    sets = client(c, "route53").list_resource_record_sets(
-        HostedZoneId=zone, StartRecordName=name, StartRecordType=kind, MaxItems="1")
-    found = [r for r in sets.get("ResourceRecordSets", [])
-             if r["Name"].rstrip(".").lower() == name.rstrip(".").lower() and r["Type"] == kind]
-    if not found:
+    r = _find(c, zone, name, kind)
+    if r is None:
         raise NotFound(id_)
-    r = found[0]
     inputs: dict[str, Any] = {"zoneId": zone, "name": name, "type": kind}
     if "AliasTarget" in r:
         t = r["AliasTarget"]
