@@ -25,6 +25,9 @@ if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
 # reaches them: the refusal of `app:` stacks on a CI runner without a way to the app's databases
 # (provisioner/app/runner_reach.py) does not stop it. tests/test_runner_reach.py unsets it.
 os.environ["PROVISIONER_RUNNER"] = "vpc"
+# Network tests use loopback only: boto3 never asks an EC2 instance-metadata address for keys
+# (adopt looks for kept secrets; a test with no AWS keys then gets NoCredentialsError at once).
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterator
 
 import pytest
 
+from provisioner.app.adopt_kept import kept_secrets
 from provisioner.app.journal import JOURNAL
 from provisioner.model.repository import load_repository
+from provisioner.orchestrate.local import client, moto_server
 from tests.app_env import SMTP_PASSWORD, SOL_PASSWORD, make_app_env
 
 EXAMPLES = ["bodegaperez", "contaapi", "ferreteriaandina", "hotelsol", "nandu", "pruebademo"]
@@ -31,6 +34,27 @@ def _point_at(env) -> None:
              f"    database: {env.system_db}\n    user: {env.server.user}\n")
     text = re.sub(r"  system_database:\n(    .*\n)+", block, text, count=1)
     path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def aws(moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """adopt looks for secrets kept by a destroy in Secrets Manager: moto's server, as boto3
+    finds it (AWS_ENDPOINT_URL), with the keys an operator's profile would give; emptied after
+    each test."""
+    for name, value in {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    yield moto
+    sm = client("secretsmanager", moto)
+    for entry in sm.list_secrets(IncludePlannedDeletion=True)["SecretList"]:
+        sm.delete_secret(SecretId=entry["ARN"], ForceDeleteWithoutRecovery=True)
 
 
 @pytest.fixture
@@ -382,3 +406,77 @@ def test_accounts_saved_through_the_edit_form_are_adopted_clean(app, run_cli):
         assert app.onboarding(sub).run().changes == [], sub
     assert len(shifted) >= 2, shifted
     assert _dump(app, _uuids(app)) == rows
+
+
+def _journal(app) -> list[str]:
+    return sorted(stack for (stack,) in app.query(f"SELECT stack FROM {JOURNAL}"))
+
+
+def test_an_account_whose_secrets_a_destroy_kept_is_not_adopted_until_they_are_gone(
+        app, run_cli, aws):
+    """A production destroy keeps the tenant's secrets; its stack would make them again at the
+    first apply and fail there. adopt leaves such an account out before writing anything for
+    it, names what is kept (one scheduled for deletion counts: it blocks the name too) and
+    the commands that clear the way; a neighbour whose name only starts alike is adopted."""
+    p = app.load().reseller.database_prefix  # each test's own
+    sm = client("secretsmanager", aws)
+    for concern in ("database", "admin"):
+        sm.create_secret(Name=f"{p}/tenants/nandu/{concern}", SecretString="kept")
+    sm.create_secret(Name=f"{p}/tenants/contaapi/sol", SecretString="kept")
+    sm.delete_secret(SecretId=f"{p}/tenants/contaapi/sol", RecoveryWindowInDays=7)
+    sm.create_secret(Name=f"{p}/tenants/nandu2/database", SecretString="other")
+    sm.create_secret(Name="other/tenants/bodegaperez/database", SecretString="other prefix")
+
+    code, out, err = run_cli("--repo", app.repo, "adopt", "--all", "--format", "json")
+    report = {a["tenant"]: a for a in json.loads(out)["adopted"]}
+    assert code == 1, err
+    refused = {t for t, a in report.items() if a["error"]}
+    assert refused == {"nandu", "contaapi"}
+    assert f"{p}/tenants/nandu/admin, {p}/tenants/nandu/database" in \
+        report["nandu"]["error"]
+    command = re.search(r"`(.*)`", report["contaapi"]["error"]).group(1)
+    assert command == (f"for s in {p}/tenants/contaapi/sol; do aws secretsmanager delete-secret"
+                       ' --secret-id "$s" --force-delete-without-recovery; done')
+    assert report["nandu"]["file"] is None and report["nandu"]["differences"] == []
+    written = sorted(p.stem for p in (app.repo / "tenants").glob("*.yaml"))
+    assert written == sorted(set(ALL) - refused)
+    assert _journal(app) == written  # no journal row for the accounts left out
+
+    for entry in sm.list_secrets(IncludePlannedDeletion=True)["SecretList"]:
+        if entry["Name"].startswith((f"{p}/tenants/nandu/", f"{p}/tenants/contaapi/")):
+            sm.delete_secret(SecretId=entry["ARN"], ForceDeleteWithoutRecovery=True)
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "nandu", "contaapi")
+    assert code == 0, out
+    assert (app.repo / "tenants" / "nandu.yaml").is_file()
+    assert _journal(app) == sorted(ALL)
+
+
+def test_without_aws_credentials_adopt_warns_and_adopts(app, run_cli, monkeypatch):
+    """An account the app made has no secrets of ours, and adopt needs no AWS: a lookup that
+    cannot be made is one warning, and nothing is refused for it."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(app.repo / "no-such-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(app.repo / "no-such-config"))
+    code, out, err = run_cli("--repo", app.repo, "adopt", "nandu")
+    assert code == 0, out + err
+    (warning,) = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert "could not look for secrets kept by an earlier destroy (NoCredentialsError" in warning
+    assert "docs/data-safety.md#destroy" in warning
+    assert (app.repo / "tenants" / "nandu.yaml").is_file()
+
+
+def test_kept_secrets_are_found_across_calls_and_pages(aws):
+    """More accounts than one ListSecrets filter takes (10) and more secrets than a page
+    holds: every kept name is found, and each under its own account only."""
+    sm = client("secretsmanager", aws)
+    kept = {f"shop{i:02d}": [f"tenancy/tenants/shop{i:02d}/{c}" for c in ("admin", "database")]
+            for i in range(0, 25, 2)}
+    for names in kept.values():
+        for name in names:
+            sm.create_secret(Name=name, SecretString="kept")
+    sm.create_secret(Name="tenancy/tenants/shop01x/database", SecretString="neighbour")
+    wanted = [f"shop{i:02d}" for i in range(25)]
+    assert kept_secrets("tenancy", wanted, sm.list_secrets, page_size=3) == kept
+    assert kept_secrets("tenancy", ["shop01"], sm.list_secrets) == {}
+    assert kept_secrets("acme", wanted, sm.list_secrets) == {}

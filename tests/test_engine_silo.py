@@ -229,18 +229,25 @@ def test_the_kept_silo_account_is_adopted_and_its_instance_imported_with_no_data
     """`provisioner adopt` of the account the destroy kept, then its first apply: the instance
     is imported by identifier (the stand-in's Read, getInstance for the kept-settings
     warnings), its master password given as the `databasePassword` stack secret and kept, and
-    the onboarding steps find the account: no row, user or database is written. The destroyed
-    stack's kept secrets are deleted first, as for an account the app made: a stack creates its
-    secrets and imports none, so a kept name would fail CreateSecret (docs/data-safety.md)."""
+    the onboarding steps find the account: no row, user or database is written. While the
+    destroyed stack's kept secrets exist, adopt leaves the account out (a stack creates its
+    secrets and imports none, so its first apply would fail CreateSecret half way:
+    docs/data-safety.md); they are deleted, as the refusal says, and adopt goes through."""
     master = _database_secret(world)["password"]
     website_id = _website_id(world)
     rows = world.server.execute("SELECT * FROM companies", database=UUID)
+    (world.repo / "tenants" / f"{TENANT}.yaml").unlink()
+    world.env["PROVISIONER_APP_DB_PASSWORD"] = world.server.password
+    proc = world.provisioner("adopt", TENANT)
+    outputs.extend([proc.stdout, proc.stderr])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{TENANT}: NOT ADOPTED: secrets kept by an earlier destroy exist" in proc.stdout
+    assert not (world.repo / "tenants" / f"{TENANT}.yaml").exists()
     sm = client("secretsmanager", world.moto)
     for kept in sm.list_secrets(MaxResults=100)["SecretList"]:
         if kept["Name"].startswith(f"tenancy/tenants/{TENANT}/"):
+            assert kept["Name"] in proc.stdout
             sm.delete_secret(SecretId=kept["ARN"], ForceDeleteWithoutRecovery=True)
-    (world.repo / "tenants" / f"{TENANT}.yaml").unlink()
-    world.env["PROVISIONER_APP_DB_PASSWORD"] = world.server.password
     proc = world.provisioner("adopt", TENANT)
     outputs.extend([proc.stdout, proc.stderr])
     assert proc.returncode == 0, proc.stdout + proc.stderr

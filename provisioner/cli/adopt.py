@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from provisioner import secrets as names
     from provisioner.app.account_read import list_accounts, read_tenants
     from provisioner.app.adopt_first_apply import mark_adopted
+    from provisioner.app.adopt_kept import not_adopted_reason
     from provisioner.app.adopt_spec import adopt_account
     from provisioner.app.connection import Server
     from provisioner.errors import SpecErrors, UsageError
@@ -96,12 +97,16 @@ def run(args: argparse.Namespace) -> int:
             not_ours.append(account.subdomain)
         else:
             todo.append(account)
+    kept, warnings = _kept_secrets(reseller, todo)
     reporter = _progress(args, len(todo))
     adoptions = []
     batch = []
     try:
         for account in read_tenants(system, todo):
             adoption = adopt_account(account, reseller, catalog)
+            if account.subdomain in kept:  # its stack could not make its secrets again
+                adoption.spec, adoption.differences = None, []
+                adoption.error = not_adopted_reason(kept[account.subdomain])
             if adoption.spec is not None:
                 _write_spec(tenants_dir, adoption)
                 batch.append(adoption)
@@ -118,9 +123,28 @@ def run(args: argparse.Namespace) -> int:
         adoption.missing_secrets = sorted({*adoption.missing_secrets,
                                            *(k for k in adoption.secrets
                                              if k not in secrets_set.get(adoption.subdomain, ()))})
-    _report(args, adoptions, skipped, secrets_set, time.perf_counter() - started, not_ours)
+    _report(args, adoptions, skipped, secrets_set, time.perf_counter() - started, not_ours,
+            warnings)
     return exit_codes.OK if all(a.clean for a in adoptions) and not not_ours \
         else exit_codes.FAILED
+
+
+def _kept_secrets(reseller: Any, todo: list[Any]) -> tuple[dict[str, list[str]], list[str]]:
+    """The accounts whose secrets a production destroy kept (provisioner/app/adopt_kept.py),
+    looked up once before anything is written; a lookup that cannot be made is a warning, not
+    a refusal: an account the app made has no secrets of ours, and adopt needs no AWS."""
+    if not todo:
+        return {}, []
+    from provisioner.app.adopt_kept import LookupFailed, lookup
+    from provisioner.doc_links import doc_url
+
+    try:
+        return lookup(reseller.database_prefix, [a.subdomain for a in todo],
+                      reseller.platform.region), []
+    except LookupFailed as exc:
+        return {}, [f"could not look for secrets kept by an earlier destroy ({exc}): an "
+                    "account destroyed from its stack fails its first apply while they exist "
+                    f"({doc_url('docs/data-safety.md', 'Destroy')})"]
 
 
 def _already_adopted(path: Path, website_id: int) -> bool:
@@ -255,7 +279,7 @@ def _set_secrets(runner: Any, adoptions: list[Any]) -> dict[str, list[str]]:
 
 
 def _report(args, adoptions, skipped, secrets_set, seconds: float,
-            not_ours: list[str] | None = None) -> None:
+            not_ours: list[str] | None = None, warnings: list[str] | None = None) -> None:
     import os
 
     from provisioner.secrets import (
@@ -275,7 +299,7 @@ def _report(args, adoptions, skipped, secrets_set, seconds: float,
                 "secrets_set": secrets_set.get(a.subdomain, []),
                 "secrets_to_set": a.missing_secrets} for a in adoptions],
             "skipped": skipped, "not_written_by_adopt": not_ours or [],
-            "seconds": round(seconds, 3)},
+            "warnings": warnings or [], "seconds": round(seconds, 3)},
             ensure_ascii=False, indent=2, default=str))
         return
     for a in adoptions:
@@ -302,6 +326,8 @@ def _report(args, adoptions, skipped, secrets_set, seconds: float,
     for name in not_ours or []:
         print(f"{name}: SKIPPED: tenants/{name}.yaml exists and was not written by adopt "
               "(made by `new` or by hand); --force replaces it")
+    for warning in warnings or []:
+        print(f"warning: {warning}", file=sys.stderr)
     bad = sum(1 for a in adoptions if not a.clean)
     print(f"{len(adoptions)} account(s) read in {seconds:.1f}s; "
           f"{bad} need attention", file=sys.stderr)
