@@ -417,7 +417,8 @@ def test_an_account_whose_secrets_a_destroy_kept_is_not_adopted_until_they_are_g
     """A production destroy keeps the tenant's secrets; its stack would make them again at the
     first apply and fail there. adopt leaves such an account out before writing anything for
     it, names what is kept (one scheduled for deletion counts: it blocks the name too) and
-    the commands that clear the way; a neighbour whose name only starts alike is adopted."""
+    the commands that clear the way; a neighbour whose name only starts alike is adopted, and
+    so is an account whose tenant file is there (re-adopting a managed one)."""
     p = app.load().reseller.database_prefix  # each test's own
     sm = client("secretsmanager", aws)
     for concern in ("database", "admin"):
@@ -449,6 +450,10 @@ def test_an_account_whose_secrets_a_destroy_kept_is_not_adopted_until_they_are_g
     assert code == 0, out
     assert (app.repo / "tenants" / "nandu.yaml").is_file()
     assert _journal(app) == sorted(ALL)
+    # an account with its tenant file has its stack: the secrets are that stack's own
+    sm.create_secret(Name=f"{p}/tenants/bodegaperez/database", SecretString="its stack's")
+    code, out, _err = run_cli("--repo", app.repo, "adopt", "bodegaperez", "--force")
+    assert code == 0 and "bodegaperez: adopted" in out, out
 
 
 def test_without_aws_credentials_adopt_warns_and_adopts(app, run_cli, monkeypatch):

@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
             not_ours.append(account.subdomain)
         else:
             todo.append(account)
-    kept, warnings = _kept_secrets(reseller, todo)
+    kept, warnings = _kept_secrets(reseller, [a for a in todo if not any(
+        (tenants_dir / f"{a.subdomain}{suffix}").exists() for suffix in (".yaml", ".yml"))])
     reporter = _progress(args, len(todo))
     adoptions = []
     batch = []
@@ -131,8 +132,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _kept_secrets(reseller: Any, todo: list[Any]) -> tuple[dict[str, list[str]], list[str]]:
     """The accounts whose secrets a production destroy kept (provisioner/app/adopt_kept.py),
-    looked up once before anything is written; a lookup that cannot be made is a warning, not
-    a refusal: an account the app made has no secrets of ours, and adopt needs no AWS."""
+    looked up once before anything is written, for the accounts without a tenant file (one
+    with a file has its stack, whose secrets these are); a lookup that cannot be made is a
+    warning, not a refusal: an account the app made has no secrets of ours, and adopt needs no
+    AWS."""
     if not todo:
         return {}, []
     from provisioner.app.adopt_kept import LookupFailed, lookup
