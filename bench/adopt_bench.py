@@ -11,9 +11,10 @@ each spec built and validated, rendered back with desired_account and compared, 
 written atomically, the journal rows, the JSON report.
 
 Floor, same process, same server, same accounts: only the SELECTs adopt needs (the same
-queries over one connection, every row fetched into dicts), nothing else. What adopt adds
-above it is the spec work and the writes. An untimed pass of the floor runs first, so both
-timed runs find the server's caches warm.
+queries over one connection, every row fetched into dicts) and the Secrets Manager look-up
+for secrets a destroy kept (ListSecrets, 10 names a call, on moto's server, started here for
+both), nothing else. What adopt adds above it is the spec work and the writes. An untimed
+pass of the floor runs first, so both timed runs find the server's caches warm.
 
 Sizes above 1,000 are possible (`--sizes 1000,10000`) but seeding costs about 30 s per 1,000
 tenant databases (5 tables each) on a small machine.
@@ -158,7 +159,9 @@ def run_project(repo: Path, password: str) -> tuple[float, dict]:
 
 def run_floor(server, system_db: str, prefix: str) -> tuple[float, int]:
     """The same SELECTs as list_accounts + read_tenants, rows fetched, a commit per tenant as
-    adopt does (cheaper than one transaction over all), nothing else."""
+    adopt does (cheaper than one transaction over all), and the ListSecrets calls for the
+    accounts, 10 names each (the API's most), nothing else."""
+    import boto3
     import pymysql
 
     start = time.perf_counter()
@@ -199,6 +202,12 @@ def run_floor(server, system_db: str, prefix: str) -> tuple[float, int]:
                 rows += len(cur.fetchall())
             conn.commit()  # as adopt does: one long transaction over them all costs 3x
     conn.close()
+    secrets = boto3.session.Session().client("secretsmanager")
+    subdomains = sorted(u.split("_", 1)[1] for u in uuids)
+    for i in range(0, len(subdomains), 10):
+        names = [f"{prefix}/tenants/{sub}/" for sub in subdomains[i:i + 10]]
+        rows += len(secrets.list_secrets(Filters=[{"Key": "name", "Values": names}],
+                                         IncludePlannedDeletion=True)["SecretList"])
     return time.perf_counter() - start, rows
 
 
@@ -207,7 +216,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000", help="comma-separated account counts")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
+    from provisioner.orchestrate.local import moto_server
+
+    with tempfile.TemporaryDirectory() as tmp, moto_server() as moto:
+        os.environ.update({"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "bench",
+                           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+                           "AWS_EC2_METADATA_DISABLED": "true"})
         server = start_server(Path(tmp))
         try:
             for n in sizes:
