@@ -49,7 +49,8 @@ from tests import app_schema  # noqa: E402
 from tests.mariadb_server import start_server  # noqa: E402
 
 HASH = "$2y$10$" + "b" * 53
-READ_TABLES = ("companies", "configurations", "users", "module_user", "module_level_user")
+READ_TABLES = ("companies", "configurations", "users", "module_user", "module_level_user",
+               "module_levels")
 
 
 def _repo(tmp: Path, server, prefix: str) -> tuple[Path, str]:
@@ -122,7 +123,9 @@ def seed(server, repo_path: Path, system_db: str, prefix: str, n: int) -> None:
               str(d.smtp.password) if d.smtp.host and d.smtp.password else None)
              for d in desired])
         conn.commit()
-        ddl = [t.ddl for t in app_schema.TENANT_TABLES if t.name in READ_TABLES]
+        # each read table as its migrations leave it: module_levels with its catalog rows
+        ddl = [sql for t in app_schema.TENANT_TABLES if t.name in READ_TABLES
+               for sql in (t.ddl, *t.seed)]
         for d in desired:
             cur.execute(f"CREATE DATABASE `{d.uuid}` CHARACTER SET utf8mb4"
                         " COLLATE utf8mb4_unicode_ci")
