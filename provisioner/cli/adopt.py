@@ -56,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
     from provisioner.app.account_read import list_accounts, read_tenants
     from provisioner.app.adopt_first_apply import mark_adopted
     from provisioner.app.adopt_kept import not_adopted_reason
-    from provisioner.app.adopt_spec import adopt_account
+    from provisioner.app.adopt_spec import Adoption, adopt_account
     from provisioner.app.connection import Server
     from provisioner.errors import SpecErrors, UsageError
-    from provisioner.model.layout import TENANTS_DIRNAME, find_root
+    from provisioner.model.layout import TENANTS_DIRNAME, YAML_SUFFIXES, find_root
     from provisioner.model.repository import load_reseller
 
     if not args.all and not args.subdomains:
@@ -98,16 +98,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             todo.append(account)
     kept, warnings = _kept_secrets(reseller, [a for a in todo if not any(
-        (tenants_dir / f"{a.subdomain}{suffix}").exists() for suffix in (".yaml", ".yml"))])
+        (tenants_dir / f"{a.subdomain}{suffix}").exists() for suffix in YAML_SUFFIXES)])
+    # left out before their databases are read: their stacks could not make the secrets again
+    adoptions = [Adoption(a.subdomain, a.uuid, int(a.website["id"]), None,
+                          error=not_adopted_reason(kept[a.subdomain]))
+                 for a in todo if a.subdomain in kept]
+    todo = [a for a in todo if a.subdomain not in kept]
     reporter = _progress(args, len(todo))
-    adoptions = []
     batch = []
     try:
         for account in read_tenants(system, todo):
             adoption = adopt_account(account, reseller, catalog)
-            if account.subdomain in kept:  # its stack could not make its secrets again
-                adoption.spec, adoption.differences = None, []
-                adoption.error = not_adopted_reason(kept[account.subdomain])
             if adoption.spec is not None:
                 _write_spec(tenants_dir, adoption)
                 batch.append(adoption)
@@ -171,7 +172,9 @@ HEADER = ("# yaml-language-server: $schema=../schema/tenant.schema.json\n"
 def _not_written_by_adopt(tenants_dir: Path, subdomain: str) -> bool:
     """A tenant file for this subdomain (either YAML suffix) whose first lines lack adopt's
     marker: made by `new` or by hand, so adopt leaves it alone."""
-    for suffix in (".yaml", ".yml"):
+    from provisioner.model.layout import YAML_SUFFIXES
+
+    for suffix in YAML_SUFFIXES:
         path = tenants_dir / f"{subdomain}{suffix}"
         if not path.exists():
             continue
