@@ -102,7 +102,7 @@ def test_wrapped_base64_is_the_same_certificate(width: int, newline: str, edges:
     assert x509.load_pem_x509_certificate(loaded.pem) == GOOD
 
 
-@pytest.mark.parametrize("value", ["cert.pfx", "./empresa.p12", "/home/me/certificado.PFX",
+@pytest.mark.parametrize("value", ["cert.pfx", "./empresa.p12", "/srv/firmas/certificado.PFX",
                                    "~/firma.pem", "C:\\certs\\firma.pfx"])
 def test_a_file_name_for_the_content_gets_its_own_message(value: str) -> None:
     with pytest.raises(CertificateError, match="looks like a file name") as err:
